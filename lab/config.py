@@ -1,0 +1,79 @@
+"""The lab's names, places and host specs. Pure.
+
+Several labs can live side by side (the tests use their own): every object a
+lab creates is named `<name>-...` and labelled `dockmove.lab=<name>`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LABEL = "dockmove.lab"
+HOST_LABEL = "dockmove.lab.host"
+SUITE = "bookworm"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+SUDO_USER = "admin"          # passwordless sudo
+PASSWORD_USER = "ops"        # sudo with a password
+PASSWORD_USER_PASSWORD = "ops-lab-password"
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    name: str
+    image: str               # which lab image: "host" or "old"
+    seed: bool = False       # run the seed scenario (apache-cont & co.)
+
+
+HOSTS = (HostSpec("old", "old", seed=True), HostSpec("new", "host"))
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    name: str = "dockmove-lab"
+    state_dir: Path = PROJECT_DIR / ".lab"
+    mirror: str = DEFAULT_MIRROR
+
+    @classmethod
+    def from_env(cls) -> "LabConfig":
+        name = os.environ.get("DOCKMOVE_LAB_NAME", cls.name)
+        state = os.environ.get("DOCKMOVE_LAB_DIR")
+        return cls(name=name,
+                   state_dir=Path(state) if state else PROJECT_DIR / ".lab",
+                   mirror=os.environ.get("DOCKMOVE_LAB_MIRROR", DEFAULT_MIRROR))
+
+    @property
+    def network(self) -> str:
+        return f"{self.name}-net"
+
+    def container(self, host: str) -> str:
+        return f"{self.name}-{host}"
+
+    def volume(self, host: str) -> str:
+        return f"{self.name}-{host}-docker"
+
+    def cgroup_parent(self, host: str) -> str:
+        return f"/{self.name}-{host}"
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.state_dir / "hosts.yaml"
+
+    @property
+    def key_path(self) -> Path:
+        return self.state_dir / "id_ed25519"
+
+    @property
+    def known_hosts_path(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    @property
+    def ssh_config_path(self) -> Path:
+        return self.state_dir / "ssh_config"
+
+    def labels(self, host: str | None = None) -> dict[str, str]:
+        out = {LABEL: self.name}
+        if host:
+            out[HOST_LABEL] = host
+        return out

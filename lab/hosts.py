@@ -1,0 +1,149 @@
+"""Lab hosts as system containers: create, start, find, wait for, remove.
+
+The run options are those LAB-NOTES.md found to work for a container that runs
+its own dockerd here (--privileged does not): all capabilities but
+SYS_RESOURCE, no seccomp/apparmor confinement, unmasked system paths, the
+cgroup tree mounted read-write, and /var/lib/docker on a volume.
+"""
+from __future__ import annotations
+
+import socket
+import time
+from typing import Callable
+
+import docker
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from .config import HOST_LABEL, LABEL, HostSpec, LabConfig
+from .images import LabError
+
+Log = Callable[[str], None]
+
+
+def ensure_network(client: docker.DockerClient, cfg: LabConfig):
+    found = client.networks.list(names=[cfg.network])
+    for net in found:
+        if net.name == cfg.network:
+            return net
+    return client.networks.create(cfg.network, driver="bridge", labels=cfg.labels())
+
+
+def find_host(client: docker.DockerClient, cfg: LabConfig, name: str) -> Container | None:
+    try:
+        return client.containers.get(cfg.container(name))
+    except NotFound:
+        return None
+
+
+def lab_containers(client: docker.DockerClient, cfg: LabConfig) -> list[Container]:
+    return client.containers.list(all=True, filters={"label": f"{LABEL}={cfg.name}"})
+
+
+def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
+                image: str, authorized_key: str) -> Container:
+    volume = cfg.volume(spec.name)
+    if not client.volumes.list(filters={"name": volume}):
+        client.volumes.create(volume, labels=cfg.labels(spec.name))
+    api = client.api
+    host_config = api.create_host_config(
+        init=True,
+        cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+               volume: {"bind": "/var/lib/docker", "mode": "rw"}},
+        network_mode=cfg.network,
+    )
+    # --security-opt systempaths=unconfined, which the SDK has no word for
+    host_config["MaskedPaths"] = []
+    host_config["ReadonlyPaths"] = []
+    created = api.create_container(
+        image=image,
+        name=cfg.container(spec.name),
+        hostname=spec.name,
+        labels=cfg.labels(spec.name),
+        environment={"LAB_AUTHORIZED_KEY": authorized_key,
+                     "LAB_CGROUP_PARENT": cfg.cgroup_parent(spec.name)},
+        host_config=host_config,
+        networking_config=api.create_networking_config(
+            {cfg.network: api.create_endpoint_config(aliases=[spec.name])}),
+    )
+    container = client.containers.get(created["Id"])
+    container.start()
+    return container
+
+
+def address(container: Container, cfg: LabConfig) -> str | None:
+    container.reload()
+    nets = container.attrs["NetworkSettings"]["Networks"]
+    ip = (nets.get(cfg.network) or {}).get("IPAddress")
+    return ip or None
+
+
+def wait_for_ssh(container: Container, ip: str, timeout: float = 60) -> None:
+    """Until sshd greets on port 22 (its banner, not just an open port)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status != "running":
+            raise LabError(f"lab: {container.name} stopped while starting; its log:\n"
+                           f"{container.logs(tail=20).decode(errors='replace')}")
+        try:
+            with socket.create_connection((ip, 22), timeout=2) as s:
+                s.settimeout(2)
+                if s.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError as e:
+            last = str(e)
+        time.sleep(0.2)
+    raise LabError(f"lab: sshd on {container.name} ({ip}) did not answer within "
+                   f"{timeout:.0f}s ({last}); see `docker logs {container.name}`")
+
+
+def exec_ok(container: Container, argv: list[str]) -> tuple[int, str]:
+    code, out = container.exec_run(argv, demux=False)
+    return code, (out or b"").decode(errors="replace")
+
+
+def wait_for_engine(container: Container, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    out = ""
+    while time.monotonic() < deadline:
+        code, out = exec_ok(container, ["docker", "info", "--format", "{{.ServerVersion}}"])
+        if code == 0:
+            return
+        time.sleep(0.3)
+    _, log = exec_ok(container, ["tail", "-n", "20", "/var/log/docker.log"])
+    raise LabError(f"lab: the Docker engine in {container.name} did not start within "
+                   f"{timeout:.0f}s: {out.strip()}\n/var/log/docker.log:\n{log}")
+
+
+def engine_version(container: Container) -> str | None:
+    code, out = exec_ok(container, ["sh", "-c", "command -v docker >/dev/null && "
+                                    "docker version --format '{{.Server.Version}}'"])
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def host_public_keys(container: Container) -> list[str]:
+    """`TYPE BASE64` of each host key, ed25519 first (paramiko offers the
+    first type it finds in known_hosts)."""
+    code, out = exec_ok(container, ["sh", "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub "
+                                    "/etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub"])
+    if code != 0:
+        raise LabError(f"lab: cannot read the host keys of {container.name}: {out}")
+    return [" ".join(l.split()[:2]) for l in out.splitlines() if l.strip()]
+
+
+def remove_lab_objects(client: docker.DockerClient, cfg: LabConfig, log: Log) -> None:
+    """Containers, volumes and the network labelled with this lab's name."""
+    selector = {"label": f"{LABEL}={cfg.name}"}
+    for c in client.containers.list(all=True, filters=selector):
+        log(f"lab: removing host {c.labels.get(HOST_LABEL, '?')} ({c.name})")
+        c.remove(force=True)
+    for v in client.volumes.list(filters=selector):
+        log(f"lab: removing volume {v.name}")
+        v.remove(force=True)
+    for n in client.networks.list(filters=selector):
+        log(f"lab: removing network {n.name}")
+        n.remove()

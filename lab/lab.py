@@ -1,0 +1,145 @@
+"""`inv lab.up`, `lab.status`, `lab.down`: the lab as a whole."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import docker
+from docker.errors import DockerException
+
+from fleet.table import render
+
+from . import hosts as lh
+from .config import HOSTS, HostSpec, LabConfig
+from .images import LabError, ensure_images, remove_images
+from .state import ensure_key, remove_state, write_state
+
+Log = Callable[[str], None]
+SEED = (lh.__file__.rsplit("/", 1)[0]) + "/files/seed-old.sh"
+
+
+def outer_engine() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+        return client
+    except DockerException as e:
+        raise LabError(
+            "lab: this machine's Docker engine does not answer "
+            f"({e.__class__.__name__}: {str(e)[:200]}).\n"
+            "  Start it (./bootstrap does: it installs docker.io and runs dockerd), "
+            "or set DOCKER_HOST.") from None
+
+
+def _env(container) -> dict[str, str]:
+    pairs = (e.partition("=") for e in container.attrs["Config"]["Env"] or [])
+    return {k: v for k, _, v in pairs}
+
+
+def _ensure_host(client, cfg: LabConfig, spec: HostSpec, image: str, pubkey: str,
+                 fresh: bool, log: Log):
+    container = lh.find_host(client, cfg, spec.name)
+    if container is not None:
+        reason = ""
+        if fresh:
+            reason = "--fresh"
+        elif _env(container).get("LAB_AUTHORIZED_KEY") != pubkey:
+            reason = "the lab key changed"
+        if reason:
+            log(f"lab: recreating {spec.name} ({reason})")
+            container.remove(force=True)
+            try:
+                client.volumes.get(cfg.volume(spec.name)).remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            container = None
+    if container is None:
+        log(f"lab: creating host {spec.name} from {image}")
+        return lh.create_host(client, cfg, spec, image, pubkey)
+    if container.image.tags and image not in container.image.tags:
+        log(f"lab: {spec.name} runs an older image ({container.image.tags[0]}); "
+            "`inv lab.up --fresh` recreates it from the current one")
+    if container.status != "running":
+        log(f"lab: starting host {spec.name}")
+        container.start()
+    else:
+        log(f"lab: host {spec.name} is running")
+    return container
+
+
+def _seed(container, log: Log) -> None:
+    lh.wait_for_engine(container)
+    script = open(SEED).read()
+    code, out = lh.exec_ok(container, ["bash", "-c", script])
+    if code != 0:
+        raise LabError(f"lab: seeding {container.name} failed (exit {code}):\n{out}")
+    log("lab: old holds apache-test, apache-cont on 9080, app-data in data-cont on 9081")
+
+
+def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
+       log: Log = print) -> dict[str, str]:
+    """Build what is missing, start the hosts, seed `old`, write the state.
+    Returns host name -> address."""
+    client = outer_engine()
+    tags = ensure_images(client, cfg, rebuild=rebuild, log=log)
+    pubkey = ensure_key(cfg)
+    lh.ensure_network(client, cfg)
+    containers = {s.name: _ensure_host(client, cfg, s, tags[s.image], pubkey,
+                                       fresh or rebuild, log) for s in HOSTS}
+    addresses: dict[str, str] = {}
+    keys: dict[str, list[str]] = {}
+    for spec in HOSTS:
+        c = containers[spec.name]
+        ip = lh.address(c, cfg)
+        if not ip:
+            raise LabError(f"lab: {c.name} has no address on {cfg.network}")
+        lh.wait_for_ssh(c, ip)
+        addresses[spec.name] = ip
+        keys[ip] = lh.host_public_keys(c)
+        if spec.seed:
+            _seed(c, log)
+    write_state(cfg, addresses, keys)
+    log(f"lab: up; inventory {cfg.inventory_path}")
+    log(render(["HOST", "ADDRESS", "SSH"],
+               [[n, a, f"ssh -F {cfg.ssh_config_path} {n}"] for n, a in addresses.items()]))
+    return addresses
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    name: str
+    container: str
+    state: str
+    address: str
+    image: str
+    engine: str
+
+
+def status(cfg: LabConfig) -> list[HostStatus]:
+    client = outer_engine()
+    out = []
+    for spec in HOSTS:
+        c = lh.find_host(client, cfg, spec.name)
+        if c is None:
+            out.append(HostStatus(spec.name, cfg.container(spec.name), "absent", "", "", ""))
+            continue
+        running = c.status == "running"
+        engine = (lh.engine_version(c) or "none") if running else ""
+        out.append(HostStatus(spec.name, c.name, c.status, lh.address(c, cfg) or "",
+                              (c.image.tags or [c.image.short_id])[0], engine))
+    return out
+
+
+def render_status(rows: list[HostStatus]) -> str:
+    return render(["HOST", "CONTAINER", "STATE", "ADDRESS", "IMAGE", "ENGINE"],
+                  [[r.name, r.container, r.state, r.address, r.image, r.engine]
+                   for r in rows])
+
+
+def down(cfg: LabConfig, *, images: bool = False, log: Log = print) -> None:
+    client = outer_engine()
+    lh.remove_lab_objects(client, cfg, log)
+    remove_state(cfg)
+    if images:
+        remove_images(client, log)
+    log(f"lab: {cfg.name} is down")
