@@ -1,0 +1,61 @@
+"""The lab itself: real hosts, the seed's scenario, idempotent up, exact down."""
+import urllib.request
+
+import docker
+import pytest
+
+from lab.config import LABEL, LabConfig
+from lab.lab import down, status, up
+
+pytestmark = pytest.mark.lab
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read().decode()
+
+
+def test_old_serves_the_seed_page_and_volume(lab):
+    old = lab.addresses["old"]
+    assert fetch(f"http://{old}:9080/") == (200, "<html><body><h1>Docker Custom Page</h1></body></html>\n")
+    assert "Volume Page" in fetch(f"http://{old}:9081/")[1]
+
+
+def test_status_shows_hosts_and_engines(lab):
+    rows = {r.name: r for r in status(lab.cfg)}
+    assert rows["old"].state == rows["new"].state == "running"
+    assert rows["old"].engine.startswith("20.10")
+    assert rows["new"].engine == "none"
+    assert rows["old"].address == lab.addresses["old"]
+    out = lab.inv("lab.status")
+    assert out.returncode == 0 and "dockmove-test-old" in out.stdout
+
+
+def test_up_again_keeps_hosts_and_their_state(lab):
+    client = docker.from_env()
+    before = {c.name: c.id for c in client.containers.list(filters={"label": f"{LABEL}={lab.cfg.name}"})}
+    again = up(lab.cfg, log=lambda m: None)
+    after = {c.name: c.id for c in client.containers.list(filters={"label": f"{LABEL}={lab.cfg.name}"})}
+    assert again == lab.addresses and after == before
+    out = lab.inv("hosts", "--host", "old")       # the rewritten state still works
+    assert out.returncode == 0, out.stderr
+
+
+def test_down_removes_exactly_what_its_lab_created(tmp_path):
+    client = docker.from_env()
+    cfg = LabConfig(name="dockmove-test-down", state_dir=tmp_path)
+    bystander = client.volumes.create("dockmove-test-down-bystander")   # same prefix, no label
+    try:
+        up(cfg, log=lambda m: None)
+        assert len(client.containers.list(filters={"label": f"{LABEL}={cfg.name}"})) == 2
+        down(cfg, log=lambda m: None)
+        for kind in (client.containers.list(all=True, filters={"label": f"{LABEL}={cfg.name}"}),
+                     client.volumes.list(filters={"label": f"{LABEL}={cfg.name}"}),
+                     client.networks.list(filters={"label": f"{LABEL}={cfg.name}"})):
+            assert kind == []
+        assert not cfg.inventory_path.exists()
+        client.volumes.get(bystander.name)               # still there
+        assert client.containers.get(f"{'dockmove-test'}-old")   # the other lab is untouched
+    finally:
+        bystander.remove(force=True)
+        down(cfg, log=lambda m: None)

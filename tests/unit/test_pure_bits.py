@@ -1,0 +1,73 @@
+import threading
+
+from fleet.errors import ConnectError, DockmoveError, HostsFailed
+from fleet.facts import describe_os, parse_docker_version, parse_os_release
+from fleet.parallel import raise_if_failed, run_each
+from fleet.secrets import is_secret_name
+from fleet.table import render
+
+DEBIAN12 = '''PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+'''
+MINT = '''NAME="Linux Mint"
+VERSION="21.2 (Victoria)"
+ID=linuxmint
+ID_LIKE="ubuntu debian"
+VERSION_ID="21.2"
+VERSION_CODENAME=victoria
+UBUNTU_CODENAME=jammy
+'''
+
+
+def test_os_release():
+    r = parse_os_release(DEBIAN12)
+    assert r["ID"] == "debian" and r["VERSION_CODENAME"] == "bookworm"
+    assert describe_os(r) == "Debian GNU/Linux 12 (bookworm)"
+    m = parse_os_release(MINT)
+    assert m["UBUNTU_CODENAME"] == "jammy" and m["ID_LIKE"] == "ubuntu debian"
+
+
+def test_docker_version_json():
+    up = parse_docker_version('{"Client":{"Version":"20.10.24+dfsg1"},"Server":{"Version":"20.10.24+dfsg1"}}')
+    assert up.describe() == "20.10.24+dfsg1"
+    down = parse_docker_version('{"Client":{"Version":"28.2.2"},"Server":null}')
+    assert down.describe() == "client 28.2.2, engine not answering"
+    assert parse_docker_version("").describe() == "none"
+
+
+def test_secret_names():
+    assert all(map(is_secret_name, ["DB_PASSWORD", "api_key", "GITHUB_TOKEN", "SECRET", "AWS_SECRET_ACCESS_KEY"]))
+    assert not any(map(is_secret_name, ["PATH", "APACHE_RUN_USER", "KEYBOARD", "MONKEY_MODE"]))
+
+
+def test_table():
+    assert render(["A", "BB"], [["x", None], ["longer", 1]]).splitlines() == [
+        "A       BB", "------  --", "x", "longer  1"]
+
+
+def test_run_each_is_parallel_keeps_every_outcome_and_fails_once():
+    barrier = threading.Barrier(3, timeout=5)   # deadlocks unless all 3 run at once
+
+    def fn(name):
+        barrier.wait()
+        if name == "b":
+            raise ConnectError("b: refused")
+        if name == "c":
+            raise RuntimeError("bug")
+        return name.upper()
+
+    out = run_each(["a", "b", "c"], fn)
+    assert list(out) == ["a", "b", "c"]
+    assert out["a"].value == "A" and isinstance(out["b"].error, ConnectError)
+    try:
+        raise_if_failed(out)
+    except HostsFailed as e:
+        assert set(e.failures) == {"b", "c"}
+        assert isinstance(e.failures["c"], DockmoveError) and "unexpected RuntimeError" in str(e)
+        assert e.exit_code == 1
+    else:
+        raise AssertionError("no HostsFailed")
