@@ -70,6 +70,56 @@ def _ask(question: str) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
+# --- provision ------------------------------------------------------------
+
+@task(help={
+    "host": "hosts to provision: names, groups, a comma list or user@address:port",
+    "dry_run": "print the facts and the plan with its exact commands; change nothing",
+    "upgrade": "also apt full-upgrade and autoremove",
+    "users": "comma list of users to add to the docker group",
+    "version": "pin docker-ce and docker-ce-cli to this version (held by apt-mark)",
+    "packages": "comma list of packages to install (default: Docker's five)",
+    "lock_timeout": "seconds to wait for a held apt/dpkg lock (default 300)",
+    "verbose": "print every command as it runs",
+    "inventory": INVENTORY_HELP})
+@_handled
+def provision(c, host=None, dry_run=False, upgrade=False, users="", version=None,
+              packages="", lock_timeout=300, verbose=False, inventory=None):
+    """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
+    from fleet.parallel import raise_if_failed, run_each
+    from fleet.remote import Remote
+    from fleet.table import render
+    from provision.execute import provision as run
+    from provision.plan import PACKAGES, Options
+
+    inv = load_inventory(inventory)
+    hosts = select(inv, host)
+    options = Options(packages=_words(packages) or PACKAGES, version=version,
+                      upgrade=upgrade, users=_words(users))
+
+    def one(h):
+        with Remote(inv, h) as remote:
+            return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
+                       lock_timeout=float(lock_timeout))
+
+    outcomes = run_each(hosts, one, key=lambda h: h.name)
+    if len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
+        rows = []
+        for name, o in outcomes.items():
+            if o.ok:
+                r = o.value
+                result = "planned" if r.dry_run else ("changed" if r.changed else "no change")
+                rows.append([name, result, r.changed, r.docker, f"{r.seconds:.1f}s"])
+            else:
+                rows.append([name, "FAILED", "", str(o.error).splitlines()[0][:70], ""])
+        print(render(["HOST", "RESULT", "CHANGED", "DOCKER", "TIME"], rows))
+    raise_if_failed(outcomes)
+
+
+def _words(text):
+    return tuple(w.strip() for w in (text or "").split(",") if w.strip())
+
+
 # --- lab ------------------------------------------------------------------
 
 @task(name="up", help={
@@ -110,4 +160,4 @@ lab.add_task(lab_up)
 lab.add_task(lab_status)
 lab.add_task(lab_down)
 
-ns = Collection(hosts, lab)
+ns = Collection(hosts, lab, provision)

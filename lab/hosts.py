@@ -7,6 +7,7 @@ cgroup tree mounted read-write, and /var/lib/docker on a volume.
 """
 from __future__ import annotations
 
+import json
 import socket
 import time
 from typing import Callable
@@ -71,6 +72,30 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
     container = client.containers.get(created["Id"])
     container.start()
     return container
+
+
+def ensure_repo(client: docker.DockerClient, cfg: LabConfig, image: str,
+                fresh: bool, log: Log) -> Container:
+    """The stand-in repository server (busybox httpd; no sshd, no engine)."""
+    container = find_host(client, cfg, "repo")
+    if container is not None and (fresh or image not in container.image.tags):
+        container.remove(force=True)
+        container = None
+    if container is None:
+        log(f"lab: starting the stand-in repository from {image}")
+        return client.containers.run(
+            image, name=cfg.container("repo"), hostname="repo", detach=True,
+            labels=cfg.labels("repo"), network=cfg.network)
+    if container.status != "running":
+        container.start()
+    return container
+
+
+def repo_facts(container: Container) -> dict:
+    code, out = exec_ok(container, ["cat", "/srv/repo/lab.json"])
+    if code != 0:
+        raise LabError(f"lab: cannot read /srv/repo/lab.json in {container.name}: {out}")
+    return json.loads(out)
 
 
 def address(container: Container, cfg: LabConfig) -> str | None:

@@ -4,6 +4,8 @@
     host    rootfs + sshd, sudo, users, lab-init          (files/host.Dockerfile)
     apache  rootfs + apache2, exported as the seed's image (files/apache.Dockerfile)
     old     host + Debian's docker.io & co. + that export (files/old.Dockerfile)
+    repo    stand-ins for Docker's apt repository and a credential-helper
+            release, served over HTTP            (files/repo.Dockerfile)
 
 Each tag carries a hash of its recipe (and of its parents'), so a changed recipe
 builds anew and an unchanged one is reused; `rebuild` forces it.
@@ -60,6 +62,7 @@ RECIPES = (
     Recipe("host", ("rootfs",), ("host.Dockerfile", "lab-init", "docker-default")),
     Recipe("apache", ("rootfs",), ("apache.Dockerfile",)),
     Recipe("old", ("host", "apache"), ("old.Dockerfile",)),
+    Recipe("repo", ("rootfs",), ("repo.Dockerfile", "build-repo.sh")),
 )
 
 

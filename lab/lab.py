@@ -12,7 +12,7 @@ from fleet.table import render
 from . import hosts as lh
 from .config import HOSTS, HostSpec, LabConfig
 from .images import LabError, ensure_images, remove_images
-from .state import ensure_key, remove_state, write_state
+from .state import ensure_key, remove_state, repo_settings, write_state
 
 Log = Callable[[str], None]
 SEED = (lh.__file__.rsplit("/", 1)[0]) + "/files/seed-old.sh"
@@ -84,6 +84,7 @@ def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
     tags = ensure_images(client, cfg, rebuild=rebuild, log=log)
     pubkey = ensure_key(cfg)
     lh.ensure_network(client, cfg)
+    repo = lh.ensure_repo(client, cfg, tags["repo"], fresh or rebuild, log)
     containers = {s.name: _ensure_host(client, cfg, s, tags[s.image], pubkey,
                                        fresh or rebuild, log) for s in HOSTS}
     addresses: dict[str, str] = {}
@@ -98,7 +99,10 @@ def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
         keys[ip] = lh.host_public_keys(c)
         if spec.seed:
             _seed(c, log)
-    write_state(cfg, addresses, keys)
+    repo_ip = lh.address(repo, cfg)
+    if not repo_ip:
+        raise LabError(f"lab: {repo.name} has no address on {cfg.network}")
+    write_state(cfg, addresses, keys, repo_settings(repo_ip, lh.repo_facts(repo)))
     log(f"lab: up; inventory {cfg.inventory_path}")
     log(render(["HOST", "ADDRESS", "SSH"],
                [[n, a, f"ssh -F {cfg.ssh_config_path} {n}"] for n, a in addresses.items()]))

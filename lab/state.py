@@ -42,7 +42,20 @@ def known_hosts_text(keys: dict[str, list[str]]) -> str:
     return "".join(f"{addr} {k}\n" for addr, lines in keys.items() for k in lines)
 
 
-def inventory_data(cfg: LabConfig, addresses: dict[str, str]) -> dict:
+def repo_settings(repo_ip: str, facts: dict) -> dict:
+    """Inventory settings that point provisioning at the lab's stand-ins."""
+    base = f"http://{repo_ip}"
+    return {
+        "docker_repo": {"base_url": f"{base}/linux",
+                        "key_url": f"{base}/linux/{{distro}}/gpg",
+                        "fingerprint": facts["fingerprint"], "channel": "stable"},
+        "credential_helper": {"url": base + facts["helper_path"],
+                              "sha256": facts["helper_sha256"], "action": "replace"},
+    }
+
+
+def inventory_data(cfg: LabConfig, addresses: dict[str, str],
+                   extra_settings: dict | None = None) -> dict:
     hosts: dict[str, dict] = {}
     for name, ip in addresses.items():
         common = {"address": ip, "identity_file": cfg.key_path.name,
@@ -52,6 +65,7 @@ def inventory_data(cfg: LabConfig, addresses: dict[str, str]) -> dict:
         hosts[f"{name}-root"] = {**common, "user": "root", "groups": ["lab-root"]}
     settings = {"default_source": "old", "default_target": "new"}
     settings = {k: v for k, v in settings.items() if v in hosts}
+    settings.update(extra_settings or {})
     return {"settings": settings, "hosts": hosts}
 
 
@@ -66,13 +80,13 @@ def ssh_config_text(cfg: LabConfig, addresses: dict[str, str]) -> str:
 
 
 def write_state(cfg: LabConfig, addresses: dict[str, str],
-                host_keys: dict[str, list[str]]) -> None:
+                host_keys: dict[str, list[str]], extra_settings: dict | None = None) -> None:
     _write_private(cfg.known_hosts_path, known_hosts_text(host_keys))
     header = (f"# The lab's inventory, written by `inv lab.up` (lab {cfg.name}).\n"
               "# Rewritten on every lab.up; for your own hosts use a copy of the\n"
               "# project's hosts.yaml with --inventory or DOCKMOVE_INVENTORY.\n")
     _write_private(cfg.inventory_path,
-                   header + yaml.safe_dump(inventory_data(cfg, addresses), sort_keys=False))
+                   header + yaml.safe_dump(inventory_data(cfg, addresses, extra_settings), sort_keys=False))
     _write_private(cfg.ssh_config_path, ssh_config_text(cfg, addresses))
 
 

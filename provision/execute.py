@@ -1,0 +1,161 @@
+"""The executor: runs a plan on one host and prints every step with its
+outcome (changed / already done / skipped, and why), the commands under
+--verbose, and under --dry-run only the plan. A failing step stops the host
+there, with the step named: nothing after it has run.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from fleet.errors import CommandError, DockmoveError
+from fleet.inventory import Settings
+from fleet.remote import Remote, command_line
+
+from .facts import HostFacts, gather, summary
+from .plan import CONFLICTS, PACKAGES, Command, Options, Step, apt, plan
+
+_print_lock = threading.Lock()
+LOCK_HELD = re.compile(r"Could not get lock (\S+?)\.? *(?:It is held by (.+?))?\s*$", re.M)
+
+
+class StepFailed(DockmoveError):
+    pass
+
+
+@dataclass(frozen=True)
+class HostResult:
+    changed: int
+    done: int
+    skipped: int
+    docker: str
+    seconds: float
+    dry_run: bool
+
+
+class Printer:
+    def __init__(self, host: str, verbose: bool = False,
+                 write: Callable[[str], None] = print):
+        self.host = host
+        self.verbose = verbose
+        self._write = write
+
+    def __call__(self, text: str) -> None:
+        with _print_lock:
+            for line in text.splitlines() or [""]:
+                self._write(f"{self.host}: {line}")
+
+
+def shown(cmd: Command) -> str:
+    if cmd.display:
+        return cmd.display
+    return command_line(cmd.argv, env=dict(cmd.env) or None, mask=True)
+
+
+def run_command(remote: Remote, cmd: Command, out: Printer, lock_timeout: float) -> str:
+    """Run one step command; apt commands wait for a held dpkg/apt lock."""
+    deadline = time.monotonic() + lock_timeout
+    said = False
+    while True:
+        try:
+            return remote.run(cmd.argv, sudo=cmd.sudo, env=dict(cmd.env) or None).stdout
+        except CommandError as e:
+            held = LOCK_HELD.search(e.stderr) if cmd.apt else None
+            if not held:
+                raise
+            who = held.group(2) or "another process"
+            if time.monotonic() >= deadline:
+                raise StepFailed(
+                    f"{remote.name}: the package manager lock {held.group(1)} is still held "
+                    f"by {who} after {lock_timeout:.0f}s; wait until that apt/dpkg run "
+                    "ends (or stop it), then run provision again") from None
+            if not said:
+                out(f"    waiting for the lock {held.group(1)}, held by {who} "
+                    f"(up to {lock_timeout:.0f}s)")
+                said = True
+            time.sleep(2)
+
+
+def _probe_ok(remote: Remote, cmd: Command) -> bool:
+    return remote.run(cmd.argv, sudo=cmd.sudo, env=dict(cmd.env) or None,
+                      check=False).ok
+
+
+def print_plan(steps: list[Step], out: Printer) -> None:
+    words = {"change": "will change", "done": "already done", "skip": "skipped",
+             "check": "will check"}
+    for i, s in enumerate(steps, 1):
+        out(f"[{i}/{len(steps)}] {s.title}: {words[s.state]} ({s.reason})")
+        if s.state in ("change", "check"):
+            for c in s.commands:
+                out(f"      $ {shown(c)}")
+
+
+def prerequisites(remote: Remote, facts: HostFacts, dry_run: bool, out: Printer,
+                  lock_timeout: float) -> bool:
+    """Without curl or wget nothing can be downloaded: install curl first
+    (harmless; the key is checked right after). Returns True if it ran."""
+    if facts.fetch_tool is not None:
+        return False
+    cmds = [apt("update"), apt("install", "ca-certificates", "curl")]
+    out("no curl or wget on the host: installing curl first, then reading the host again")
+    for c in cmds:
+        out(f"      $ {shown(c)}")
+        if not dry_run:
+            run_command(remote, c, out, lock_timeout)
+    return not dry_run
+
+
+def provision(remote: Remote, settings: Settings, options: Options = Options(), *,
+              dry_run: bool = False, verbose: bool = False, lock_timeout: float = 300,
+              write: Callable[[str], None] = print) -> HostResult:
+    started = time.monotonic()
+    out = Printer(remote.name, verbose, write)
+    out("reading the host")
+    facts = gather(remote, settings, options.users)
+    if prerequisites(remote, facts, dry_run, out, lock_timeout):
+        facts = gather(remote, settings, options.users)
+    for line in summary(facts, CONFLICTS + PACKAGES + ("golang-docker-credential-helpers",)):
+        out(line)
+    steps = plan(facts, settings, options)
+    if dry_run:
+        out("dry run: the plan, nothing changed")
+        print_plan(steps, out)
+        return HostResult(0, sum(s.state == "done" for s in steps),
+                          sum(s.state == "skip" for s in steps),
+                          facts.docker.describe(), time.monotonic() - started, True)
+    changed = done = skipped = 0
+    version = facts.docker.describe()
+    for i, step in enumerate(steps, 1):
+        head = f"[{i}/{len(steps)}] {step.title}"
+        t0 = time.monotonic()
+        if step.state in ("done", "skip"):
+            out(f"{head}: {'already done' if step.state == 'done' else 'skipped'} ({step.reason})")
+            done += step.state == "done"
+            skipped += step.state == "skip"
+            continue
+        if step.probe is not None and _probe_ok(remote, step.probe):
+            out(f"{head}: already done (found so after the earlier steps)")
+            done += 1
+            continue
+        output = ""
+        try:
+            for cmd in step.commands:
+                if verbose:
+                    out(f"      $ {shown(cmd)}")
+                output = run_command(remote, cmd, out, lock_timeout)
+        except DockmoveError as e:
+            raise StepFailed(f"{remote.name}: step {i}/{len(steps)} '{step.title}' failed; "
+                             f"the steps after it did not run.\n{e}") from None
+        took = time.monotonic() - t0
+        if step.state == "check":
+            version = output.strip() or version
+            out(f"{head}: ok: {output.strip()} ({took:.1f}s)")
+            done += 1
+        else:
+            out(f"{head}: changed ({step.reason}) ({took:.1f}s)")
+            changed += 1
+    return HostResult(changed, done, skipped, version, time.monotonic() - started, False)

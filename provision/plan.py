@@ -1,0 +1,337 @@
+"""From facts and wanted state to steps. Pure: no I/O here.
+
+A step is `change` (its commands will run), `done` (already as wanted, with
+the reason) or `skip` (not asked for, or not applicable, with the reason).
+A `probe` lets the executor find a step done by an earlier one (the package's
+own postinst may have started the engine). Checks that must hold before
+anything changes (the key's fingerprint, what the repository publishes) raise
+PlanError here, so a refusal always leaves the host as it was.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from fleet.errors import DockmoveError
+from fleet.inventory import Settings
+
+from .facts import (DOCKER_KEY, DOCKER_SOURCES, HELPER, HELPER_PACKAGE, STOPPED_LIST, HostFacts,
+                    is_docker_repo_line, key_url, parse_release, repo_hosts, repo_url,
+                    upstream_version)
+from .openpgp import KeyFormatError, normalize, primary_fingerprints, spaced
+
+CONFLICTS = ("docker.io", "docker-doc", "docker-compose", "docker-compose-v2",
+             "podman-docker", "containerd", "runc", "docker", "docker-engine")
+PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin",
+            "docker-compose-plugin")
+PINNED = ("docker-ce", "docker-ce-cli")
+BROKEN_HELPER = ((0, 5, 0), (0, 6, 1))      # docker/for-linux#563, fixed in 0.6.2
+APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"), ("NEEDRESTART_MODE", "a"),
+           ("NEEDRESTART_SUSPEND", "1"), ("LC_ALL", "C"))
+APT_GET = ("apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
+           "-o", "Dpkg::Options::=--force-confold")
+
+
+# comment out the lines of file $1 that name any of $2...; keep a backup
+DISABLE_LINES = (
+    'set -e; f=$1; shift; cp -p "$f" "$f.dockmove-bak"; '
+    'for h in "$@"; do awk -v h="$h" \'!/^[[:space:]]*#/ && index($0, h) '
+    '{ $0 = "# disabled by dockmove: " $0 } { print }\' "$f" > "$f.dockmove-tmp"; '
+    'cat "$f.dockmove-tmp" > "$f"; rm -f "$f.dockmove-tmp"; done')
+
+
+class PlanError(DockmoveError):
+    """Provisioning refused before changing anything."""
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    sudo: bool = True
+    env: tuple[tuple[str, str], ...] = ()
+    apt: bool = False            # takes the dpkg lock: wait for it when held
+    display: str | None = None   # what the user is shown instead of argv
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    state: str                   # change | done | skip | check (always runs, changes nothing)
+    reason: str = ""
+    commands: tuple[Command, ...] = ()
+    probe: Command | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Options:
+    packages: tuple[str, ...] = PACKAGES
+    version: str | None = None   # pin docker-ce and docker-ce-cli (held)
+    upgrade: bool = False
+    users: tuple[str, ...] = ()
+
+
+def apt(*args: str) -> Command:
+    return Command(APT_GET + args, env=APT_ENV, apt=True)
+
+
+def write_file(path: str, content: str, mode: str = "0644") -> Command:
+    """Write `content` to `path` atomically; the bytes travel base64-encoded as
+    an argument, so no quoting or stdin is involved."""
+    script = ('set -e; d=$(dirname "$1"); install -d -m 0755 "$d"; '
+              'printf %s "$2" | base64 -d > "$1.dockmove-tmp"; '
+              'chmod "$3" "$1.dockmove-tmp"; mv -f "$1.dockmove-tmp" "$1"')
+    data = base64.b64encode(content.encode()).decode()
+    return Command(("sh", "-c", script, "sh", path, data, mode),
+                   display=f"write {path} (mode {mode}, {len(content)} bytes)")
+
+
+def sources_text(facts: HostFacts, settings: Settings) -> str:
+    return (f"Types: deb\nURIs: {repo_url(settings, facts.os)}\n"
+            f"Suites: {facts.os.codename}\nComponents: {settings.docker_repo.channel}\n"
+            f"Architectures: {facts.arch}\nSigned-By: {DOCKER_KEY}\n")
+
+
+def verified_key(facts: HostFacts, settings: Settings) -> str:
+    url = key_url(settings, facts.os)
+    fetched = facts.repo_key
+    if fetched is None or fetched.text is None:
+        why = fetched.error if fetched else "no curl or wget on the host"
+        raise PlanError(f"cannot download Docker's apt key from {url}: {why}")
+    try:
+        fprs = primary_fingerprints(fetched.text)
+    except KeyFormatError as e:
+        raise PlanError(f"the key at {url} is not usable: {e}") from None
+    if len(fprs) != 1:
+        raise PlanError(f"the key file at {url} holds {len(fprs)} primary keys "
+                        f"({', '.join(spaced(f) for f in fprs) or 'none'}); exactly "
+                        "one is expected. Nothing was changed.")
+    want = normalize(settings.docker_repo.fingerprint)
+    if fprs[0] != want:
+        raise PlanError(
+            f"Docker's apt key at {url} has the WRONG FINGERPRINT:\n"
+            f"  expected {spaced(want)} (settings.docker_repo.fingerprint)\n"
+            f"  found    {spaced(fprs[0])}\n"
+            "  Nothing was changed. If the repository really rotated its key, "
+            "check the new fingerprint from a trusted source and update the setting.")
+    return fetched.text
+
+
+def check_repository(facts: HostFacts, settings: Settings) -> None:
+    url = f"{repo_url(settings, facts.os)}/dists/{facts.os.codename}/Release"
+    fetched = facts.repo_release
+    if fetched is None or fetched.text is None:
+        why = fetched.error if fetched else "no curl or wget on the host"
+        raise PlanError(f"the repository does not publish {facts.os.distro} "
+                        f"{facts.os.codename}: GET {url} failed ({why})")
+    rel = parse_release(fetched.text)
+    if facts.arch not in rel.get("Architectures", []):
+        raise PlanError(f"the repository publishes {facts.os.codename} for "
+                        f"{', '.join(rel.get('Architectures', [])) or 'no architecture'}, "
+                        f"not {facts.arch} ({url})")
+    channel = settings.docker_repo.channel
+    if channel not in rel.get("Components", []):
+        raise PlanError(f"the repository has no channel {channel!r} for "
+                        f"{facts.os.codename} (it has {', '.join(rel.get('Components', []))})")
+
+
+def _remove_conflicts(facts: HostFacts) -> Step:
+    found = [n for n in CONFLICTS if facts.installed(n)]
+    if not found:
+        return Step("remove-conflicts", "remove distro Docker packages", "done",
+                    "none of " + ", ".join(CONFLICTS[:3]) + " & co. is installed")
+    commands = [apt("remove", *found)]
+    if facts.running_containers:
+        commands.insert(0, write_file(STOPPED_LIST, "\n".join(facts.running_containers) + "\n",
+                                      "0600"))
+    return Step("remove-conflicts", "remove distro Docker packages", "change",
+                f"installed: {', '.join(found)}; removed, not purged: /var/lib/docker stays",
+                tuple(commands))
+
+
+def _clean_sources(facts: HostFacts, settings: Settings) -> Step:
+    hosts = repo_hosts(settings)
+    commands = []
+    notes = []
+    for path, text in sorted(facts.apt_files.items()):
+        lines = [l.strip() for l in text.splitlines()
+                 if l.strip() and not l.strip().startswith("#")]
+        if path.endswith(".sources"):
+            uris = [l for l in lines if l.startswith("URIs:")]
+            if not all(is_docker_repo_line(l, hosts) for l in uris):
+                raise PlanError(f"{path} names Docker's repository beside others; "
+                                "remove its Docker stanza by hand, then run again")
+            docker_only = True
+        else:
+            docker_only = all(is_docker_repo_line(l, hosts) for l in lines)
+        if docker_only and path != "/etc/apt/sources.list":
+            commands.append(Command(("rm", "-f", "--", path)))
+            notes.append(f"remove {path}")
+        else:
+            commands.append(Command(("sh", "-c", DISABLE_LINES, "sh", path, *hosts)))
+            notes.append(f"comment out Docker's lines in {path} (backup {path}.dockmove-bak)")
+    for key in facts.legacy_keys:
+        commands.append(Command(("rm", "-f", "--", key)))
+        notes.append(f"remove old key {key}")
+    if not commands:
+        return Step("clean-sources", "remove older Docker apt sources and keys", "done",
+                    "no other Docker source or key")
+    return Step("clean-sources", "remove older Docker apt sources and keys", "change",
+                "; ".join(notes), tuple(commands))
+
+
+def _helper(facts: HostFacts, settings: Settings) -> Step:
+    title = "credential helper"
+    pkg = facts.installed(HELPER_PACKAGE)
+    if pkg is None:
+        return Step("credential-helper", title, "done", f"{HELPER_PACKAGE} is not installed")
+    v = upstream_version(pkg.version)
+    if not (BROKEN_HELPER[0] <= v <= BROKEN_HELPER[1]):
+        return Step("credential-helper", title, "done",
+                    f"{HELPER_PACKAGE} {pkg.version} is not affected by the "
+                    "free(): invalid pointer bug (0.5.0-0.6.1)")
+    conf = settings.credential_helper
+    broken = f"{HELPER_PACKAGE} {pkg.version} aborts docker build (free(): invalid pointer)"
+    if conf.action == "remove":
+        return Step("credential-helper", title, "change", f"{broken}: removing it",
+                    (apt("remove", HELPER_PACKAGE),))
+    if facts.helper.diverted and conf.sha256 and facts.helper.sha256 == conf.sha256:
+        return Step("credential-helper", title, "done",
+                    f"{HELPER} already replaced by the configured release")
+    if not conf.url or not conf.sha256:
+        return Step("credential-helper", title, "skip",
+                    f"{broken}, and no release is configured: set "
+                    "settings.credential_helper.url and sha256, or action: remove")
+    mode = facts.helper.mode or "755"
+    owner = facts.helper.owner or "0:0"
+    script = (
+        'set -e; url=$1 sum=$2 mode=$3 owner=$4 dest=$5\n'
+        'tmp=$(mktemp)\n'
+        'trap \'rm -f "$tmp"\' EXIT\n'
+        'curl -fsSL --max-time 300 -o "$tmp" "$url"\n'
+        'echo "$sum  $tmp" | sha256sum -c --quiet - || { echo "sha256 mismatch for $url" >&2; exit 3; }\n'
+        'if ! dpkg-divert --list "$dest" | grep -q .; then\n'
+        '  dpkg-divert --local --rename --divert "$dest.org" --add "$dest"\n'
+        'fi\n'
+        'install -m "$mode" -o "${owner%:*}" -g "${owner#*:}" "$tmp" "$dest"\n'
+        '"$dest" version')
+    return Step("credential-helper", title, "change",
+                f"{broken}: replacing {HELPER} with {conf.url} (sha256 checked; "
+                f"the original kept as {HELPER}.org, diverted so apt keeps it there)",
+                (Command(("sh", "-c", script, "sh", conf.url, conf.sha256, mode, owner, HELPER)),))
+
+
+def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> list[Step]:
+    key_text = verified_key(facts, settings)       # refusals first: nothing changed yet
+    check_repository(facts, settings)
+    steps = [_remove_conflicts(facts), _clean_sources(facts, settings)]
+
+    if facts.docker_key == key_text:
+        steps.append(Step("key", "Docker's apt key", "done",
+                          f"{DOCKER_KEY} holds the key {spaced(settings.docker_repo.fingerprint)}"))
+    else:
+        steps.append(Step("key", "Docker's apt key", "change",
+                          f"fingerprint {spaced(settings.docker_repo.fingerprint)} checked; "
+                          f"writing {DOCKER_KEY}", (write_file(DOCKER_KEY, key_text),)))
+
+    wanted_sources = sources_text(facts, settings)
+    if facts.docker_sources == wanted_sources:
+        steps.append(Step("repository", "Docker's apt repository", "done",
+                          f"{DOCKER_SOURCES} is as wanted"))
+    else:
+        steps.append(Step("repository", "Docker's apt repository", "change",
+                          f"writing {DOCKER_SOURCES} ({repo_url(settings, facts.os)} "
+                          f"{facts.os.codename} {settings.docker_repo.channel} {facts.arch})",
+                          (write_file(DOCKER_SOURCES, wanted_sources),)))
+
+    def wanted(name: str) -> bool:
+        pkg = facts.installed(name)
+        if pkg is None:
+            return True
+        if options.version and name in PINNED:
+            return pkg.version != options.version or not pkg.status.startswith("h")
+        return False
+
+    missing = [n for n in options.packages if wanted(n)]
+    sources_changed = any(s.state == "change" for s in steps[1:4])
+    if missing or sources_changed:
+        steps.append(Step("apt-update", "apt-get update", "change",
+                          "sources changed" if sources_changed else "before installing",
+                          (apt("update"),)))
+    else:
+        steps.append(Step("apt-update", "apt-get update", "done", "nothing to install"))
+
+    if missing:
+        names = [f"{n}={options.version}" if options.version and n in PINNED else n
+                 for n in options.packages]
+        commands = [apt("install", *names)]
+        if options.version:
+            commands.append(Command(("apt-mark", "hold", *PINNED)))
+        steps.append(Step("install", "install Docker CE", "change",
+                          f"installing {', '.join(missing)}"
+                          + (f" (pinned to {options.version}, held)" if options.version else ""),
+                          tuple(commands)))
+    else:
+        steps.append(Step("install", "install Docker CE", "done",
+                          f"{', '.join(options.packages)} installed"))
+
+    engine_changed = any(s.state == "change" for s in steps
+                         if s.key in ("remove-conflicts", "install"))
+    if facts.systemd:
+        start = Command(("systemctl", "enable", "--now", "docker"))
+        probe = Command(("sh", "-c", "systemctl is-active --quiet docker && "
+                         "systemctl is-enabled --quiet docker"))
+    else:
+        # docker.io's postrm leaves /etc/init.d/docker non-executable on
+        # remove; the conffile then stays that way under docker-ce
+        start = Command(("sh", "-c", "if [ -f /etc/init.d/docker ] && [ ! -x /etc/init.d/docker ]; "
+                         "then chmod 0755 /etc/init.d/docker; fi; service docker start"),
+                        display="service docker start (making /etc/init.d/docker "
+                                "executable again if docker.io's removal left it not)")
+        probe = Command(("docker", "info", "--format", "{{.ServerVersion}}"))
+    wait = Command(("sh", "-c", "for i in $(seq 1 120); do docker info >/dev/null 2>&1 "
+                    "&& exit 0; sleep 0.5; done; echo 'the engine did not answer in 60s' >&2; "
+                    "exit 1"))
+    how = "systemctl" if facts.systemd else "the init script (no systemd)"
+    if facts.engine_running and not engine_changed:
+        steps.append(Step("engine", "start the engine", "done", "the engine answers"))
+    else:
+        steps.append(Step("engine", "start the engine", "change", f"via {how}",
+                          (start, wait), probe=probe))
+
+    names = tuple(dict.fromkeys(facts.recorded_containers + (
+        facts.running_containers if engine_changed else ())))
+    if names:
+        script = ('failed=; for n; do docker start "$n" >/dev/null || failed="$failed $n"; done; '
+                  f'if [ -n "$failed" ]; then echo "could not start:$failed" >&2; exit 1; fi; '
+                  f'rm -f {STOPPED_LIST}')
+        steps.append(Step("containers", "start containers that ran before", "change",
+                          ", ".join(names), (Command(("sh", "-c", script, "sh", *names),
+                                                     display="docker start " + " ".join(names)),)))
+    else:
+        steps.append(Step("containers", "start containers that ran before", "done",
+                          "no running container was stopped"))
+
+    steps.append(Step("verify", "client and engine answer", "check", "docker version",
+                      (Command(("docker", "version", "--format",
+                                "client {{.Client.Version}}, engine {{.Server.Version}}")),)))
+    steps.append(_helper(facts, settings))
+
+    if options.users:
+        todo = [u for u in options.users if "docker" not in facts.groups.get(u, ())]
+        if todo:
+            steps.append(Step("users", "docker group", "change",
+                              f"adding {', '.join(todo)}; they must log in again for it to apply",
+                              tuple(Command(("usermod", "-aG", "docker", u)) for u in todo)))
+        else:
+            steps.append(Step("users", "docker group", "done",
+                              f"{', '.join(options.users)} already in it"))
+
+    if options.upgrade:
+        steps.append(Step("upgrade", "apt full-upgrade and autoremove", "change",
+                          "--upgrade", (apt("full-upgrade"), apt("autoremove")),
+                          probe=Command(("sh", "-c", "apt-get -s full-upgrade | grep -q "
+                                         "'^0 upgraded, 0 newly installed, 0 to remove'"),
+                                        env=APT_ENV)))
+    return steps
