@@ -21,23 +21,29 @@ class KeyFormatError(ValueError):
 
 
 def dearmor(text: str) -> bytes:
-    lines = text.strip().splitlines()
-    try:
-        start = lines.index(ARMOR_BEGIN)
-        end = lines.index(ARMOR_END, start)
-    except ValueError:
+    """The bytes of every armored block in `text`: apt and gpg read them all,
+    so a second block must not hide from the check."""
+    lines = [l.strip() for l in text.strip().splitlines()]
+    if ARMOR_BEGIN not in lines:
         raise KeyFormatError("not an ASCII-armored OpenPGP public key "
-                             f"(no {ARMOR_BEGIN} ... {ARMOR_END})") from None
-    body = lines[start + 1:end]
-    while body and body[0].strip():          # armor headers end at a blank line
-        if ":" not in body[0]:
-            break
-        body = body[1:]
-    data = "".join(l.strip() for l in body if l.strip() and not l.startswith("="))
-    try:
-        return base64.b64decode(data, validate=True)
-    except binascii.Error as e:
-        raise KeyFormatError(f"bad base64 in the key: {e}") from None
+                             f"(no {ARMOR_BEGIN} ... {ARMOR_END})")
+    out = b""
+    i = 0
+    while ARMOR_BEGIN in lines[i:]:
+        start = lines.index(ARMOR_BEGIN, i)
+        if ARMOR_END not in lines[start:]:
+            raise KeyFormatError(f"armored key block without {ARMOR_END}")
+        end = lines.index(ARMOR_END, start)
+        body = lines[start + 1:end]
+        while body and body[0] and ":" in body[0]:     # armor headers
+            body = body[1:]
+        data = "".join(l for l in body if l and not l.startswith("="))
+        try:
+            out += base64.b64decode(data, validate=True)
+        except binascii.Error as e:
+            raise KeyFormatError(f"bad base64 in the key: {e}") from None
+        i = end + 1
+    return out
 
 
 def packets(data: bytes):

@@ -27,6 +27,17 @@ class Lab:
     cfg: LabConfig
     addresses: dict[str, str]
 
+    def container(self, host: str):
+        import docker
+        return docker.from_env().containers.get(self.cfg.container(host))
+
+    def sh(self, host: str, script: str) -> str:
+        """Run `script` as root inside a lab host (test setup and checks)."""
+        code, out = self.container(host).exec_run(["sh", "-c", script])
+        out = out.decode(errors="replace")
+        assert code == 0, f"{host}: {script!r} exited {code}: {out}"
+        return out
+
     @property
     def inventory(self) -> Inventory:
         return load_inventory(self.cfg.inventory_path)
@@ -44,8 +55,13 @@ class Lab:
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory) -> Lab:
-    cfg = LabConfig(name=TEST_LAB, state_dir=tmp_path_factory.mktemp("lab"))
+def make_lab(name: str, tmp_path_factory) -> Lab:
+    cfg = LabConfig(name=name, state_dir=tmp_path_factory.mktemp(name))
     addresses = up(cfg, fresh=True, log=lambda m: print(m, file=sys.stderr))
     return Lab(cfg, addresses)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Lab:
+    """The shared lab; tests on it change nothing on its hosts."""
+    return make_lab(TEST_LAB, tmp_path_factory)

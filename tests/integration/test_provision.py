@@ -1,0 +1,156 @@
+"""`inv provision` on real lab hosts: the stand-in Docker repository, a host
+without Docker (`new`) and one with Debian's docker.io running the seed's
+containers (`old`). The tests run in file order on a lab of their own: each
+builds on the state the one before left, and says so."""
+import re
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from .conftest import make_lab
+
+pytestmark = pytest.mark.lab
+
+# what must not change when provisioning refuses or has nothing to do
+SNAPSHOT = r"""
+dpkg-query -W -f '${db:Status-Abbrev} ${Package} ${Version}\n' | sort
+find /etc/apt /var/lib/dockmove -type f 2>/dev/null | sort | xargs -r sha256sum
+"""
+LOCKER = ("use Fcntl; open(my $f, '>>', '/var/lib/dpkg/lock-frontend') or die; "
+          "fcntl($f, F_SETLKW, pack('s s x4 q q l x4', F_WRLCK, SEEK_SET, 0, 0, 0)) or die $!; "
+          "open(my $o, '>', '/tmp/locked'); print $o 'locked'; close $o; sleep 300")
+
+
+@pytest.fixture(scope="module")
+def plab(tmp_path_factory):
+    return make_lab("dockmove-test-prov", tmp_path_factory)
+
+
+def snapshot(plab, host):
+    return plab.sh(host, SNAPSHOT)
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(plab):
+    before = {h: snapshot(plab, h) for h in ("old", "new")}
+    out = plab.inv("provision", "--host", "old,new", "--dry-run")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "old: dry run: the plan, nothing changed" in out.stdout
+    assert re.search(r"old: \[1/10\] remove distro Docker packages: will change "
+                     r"\(installed: docker\.io, containerd, runc", out.stdout)
+    assert "old:   ii  docker.io " in out.stdout                      # dpkg -l view
+    assert "new:       $ env DEBIAN_FRONTEND=noninteractive" in out.stdout
+    assert {h: snapshot(plab, h) for h in ("old", "new")} == before
+
+
+def test_wrong_fingerprint_aborts_before_any_change(plab, tmp_path):
+    data = yaml.safe_load(plab.cfg.inventory_path.read_text())
+    data["settings"]["docker_repo"]["fingerprint"] = "9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88"
+    for h in data["hosts"].values():
+        for key in ("identity_file", "known_hosts"):
+            h[key] = str(plab.cfg.state_dir / h[key])
+    inv = tmp_path / "hosts.yaml"
+    inv.write_text(yaml.safe_dump(data))
+    before = snapshot(plab, "old")
+    out = plab.inv("provision", "--host", "old", inventory=inv)
+    assert out.returncode == 1
+    assert "WRONG FINGERPRINT" in out.stderr
+    assert "expected 9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88" in out.stderr
+    assert "Nothing was changed" in out.stderr
+    assert snapshot(plab, "old") == before
+
+
+def test_held_dpkg_lock_makes_it_wait_then_fail(plab):
+    plab.container("new").exec_run(["perl", "-e", LOCKER], detach=True)
+    deadline = time.monotonic() + 30
+    while "locked" not in plab.sh("new", "cat /tmp/locked 2>/dev/null || true"):
+        assert time.monotonic() < deadline, "the lock holder did not start"
+        time.sleep(0.1)
+    try:
+        out = plab.inv("provision", "--host", "new", "--lock-timeout", "6")
+    finally:
+        plab.sh("new", "pkill -x perl; rm -f /tmp/locked")
+    assert out.returncode == 1
+    assert "waiting for the lock /var/lib/dpkg/lock-frontend, held by process" in out.stdout
+    assert "(perl)" in out.stdout
+    assert "is still held by process" in out.stderr and "then run provision again" in out.stderr
+    assert "step 6/10 'install Docker CE' failed; the steps after it did not run" in out.stderr
+
+
+def test_new_gets_docker_ce_that_runs_a_container_and_a_rerun_changes_nothing(plab):
+    out = plab.inv("provision", "--host", "new")          # also the re-run after the lock failure
+    assert out.returncode == 0, out.stdout + out.stderr
+    pk = plab.sh("new", "dpkg-query -W -f '${db:Status-Abbrev}${Package} ${Version}\\n' "
+                        "docker-ce containerd.io")
+    assert "ii docker-ce 5:20.10.24-1~debian.12~bookworm" in pk and "ii containerd.io" in pk
+    hello = plab.sh("new", "tar -C / -chf - bin/dash lib64/ld-linux-x86-64.so.2 "
+                           "lib/x86_64-linux-gnu/libc.so.6 | docker import - mini >/dev/null && "
+                           "docker run --rm --pull never mini /bin/dash -c 'echo hello from new'")
+    assert hello.strip() == "hello from new"
+
+    before = snapshot(plab, "new")
+    again = plab.inv("provision", "--host", "new")
+    assert again.returncode == 0, again.stderr
+    steps = [l for l in again.stdout.splitlines() if re.match(r"new: \[\d+/\d+\]", l)]
+    assert len(steps) == 10
+    assert all("already done" in l or ": ok: " in l for l in steps), "\n".join(steps)
+    assert snapshot(plab, "new") == before
+
+
+def test_old_moves_from_docker_io_keeping_containers_images_and_volumes(plab):
+    # a leftover from an older guide, with another Signed-By
+    plab.sh("old", "mkdir -p /usr/share/keyrings && echo junk > /usr/share/keyrings/docker-archive-keyring.gpg && "
+                   f"echo 'deb [arch=amd64 signed-by=/usr/share/keyrings/docker-archive-keyring.gpg] "
+                   f"http://{_repo_host(plab)}/linux/debian bookworm stable' "
+                   "> /etc/apt/sources.list.d/docker.list")
+    volume_before = plab.sh("old", "cd /var/lib/docker/volumes/app-data/_data && "
+                                   "find . -printf '%p %U:%G %m %y\\n' | sort && sha256sum index.html")
+    out = plab.inv("provision", "--host", "old,new")       # in parallel, with a summary
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"^old\s+changed\s+\d+\s+client 20\.10", out.stdout, re.M)
+    assert re.search(r"^new\s+no change\s+0\s+", out.stdout, re.M)
+    assert "changed (data-cont, apache-cont)" in out.stdout
+    pk = plab.sh("old", "dpkg-query -W -f '${db:Status-Abbrev}${Package}\\n' docker.io docker-ce runc containerd.io")
+    assert "rc docker.io" in pk and "ii docker-ce" in pk    # removed, config kept: not purged
+    assert "ii runc" not in pk
+    assert plab.sh("old", "ls /etc/apt/sources.list.d/; ls /usr/share/keyrings/") .count("docker") == 1
+    plab.sh("old", "apt-get update -q")                         # no Conflicting values for Signed-By
+    old = plab.addresses["old"]
+    assert "Docker Custom Page" in fetch(f"http://{old}:9080/")
+    assert "Volume Page" in fetch(f"http://{old}:9081/")
+    assert "apache-test" in plab.sh("old", "docker images --format '{{.Repository}}'")
+    assert plab.sh("old", "cd /var/lib/docker/volumes/app-data/_data && "
+                          "find . -printf '%p %U:%G %m %y\\n' | sort && sha256sum index.html") == volume_before
+
+
+def _repo_host(plab):
+    data = yaml.safe_load(plab.cfg.inventory_path.read_text())
+    return data["settings"]["docker_repo"]["base_url"].split("//")[1].split("/")[0]
+
+
+def test_broken_credential_helper_is_replaced_and_diverted(plab):
+    data = yaml.safe_load(plab.cfg.inventory_path.read_text())
+    sha = data["settings"]["credential_helper"]["sha256"]
+    plab.sh("old", f"curl -fsS -o /tmp/old.deb http://{_repo_host(plab)}/extra/"
+                   "golang-docker-credential-helpers_0.6.1+lab-1_amd64.deb && "
+                   "dpkg -i /tmp/old.deb >/dev/null")
+    out = plab.inv("provision", "--host", "old")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"credential helper: changed \(golang-docker-credential-helpers 0\.6\.1\+lab-1 "
+                     r"aborts docker build", out.stdout)
+    state = plab.sh("old", "dpkg-divert --list /usr/bin/docker-credential-secretservice; "
+                           "sha256sum /usr/bin/docker-credential-secretservice; "
+                           "stat -c '%a %U' /usr/bin/docker-credential-secretservice; "
+                           "ls /usr/bin/docker-credential-secretservice.org; "
+                           "/usr/bin/docker-credential-secretservice version")
+    assert "local diversion of /usr/bin/docker-credential-secretservice to " \
+           "/usr/bin/docker-credential-secretservice.org" in state
+    assert sha in state and "755 root" in state and "0.6.4" in state
+    again = plab.inv("provision", "--host", "old")
+    assert "credential helper: already done" in again.stdout

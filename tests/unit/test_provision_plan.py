@@ -1,0 +1,291 @@
+"""Provisioning facts and plans over recorded outputs of Ubuntu and Debian
+releases (hosts we cannot run here). Each case: what is parsed, and which
+steps the plan changes."""
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fleet.facts import DockerVersions
+from fleet.inventory import CredentialHelper, DockerRepo, Settings
+from provision.facts import (Fetched, Helper, HostFacts, UnsupportedHost, os_info,
+                             parse_dpkg_query, parse_helper, upstream_version)
+from provision.openpgp import primary_fingerprints
+from provision.plan import (DISABLE_LINES, Options, PlanError, plan, sources_text,
+                            write_file)
+
+DATA = Path(__file__).parent / "data"
+HOSTS = DATA / "hosts"
+DOCKER_KEY = (DATA / "docker-apt-key.asc").read_text()
+SETTINGS = Settings()   # Docker's real URLs and fingerprint
+
+
+def release(codename, archs="amd64 arm64 armhf s390x ppc64el", components="stable test"):
+    return (f"Origin: Docker\nLabel: Docker\nSuite: {codename}\nCodename: {codename}\n"
+            f"Architectures: {archs}\nComponents: {components}\nDescription: Docker CE\n")
+
+
+def facts_for(name, **over) -> HostFacts:
+    d = HOSTS / name
+    os = os_info((d / "os-release").read_text())
+    f = HostFacts(
+        os=os, arch="amd64", systemd=True,
+        packages=parse_dpkg_query((d / "dpkg-query").read_text()),
+        docker=DockerVersions(None, None), engine_running=False,
+        running_containers=(), recorded_containers=(), apt_files={},
+        docker_sources=None, docker_key=None, legacy_keys=(), fetch_tool="curl",
+        repo_key=Fetched(f"https://download.docker.com/linux/{os.distro}/gpg", DOCKER_KEY),
+        repo_release=Fetched("...", release(os.codename)),
+        helper=Helper(False, None, "755", "0:0"), free_kb=10_000_000)
+    return dataclasses.replace(f, **over)
+
+
+def states(steps):
+    return {s.key: s.state for s in steps}
+
+
+def step(steps, key):
+    return next(s for s in steps if s.key == key)
+
+
+def argvs(s):
+    return [list(c.argv) for c in s.commands]
+
+
+@pytest.mark.parametrize("name, distro, codename", [
+    ("ubuntu-18.04", "ubuntu", "bionic"), ("ubuntu-20.04", "ubuntu", "focal"),
+    ("ubuntu-22.04", "ubuntu", "jammy"), ("ubuntu-24.04", "ubuntu", "noble"),
+    ("mint-21.2", "ubuntu", "jammy"), ("debian-11", "debian", "bullseye"),
+    ("debian-12", "debian", "bookworm")])
+def test_os_release(name, distro, codename):
+    os = os_info((HOSTS / name / "os-release").read_text())
+    assert (os.distro, os.codename) == (distro, codename)
+
+
+def test_unsupported_os_names_what_it_found():
+    with pytest.raises(UnsupportedHost) as e:
+        os_info((HOSTS / "fedora-40" / "os-release").read_text())
+    assert "Fedora Linux 40 (Server Edition)" in str(e.value) and "ID=fedora" in str(e.value)
+
+
+def test_dpkg_query_statuses():
+    pk = parse_dpkg_query((HOSTS / "ubuntu-20.04" / "dpkg-query").read_text())
+    assert pk["docker.io"].installed and not pk["docker-compose"].installed   # rc
+    assert pk["docker.io"].dpkg_l().split() == ["ii", "docker.io", "20.10.21-0ubuntu1~20.04.2", "amd64"]
+    assert not parse_dpkg_query((HOSTS / "debian-12" / "dpkg-query").read_text())["docker"].installed
+
+
+@pytest.mark.parametrize("name, removed", [
+    ("ubuntu-18.04", ["docker.io", "containerd", "runc"]),
+    ("ubuntu-20.04", ["docker.io", "containerd", "runc"]),
+    ("ubuntu-22.04", ["docker.io", "docker-compose-v2", "containerd", "runc"]),
+    ("ubuntu-24.04", ["podman-docker", "runc"]),
+    ("mint-21.2", None), ("debian-11", ["docker.io", "containerd", "runc"]),
+    ("debian-12", None)])
+def test_conflicting_packages_are_removed_never_purged(name, removed):
+    s = step(plan(facts_for(name), SETTINGS), "remove-conflicts")
+    if removed is None:
+        assert s.state == "done"
+        return
+    assert s.state == "change"
+    cmd = argvs(s)[-1]
+    assert "remove" in cmd and "purge" not in cmd and "--purge" not in cmd
+    assert cmd[cmd.index("remove") + 1:] == removed
+    assert "/var/lib/docker stays" in s.reason
+
+
+@pytest.mark.parametrize("name, uri, suite", [
+    ("ubuntu-18.04", "https://download.docker.com/linux/ubuntu", "bionic"),
+    ("mint-21.2", "https://download.docker.com/linux/ubuntu", "jammy"),
+    ("debian-11", "https://download.docker.com/linux/debian", "bullseye")])
+def test_deb822_source_for_the_detected_distro(name, uri, suite):
+    f = facts_for(name)
+    text = sources_text(f, SETTINGS)
+    assert text == (f"Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: stable\n"
+                    "Architectures: amd64\nSigned-By: /etc/apt/keyrings/docker.asc\n")
+    assert step(plan(f, SETTINGS), "repository").state == "change"
+
+
+def test_fresh_host_plan_in_order():
+    steps = plan(facts_for("debian-12"), SETTINGS)
+    assert [s.key for s in steps] == ["remove-conflicts", "clean-sources", "key", "repository",
+                                      "apt-update", "install", "engine", "containers", "verify",
+                                      "credential-helper"]
+    install = argvs(step(steps, "install"))[0]
+    assert install[-5:] == ["docker-ce", "docker-ce-cli", "containerd.io",
+                            "docker-buildx-plugin", "docker-compose-plugin"]
+    assert step(steps, "install").commands[0].apt
+    env = dict(step(steps, "install").commands[0].env)
+    assert env["DEBIAN_FRONTEND"] == "noninteractive" and env["NEEDRESTART_SUSPEND"] == "1"
+    assert "Dpkg::Options::=--force-confold" in install
+    assert argvs(step(steps, "engine"))[0] == ["systemctl", "enable", "--now", "docker"]
+
+
+def test_without_systemd_the_init_script_starts_the_engine():
+    s = step(plan(facts_for("debian-12", systemd=False), SETTINGS), "engine")
+    assert "service docker start" in argvs(s)[0][-1]
+
+
+def installed_state(name="debian-12", **over):
+    f = facts_for(name)
+    pk = dict(f.packages)
+    for n, v in [("docker-ce", "5:27.3.1-1~debian.12~bookworm"), ("docker-ce-cli", "5:27.3.1-1~debian.12~bookworm"),
+                 ("containerd.io", "1.7.22-1"), ("docker-buildx-plugin", "0.17.1-1~debian.12~bookworm"),
+                 ("docker-compose-plugin", "2.29.7-1~debian.12~bookworm")]:
+        pk[n] = parse_dpkg_query(f"ii \t{n}\t{v}\tamd64\n")[n]
+    f = dataclasses.replace(f, packages=pk, docker_key=DOCKER_KEY,
+                            docker=DockerVersions("27.3.1", "27.3.1"), engine_running=True,
+                            running_containers=("web",))
+    f = dataclasses.replace(f, docker_sources=sources_text(f, SETTINGS))
+    return dataclasses.replace(f, **over)
+
+
+def test_provisioned_host_needs_nothing():
+    steps = plan(installed_state(), SETTINGS)
+    assert {s.state for s in steps} <= {"done", "check"}, states(steps)
+    assert step(steps, "containers").reason == "no running container was stopped"
+
+
+def test_wrong_fingerprint_refuses_with_expected_and_found():
+    settings = dataclasses.replace(SETTINGS, docker_repo=DockerRepo(fingerprint="AAAA " * 10))
+    with pytest.raises(PlanError) as e:
+        plan(facts_for("ubuntu-22.04"), settings)
+    msg = str(e.value)
+    assert "WRONG FINGERPRINT" in msg and "Nothing was changed" in msg
+    assert "expected AAAA AAAA" in msg and "found    9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88" in msg
+
+
+@pytest.mark.parametrize("text, words", [
+    ("<html>not found</html>", "not an ASCII-armored"),
+    (DOCKER_KEY + DOCKER_KEY, "holds 2 primary keys"),   # a second block cannot hide
+    (DOCKER_KEY.replace("=0YYh\n", "").replace("mQINBF", "mQ!NBF"), "bad base64"),
+])
+def test_unusable_key_texts(text, words):
+    f = facts_for("debian-12", repo_key=Fetched("u", text))
+    with pytest.raises(PlanError, match=words):
+        plan(f, SETTINGS)
+
+
+def test_key_download_failure_and_repository_checks():
+    with pytest.raises(PlanError, match="cannot download Docker's apt key .* 404"):
+        plan(facts_for("debian-12", repo_key=Fetched("u", None, "curl: (22) 404")), SETTINGS)
+    with pytest.raises(PlanError, match="does not publish ubuntu noble"):
+        plan(facts_for("ubuntu-24.04", repo_release=Fetched("u", None, "404")), SETTINGS)
+    with pytest.raises(PlanError, match="for arm64, not amd64"):
+        plan(facts_for("debian-12", repo_release=Fetched("u", release("bookworm", "arm64"))), SETTINGS)
+    with pytest.raises(PlanError, match="no channel 'nightly'"):
+        plan(facts_for("debian-12"), dataclasses.replace(
+            SETTINGS, docker_repo=DockerRepo(channel="nightly")))
+
+
+def test_docker_key_fixture_is_dockers():
+    assert primary_fingerprints(DOCKER_KEY) == ["9DC858229FC7DD38854AE2D88D81803C0EBFCD88"]
+
+
+def test_old_sources_and_keys_are_cleaned(tmp_path):
+    files = {
+        "/etc/apt/sources.list.d/docker.list":
+            "deb [arch=amd64 signed-by=/usr/share/keyrings/docker-archive-keyring.gpg] "
+            "https://download.docker.com/linux/ubuntu jammy stable\n",
+        "/etc/apt/sources.list": "deb http://archive.ubuntu.com/ubuntu jammy main\n"
+                                 "deb https://download.docker.com/linux/ubuntu jammy stable\n",
+    }
+    f = installed_state("mint-21.2", apt_files=files,
+                        legacy_keys=("/usr/share/keyrings/docker-archive-keyring.gpg",))
+    s = step(plan(f, SETTINGS), "clean-sources")
+    assert s.state == "change"
+    cmds = argvs(s)
+    assert ["rm", "-f", "--", "/etc/apt/sources.list.d/docker.list"] in cmds
+    assert ["rm", "-f", "--", "/usr/share/keyrings/docker-archive-keyring.gpg"] in cmds
+    assert step(plan(f, SETTINGS), "apt-update").state == "change"
+    # the mixed file keeps its other lines: run the real script on a copy
+    mixed = next(c for c in cmds if c[0] == "sh")
+    target = tmp_path / "sources.list"
+    target.write_text(files["/etc/apt/sources.list"])
+    subprocess.run(["sh", "-c", DISABLE_LINES, "sh", str(target), *mixed[5:]], check=True)
+    assert target.read_text() == (
+        "deb http://archive.ubuntu.com/ubuntu jammy main\n"
+        "# disabled by dockmove: deb https://download.docker.com/linux/ubuntu jammy stable\n")
+    assert (tmp_path / "sources.list.dockmove-bak").read_text() == files["/etc/apt/sources.list"]
+
+
+def test_mixed_deb822_file_is_refused():
+    f = facts_for("debian-12", apt_files={"/etc/apt/sources.list.d/all.sources":
+                                          "Types: deb\nURIs: https://download.docker.com/linux/debian\n\n"
+                                          "Types: deb\nURIs: http://deb.debian.org/debian\n"})
+    with pytest.raises(PlanError, match="beside others"):
+        plan(f, SETTINGS)
+
+
+def test_write_file_survives_any_content(tmp_path):
+    content = "it's \"quoted\" $(not run) `nor this`\n\\ back\nünï\n"
+    cmd = write_file(str(tmp_path / "sub" / "f.txt"), content, "0600")
+    subprocess.run(list(cmd.argv), check=True)
+    assert (tmp_path / "sub" / "f.txt").read_text() == content
+    assert oct((tmp_path / "sub" / "f.txt").stat().st_mode & 0o777) == "0o600"
+    assert cmd.display.startswith("write ") and "$(not run)" not in cmd.display
+
+
+HELPER_SETTINGS = dataclasses.replace(SETTINGS, credential_helper=CredentialHelper(
+    url="https://example.invalid/docker-credential-secretservice-v0.8.2.linux-amd64",
+    sha256="ab" * 32))
+
+
+def test_broken_credential_helper_is_replaced_on_bionic():
+    assert upstream_version("0.5.0-2") == (0, 5, 0)
+    s = step(plan(facts_for("ubuntu-18.04"), HELPER_SETTINGS), "credential-helper")
+    assert s.state == "change" and "free(): invalid pointer" in s.reason
+    argv = argvs(s)[0]
+    assert argv[4:] == [HELPER_SETTINGS.credential_helper.url, "ab" * 32, "755", "0:0",
+                        "/usr/bin/docker-credential-secretservice"]
+    assert "dpkg-divert --local --rename --divert" in argv[2] and "sha256sum -c" in argv[2]
+
+
+def test_credential_helper_variants():
+    assert step(plan(facts_for("ubuntu-20.04"), HELPER_SETTINGS), "credential-helper").state == "done"
+    assert step(plan(facts_for("ubuntu-22.04"), HELPER_SETTINGS), "credential-helper").state == "done"
+    unconfigured = step(plan(facts_for("ubuntu-18.04"), SETTINGS), "credential-helper")
+    assert unconfigured.state == "skip" and "settings.credential_helper.url" in unconfigured.reason
+    remove = dataclasses.replace(SETTINGS, credential_helper=CredentialHelper(action="remove"))
+    s = step(plan(facts_for("ubuntu-18.04"), remove), "credential-helper")
+    assert argvs(s)[0][-2:] == ["remove", "golang-docker-credential-helpers"]
+    replaced = facts_for("ubuntu-18.04", helper=parse_helper(
+        f"diverted yes\nsha256 {'ab' * 32}\nstat 755 0:0\n"))
+    assert step(plan(replaced, HELPER_SETTINGS), "credential-helper").state == "done"
+
+
+def test_containers_that_ran_are_started_again_even_after_a_failed_run():
+    f = facts_for("ubuntu-22.04", running_containers=("web", "db"), docker=DockerVersions("24.0.7", "24.0.7"),
+                  engine_running=True)
+    steps = plan(f, SETTINGS)
+    remove = step(steps, "remove-conflicts")
+    assert remove.commands[0].display.startswith("write /var/lib/dockmove/provision-stopped-containers")
+    assert step(steps, "containers").commands[0].argv[-2:] == ("web", "db")
+    # a re-run after the engine was removed: nothing runs, the record remains
+    again = installed_state("debian-12", running_containers=(), engine_running=False,
+                            recorded_containers=("web", "db"))
+    s = step(plan(again, SETTINGS), "containers")
+    assert s.state == "change" and s.commands[0].argv[-2:] == ("web", "db")
+    assert step(plan(again, SETTINGS), "engine").state == "change"
+
+
+def test_version_pin_and_hold():
+    f = installed_state()
+    s = step(plan(f, SETTINGS, Options(version="5:27.3.1-1~debian.12~bookworm")), "install")
+    assert s.state == "change"                     # installed at that version, not held
+    assert "docker-ce=5:27.3.1-1~debian.12~bookworm" in argvs(s)[0]
+    assert argvs(s)[1] == ["apt-mark", "hold", "docker-ce", "docker-ce-cli"]
+    held = dict(f.packages)
+    for n in ("docker-ce", "docker-ce-cli"):
+        held[n] = dataclasses.replace(held[n], status="hi")
+    f2 = dataclasses.replace(f, packages=held)
+    assert step(plan(f2, SETTINGS, Options(version="5:27.3.1-1~debian.12~bookworm")), "install").state == "done"
+
+
+def test_users_and_upgrade():
+    f = installed_state(groups={"alice": ("alice", "docker"), "bob": ("bob",)})
+    s = step(plan(f, SETTINGS, Options(users=("alice", "bob"))), "users")
+    assert argvs(s) == [["usermod", "-aG", "docker", "bob"]] and "log in again" in s.reason
+    up = step(plan(f, SETTINGS, Options(upgrade=True)), "upgrade")
+    assert [c[-1] for c in argvs(up)] == ["full-upgrade", "autoremove"] and up.probe is not None
