@@ -76,14 +76,15 @@ def _ask(question: str) -> bool:
     "host": "hosts to provision: names, groups, a comma list or user@address:port",
     "dry_run": "print the facts and the plan with its exact commands; change nothing",
     "upgrade": "also apt full-upgrade and autoremove",
+    "reboot": "reboot at the end and wait for the host (containers that ran are started again)",
     "users": "comma list of users to add to the docker group",
-    "version": "pin docker-ce and docker-ce-cli to this version (held by apt-mark)",
+    "pin": "pin docker-ce and docker-ce-cli to this version (held by apt-mark)",
     "packages": "comma list of packages to install (default: Docker's five)",
     "lock_timeout": "seconds to wait for a held apt/dpkg lock (default 300)",
     "verbose": "print every command as it runs",
     "inventory": INVENTORY_HELP})
 @_handled
-def provision(c, host=None, dry_run=False, upgrade=False, users="", version=None,
+def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users="", pin=None,
               packages="", lock_timeout=300, verbose=False, inventory=None):
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
@@ -94,8 +95,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, users="", version=None
 
     inv = load_inventory(inventory)
     hosts = select(inv, host)
-    options = Options(packages=_words(packages) or PACKAGES, version=version,
-                      upgrade=upgrade, users=_words(users))
+    options = Options(packages=_words(packages) or PACKAGES, version=pin,
+                      upgrade=upgrade, users=_words(users), reboot=reboot)
 
     def one(h):
         with Remote(inv, h) as remote:

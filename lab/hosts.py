@@ -54,6 +54,7 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
         binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
                volume: {"bind": "/var/lib/docker", "mode": "rw"}},
         network_mode=cfg.network,
+        restart_policy={"Name": "unless-stopped"},   # `reboot` inside comes back
     )
     # --security-opt systempaths=unconfined, which the SDK has no word for
     host_config["MaskedPaths"] = []

@@ -131,6 +131,10 @@ def status(cfg: LabConfig) -> list[HostStatus]:
         engine = (lh.engine_version(c) or "none") if running else ""
         out.append(HostStatus(spec.name, c.name, c.status, lh.address(c, cfg) or "",
                               (c.image.tags or [c.image.short_id])[0], engine))
+    repo = lh.find_host(client, cfg, "repo")
+    if repo is not None:
+        out.append(HostStatus("repo", repo.name, repo.status, lh.address(repo, cfg) or "",
+                              (repo.image.tags or [repo.image.short_id])[0], "(web server)"))
     return out
 
 

@@ -16,7 +16,12 @@ from fleet.inventory import Settings
 from fleet.remote import Remote, command_line
 
 from .facts import HostFacts, gather, summary
-from .plan import CONFLICTS, PACKAGES, Command, Options, Step, apt, plan
+from .plan import (CONFLICTS, PACKAGES, Command, Options, Step, apt, plan,
+                   start_recorded)
+
+BOOT_ID = ["sh", "-c", "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"]
+ENGINE_WAIT = Command(("sh", "-c", "for i in $(seq 1 120); do docker info >/dev/null 2>&1 "
+                       "&& exit 0; sleep 0.5; done; exit 1"))
 
 _print_lock = threading.Lock()
 LOCK_HELD = re.compile(r"Could not get lock (\S+?)\.? *(?:It is held by (.+?))?\s*$", re.M)
@@ -79,6 +84,28 @@ def run_command(remote: Remote, cmd: Command, out: Printer, lock_timeout: float)
             time.sleep(2)
 
 
+def wait_for_reboot(remote: Remote, boot: str, out: Printer, timeout: float) -> None:
+    """Until the host answers over ssh again with another boot (boot id, or
+    PID 1's start time where the kernel stays, as in containers)."""
+    out(f"    waiting for {remote.name} to come back (up to {timeout:.0f}s)")
+    remote.close()
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        try:
+            now = remote.run(BOOT_ID).stdout
+        except DockmoveError as e:
+            last = str(e).splitlines()[0]
+            remote.close()
+            continue
+        if now != boot:
+            return
+    raise StepFailed(f"{remote.name}: did not come back from the reboot within "
+                     f"{timeout:.0f}s ({last or 'it never went down'}); check the "
+                     "host's console")
+
+
 def _probe_ok(remote: Remote, cmd: Command) -> bool:
     return remote.run(cmd.argv, sudo=cmd.sudo, env=dict(cmd.env) or None,
                       check=False).ok
@@ -111,7 +138,7 @@ def prerequisites(remote: Remote, facts: HostFacts, dry_run: bool, out: Printer,
 
 def provision(remote: Remote, settings: Settings, options: Options = Options(), *,
               dry_run: bool = False, verbose: bool = False, lock_timeout: float = 300,
-              write: Callable[[str], None] = print) -> HostResult:
+              reboot_timeout: float = 600, write: Callable[[str], None] = print) -> HostResult:
     started = time.monotonic()
     out = Printer(remote.name, verbose, write)
     out("reading the host")
@@ -143,10 +170,15 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
             continue
         output = ""
         try:
+            boot = remote.run(BOOT_ID).stdout if step.reboot else ""
             for cmd in step.commands:
                 if verbose:
                     out(f"      $ {shown(cmd)}")
                 output = run_command(remote, cmd, out, lock_timeout)
+            if step.reboot:
+                wait_for_reboot(remote, boot, out, reboot_timeout)
+                for cmd in (ENGINE_WAIT, start_recorded()):
+                    run_command(remote, cmd, out, lock_timeout)
         except DockmoveError as e:
             raise StepFailed(f"{remote.name}: step {i}/{len(steps)} '{step.title}' failed; "
                              f"the steps after it did not run.\n{e}") from None

@@ -62,6 +62,7 @@ class Step:
     commands: tuple[Command, ...] = ()
     probe: Command | None = None
     notes: tuple[str, ...] = ()
+    reboot: bool = False         # the executor waits for the host to come back
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Options:
     version: str | None = None   # pin docker-ce and docker-ce-cli (held)
     upgrade: bool = False
     users: tuple[str, ...] = ()
+    reboot: bool = False
 
 
 def apt(*args: str) -> Command:
@@ -334,4 +336,29 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
                           probe=Command(("sh", "-c", "apt-get -s full-upgrade | grep -q "
                                          "'^0 upgraded, 0 newly installed, 0 to remove'"),
                                         env=APT_ENV)))
+    if options.reboot:
+        steps.append(Step("reboot", "reboot and wait for the host", "change", "--reboot",
+                          (record_running(), Command(("sh", "-c", REBOOT),
+                                                     display="reboot (in 2 s, detached)")),
+                          reboot=True))
     return steps
+
+
+# reboot in the background so the ssh command returns first
+REBOOT = ('nohup sh -c "sleep 2; if [ -d /run/systemd/system ]; then systemctl reboot; '
+          'else reboot; fi" >/dev/null 2>&1 &')
+
+
+def record_running() -> Command:
+    script = (f'mkdir -p "$(dirname {STOPPED_LIST})"; '
+              f'docker ps --format "{{{{.Names}}}}" >> {STOPPED_LIST} 2>/dev/null || true')
+    return Command(("sh", "-c", script), display=f"record running containers in {STOPPED_LIST}")
+
+
+def start_recorded() -> Command:
+    """After a reboot: start what ran before it."""
+    script = (f'[ -s {STOPPED_LIST} ] || exit 0; failed=; '
+              f'for n in $(sort -u {STOPPED_LIST}); do docker start "$n" >/dev/null || failed="$failed $n"; done; '
+              f'if [ -n "$failed" ]; then echo "could not start:$failed" >&2; exit 1; fi; '
+              f'rm -f {STOPPED_LIST}')
+    return Command(("sh", "-c", script), display="docker start (the containers that ran before)")

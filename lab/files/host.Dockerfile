@@ -18,4 +18,7 @@ RUN useradd -m -s /bin/bash admin \
  && chmod 0440 /etc/sudoers.d/admin /etc/sudoers.d/ops
 COPY docker-default /etc/default/docker
 COPY lab-init /usr/local/sbin/lab-init
+# No systemd here: a reboot ends PID 1, and the restart policy brings the host back.
+RUN printf '#!/bin/sh\n# lab host: reboot = restart of this container\nkill -TERM 1\n' \
+      > /usr/local/sbin/reboot && chmod 0755 /usr/local/sbin/reboot
 CMD ["/usr/local/sbin/lab-init"]

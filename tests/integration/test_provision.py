@@ -154,3 +154,19 @@ def test_broken_credential_helper_is_replaced_and_diverted(plab):
     assert sha in state and "755 root" in state and "0.6.4" in state
     again = plab.inv("provision", "--host", "old")
     assert "credential helper: already done" in again.stdout
+
+
+def test_upgrade_users_and_reboot_bring_the_host_and_its_containers_back(plab):
+    boot_before = plab.sh("old", "cut -d' ' -f22 /proc/1/stat")
+    out = plab.inv("provision", "--host", "old", "--upgrade", "--users", "admin", "--reboot")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"docker group: changed \(adding admin; they must log in again", out.stdout)
+    assert re.search(r"apt full-upgrade and autoremove: (changed|already done)", out.stdout)
+    assert "waiting for old to come back" in out.stdout
+    assert re.search(r"reboot and wait for the host: changed", out.stdout)
+    assert plab.sh("old", "cut -d' ' -f22 /proc/1/stat") != boot_before     # it did restart
+    assert "docker" in plab.sh("old", "id -nG admin").split()
+    old = plab.addresses["old"]
+    assert "Docker Custom Page" in fetch(f"http://{old}:9080/")              # started again
+    again = plab.inv("provision", "--host", "old", "--users", "admin")
+    assert "docker group: already done (admin already in it)" in again.stdout
