@@ -27,6 +27,7 @@ def test_status_shows_hosts_and_engines(lab):
     assert rows["old"].engine.startswith("20.10")
     assert rows["new"].engine == "none"
     assert rows["old"].address == lab.addresses["old"]
+    assert rows["repo"].state == "running"
     out = lab.inv("lab.status")
     assert out.returncode == 0 and "dockmove-test-old" in out.stdout
 
@@ -47,7 +48,8 @@ def test_down_removes_exactly_what_its_lab_created(tmp_path):
     bystander = client.volumes.create("dockmove-test-down-bystander")   # same prefix, no label
     try:
         up(cfg, log=lambda m: None)
-        assert len(client.containers.list(filters={"label": f"{LABEL}={cfg.name}"})) == 2
+        names = {c.name for c in client.containers.list(filters={"label": f"{LABEL}={cfg.name}"})}
+        assert names == {f"{cfg.name}-old", f"{cfg.name}-new", f"{cfg.name}-repo"}
         down(cfg, log=lambda m: None)
         for kind in (client.containers.list(all=True, filters={"label": f"{LABEL}={cfg.name}"}),
                      client.volumes.list(filters={"label": f"{LABEL}={cfg.name}"}),
