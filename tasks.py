@@ -10,7 +10,7 @@ import sys
 
 from invoke import Collection, Exit, task
 
-from fleet.errors import DockmoveError, HostsFailed
+from fleet.errors import DockmoveError, HostsFailed, UsageError
 from fleet.inventory import load_inventory
 from fleet.selection import select
 
@@ -117,6 +117,76 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     raise_if_failed(outcomes)
 
 
+# --- migrate --------------------------------------------------------------
+
+@task(iterable=["publish", "env"], help={
+    "container": "the container to move (its name on the source host)",
+    "to": "target host (default: settings.default_target)",
+    "from_": "source host (default: settings.default_source)",
+    "mode": "commit (default: the container's changes come along), image (its "
+            "original image only), or export (docker export | docker import, config restored)",
+    "name": "name on the target (default: the same)",
+    "publish": "HOST:CONTAINER[/udp] replacing a published port on the target (repeatable)",
+    "env": "KEY=VALUE set on the target (repeatable)",
+    "replace": "a container of that name on the target is stopped and renamed, not refused",
+    "stop_source": "stop the source container once the target passed verification",
+    "compress": "none (default), gzip or zstd on the stream",
+    "dry_run": "print the preflight findings, the plan and the docker run command; change nothing",
+    "records": "folder for the records (default: records/)",
+    "inventory": INVENTORY_HELP})
+@_handled
+def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
+            env=None, replace=False, stop_source=False, compress="none", dry_run=False,
+            records="records", inventory=None):
+    """Move a container to another host: record, image stream, run, verify."""
+    from pathlib import Path
+
+    from migrate.execute import Options, migrate as run
+
+    inv = load_inventory(inventory)
+    source = _one(inv, from_, inv.settings.default_source, "source (--from)")
+    target = _one(inv, to, inv.settings.default_target, "target (--to)")
+    if source.name == target.name:
+        raise UsageError(f"source and target are both {source.name}")
+    run(inv, source, target, container, Options(
+        mode=mode, name=name, publish=tuple(publish or ()), env=tuple(env or ()),
+        replace=replace, stop_source=stop_source, compress=compress, dry_run=dry_run,
+        records=Path(records)))
+
+
+@task(help={"container": "the container whose docker run command to print",
+            "host": "its host (default: settings.default_source)",
+            "show_secrets": "print secret-looking env values instead of ****",
+            "inventory": INVENTORY_HELP})
+@_handled
+def record(c, container, host=None, show_secrets=False, inventory=None):
+    """Print the docker run command that recreates a container (like runlike)."""
+    from fleet.remote import Remote
+    from fleet.secrets import mask_assignment
+    from migrate import engine as eng
+    from migrate.record import render, run_spec
+
+    inv = load_inventory(inventory)
+    h = _one(inv, host, inv.settings.default_source, "host (--host)")
+    with Remote(inv, h) as r:
+        info = eng.engine_info(r)
+        cont = eng.inspect(r, "container", container)
+        if cont is None:
+            raise UsageError(f"{h.name}: no container named {container!r}")
+        spec = run_spec(cont, eng.inspect(r, "image", cont["Image"]),
+                        info.get("LoggingDriver", "json-file"))
+    print(render(spec.run_argv(), mask=None if show_secrets else mask_assignment))
+
+
+def _one(inv, spec, default, role):
+    chosen = select(inv, spec, default=default, role=role)
+    if len(chosen) != 1:
+        raise UsageError(f"{role}: one host, not {len(chosen)} ({spec})")
+    print(f"{role.split()[0]}: {chosen[0].name}" + ("" if spec else " (the inventory's default)"),
+          file=sys.stderr)
+    return chosen[0]
+
+
 def _words(text):
     return tuple(w.strip() for w in (text or "").split(",") if w.strip())
 
@@ -161,4 +231,4 @@ lab.add_task(lab_up)
 lab.add_task(lab_status)
 lab.add_task(lab_down)
 
-ns = Collection(hosts, lab, provision)
+ns = Collection(hosts, lab, provision, migrate, record)

@@ -6,13 +6,13 @@ there, with the step named: nothing after it has run.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from fleet.errors import CommandError, DockmoveError
 from fleet.inventory import Settings
+from fleet.output import Printer
 from fleet.remote import Remote, command_line
 
 from .facts import HostFacts, gather, summary
@@ -23,7 +23,6 @@ BOOT_ID = ["sh", "-c", "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /pro
 ENGINE_WAIT = Command(("sh", "-c", "for i in $(seq 1 120); do docker info >/dev/null 2>&1 "
                        "&& exit 0; sleep 0.5; done; exit 1"))
 
-_print_lock = threading.Lock()
 LOCK_HELD = re.compile(r"Could not get lock (\S+?)\.? *(?:It is held by (.+?))?\s*$", re.M)
 
 
@@ -39,19 +38,6 @@ class HostResult:
     docker: str
     seconds: float
     dry_run: bool
-
-
-class Printer:
-    def __init__(self, host: str, verbose: bool = False,
-                 write: Callable[[str], None] = print):
-        self.host = host
-        self.verbose = verbose
-        self._write = write
-
-    def __call__(self, text: str) -> None:
-        with _print_lock:
-            for line in text.splitlines() or [""]:
-                self._write(f"{self.host}: {line}")
 
 
 def shown(cmd: Command) -> str:

@@ -1,0 +1,85 @@
+"""Docker commands on a host, over the project's Remote (root via sudo as the
+inventory says), with their outputs parsed."""
+from __future__ import annotations
+
+import json
+import re
+
+from fleet.errors import CommandError, DockmoveError
+from fleet.remote import Remote
+
+
+class EngineError(DockmoveError):
+    pass
+
+
+def docker(remote: Remote, *args: str, check: bool = True):
+    return remote.run(["docker", *args], sudo=True, check=check)
+
+
+def inspect(remote: Remote, kind: str, ref: str) -> dict | None:
+    r = docker(remote, kind, "inspect", "--", ref, check=False)
+    if not r.ok:
+        if "No such" in r.stderr or "no such" in r.stderr:
+            return None
+        raise CommandError(remote.name, r.command, r.exit_code, r.stderr)
+    return json.loads(r.stdout)[0]
+
+
+def engine_info(remote: Remote) -> dict:
+    r = docker(remote, "info", "--format", "{{json .}}", check=False)
+    if not r.ok or not r.stdout.strip().startswith("{"):
+        raise EngineError(f"{remote.name}: no Docker engine answers "
+                          f"({(r.stderr.strip() or 'docker not found').splitlines()[-1]}); "
+                          f"provision it first: inv provision --host {remote.name}")
+    info = json.loads(r.stdout)
+    if info.get("ServerErrors"):
+        raise EngineError(f"{remote.name}: the Docker engine does not answer: "
+                          f"{'; '.join(info['ServerErrors'])}; start it, or provision the "
+                          f"host: inv provision --host {remote.name}")
+    return info
+
+
+def free_kb(remote: Remote, path: str) -> int:
+    out = remote.run(["df", "-Pk", path], sudo=True).stdout.splitlines()[-1].split()
+    return int(out[3])
+
+
+def listening_ports(remote: Remote) -> set[tuple[str, int]]:
+    """(proto, port) of every listening TCP and bound UDP socket."""
+    r = remote.run(["ss", "-H", "-l", "-n", "-t", "-u"], check=False)
+    return parse_ss(r.stdout) if r.ok else set()
+
+
+def parse_ss(text: str) -> set[tuple[str, int]]:
+    out = set()
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        proto = "udp" if parts[0].startswith("udp") else "tcp"
+        m = re.search(r":(\d+)$", parts[4])
+        if m:
+            out.add((proto, int(m.group(1))))
+    return out
+
+
+def published_ports(spec_options: tuple[str, ...]) -> list[tuple[str, int]]:
+    """(proto, host port) that a run spec publishes with a fixed host port."""
+    out = []
+    opts = list(spec_options)
+    for i, word in enumerate(opts[:-1]):
+        if word != "--publish":
+            continue
+        value = opts[i + 1]
+        proto = "udp" if value.endswith("/udp") else "tcp"
+        value = value.rsplit("/", 1)[0] if "/" in value else value
+        parts = value.rsplit(":", 2)
+        if len(parts) >= 2 and parts[-2]:
+            host_part = parts[-2]
+            if "-" in host_part:
+                lo, hi = host_part.split("-")
+                out += [(proto, p) for p in range(int(lo), int(hi) + 1)]
+            else:
+                out.append((proto, int(host_part)))
+    return out

@@ -1,0 +1,117 @@
+"""Streams between hosts through OpenSSH processes: `ssh SRC 'docker save'`
+into `ssh DST 'docker load'`.
+
+The bytes move from one ssh process to the other through kernel pipes
+(os.splice, no copy through Python objects); the relay only counts them for
+the progress line. Both ends' exit codes are checked (pipefail): a failing
+save is never hidden by load's status, and a load that fails is reported with
+its own stderr.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from fleet.errors import DockmoveError
+
+CHUNK = 1 << 20
+
+
+class StreamError(DockmoveError):
+    pass
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    bytes: int
+    seconds: float
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def progress_line(done: int, total: int | None, seconds: float) -> str:
+    rate = done / seconds if seconds > 0 else 0
+    text = f"{_human(done)}"
+    if total:
+        text += f" of ~{_human(total)} ({min(100, 100 * done // max(total, 1))}%)"
+    text += f", {_human(rate)}/s"
+    if total and rate > 0 and done < total:
+        text += f", ETA {int((total - done) / rate)}s"
+    return text
+
+
+def pipe(source: list[str], target: list[str], *, expected: int | None = None,
+         report: Callable[[str], None] | None = None, every: float = 2.0,
+         what: str = "stream") -> StreamResult:
+    """Run `source | target` as processes; raise StreamError naming the side
+    that failed, with its stderr."""
+    started = time.monotonic()
+    src = subprocess.Popen(source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+    dst = subprocess.Popen(target, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    errs: dict[str, bytes] = {}
+
+    def drain(name, stream):
+        errs[name] = stream.read()
+
+    readers = [threading.Thread(target=drain, args=("src", src.stderr), daemon=True),
+               threading.Thread(target=drain, args=("dst", dst.stderr), daemon=True),
+               threading.Thread(target=drain, args=("dst-out", dst.stdout), daemon=True)]
+    for t in readers:
+        t.start()
+    moved = 0
+    last = started
+    broken = False
+    try:
+        rfd, wfd = src.stdout.fileno(), dst.stdin.fileno()
+        while True:
+            try:
+                n = os.splice(rfd, wfd, CHUNK)
+            except BrokenPipeError:
+                broken = True
+                break
+            if n == 0:
+                break
+            moved += n
+            now = time.monotonic()
+            if report and now - last >= every:
+                report(progress_line(moved, expected, now - started))
+                last = now
+    except BaseException:
+        for p in (src, dst):
+            p.kill()
+        raise
+    finally:
+        try:
+            dst.stdin.close()
+        except BrokenPipeError:
+            broken = True
+    if broken:
+        src.kill()
+    dst_code = dst.wait()
+    src_code = src.wait()
+    for t in readers:
+        t.join(timeout=5)
+    took = time.monotonic() - started
+    src_err = errs.get("src", b"").decode(errors="replace").strip()
+    dst_err = errs.get("dst", b"").decode(errors="replace").strip()
+    if src_code != 0 and not (broken and dst_code != 0):
+        raise StreamError(f"{what}: the sending side failed (exit {src_code}) after "
+                          f"{_human(moved)}: {src_err[-800:] or 'no message'}")
+    if dst_code != 0:
+        raise StreamError(f"{what}: the receiving side failed (exit {dst_code}) after "
+                          f"{_human(moved)}: {dst_err[-800:] or 'no message'}")
+    if report:
+        report(progress_line(moved, None, took) + f" in {took:.1f}s")
+    return StreamResult(moved, took)
