@@ -1,0 +1,163 @@
+"""`inv migrate` and `inv record` on real lab hosts (a lab of their own).
+File order matters and each test says what it starts from: the first runs
+before `new` has an engine; the fixture `ready` provisions it."""
+import json
+import re
+import shlex
+import urllib.request
+
+import pytest
+
+from .conftest import make_lab
+
+pytestmark = pytest.mark.lab
+
+STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; " \
+        "docker network ls -q | sort; docker volume ls -q | sort"
+
+
+@pytest.fixture(scope="module")
+def mlab(tmp_path_factory):
+    return make_lab("dockmove-test-mig", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ready(mlab):
+    out = mlab.inv("provision", "--host", "new")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return mlab
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def inspect(lab, host, name):
+    return json.loads(lab.sh(host, f"docker inspect {name}"))[0]
+
+
+def state(lab):
+    return {h: lab.sh(h, STATE).split("\n") for h in ("old", "new")}
+
+
+def test_target_without_engine_is_refused_before_anything_changes(mlab, tmp_path):
+    before = mlab.sh("old", STATE)
+    out = mlab.inv("migrate", "apache-cont", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 1
+    assert "new: no Docker engine answers" in out.stderr
+    assert "inv provision --host new" in out.stderr
+    assert mlab.sh("old", STATE) == before and not list(tmp_path.iterdir())
+
+
+def test_record_prints_the_seed_command(ready):
+    out = ready.inv("record", "apache-cont")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("docker run --detach --name apache-cont --hostname apache-host "
+                                  "--publish 9080:80 apache-test")
+
+
+def test_record_masks_secret_env_values(ready):
+    ready.sh("old", "docker create --name secretive -e DB_PASSWORD='s3cr3t value' -e MODE=prod "
+                    "apache-test sleep 1")
+    masked = ready.inv("record", "secretive").stdout
+    assert "DB_PASSWORD=****" in masked and "s3cr3t" not in masked and "MODE=prod" in masked
+    shown = ready.inv("record", "secretive", "--show-secrets").stdout
+    assert "'DB_PASSWORD=s3cr3t value'" in shown
+
+
+def test_dry_run_changes_nothing(ready, tmp_path):
+    before = state(ready)
+    out = ready.inv("migrate", "apache-cont", "--to", "new", "--dry-run", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "dry run: nothing changed" in out.stdout and "preflight: ok" in out.stdout
+    assert re.search(r"target command: docker run --detach --name apache-cont --hostname "
+                     r"apache-host --publish 9080:80 dockmove/apache-cont:\d+", out.stdout)
+    assert state(ready) == before and not list(tmp_path.iterdir())
+
+
+def test_seed_scenario(ready, tmp_path):
+    src_before = ready.sh("old", STATE)
+    out = ready.inv("migrate", "apache-cont", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"\[3/7\] stream: sent \d+ MiB; image id sha256:\w+ on both hosts", out.stdout)
+    assert "apache-cont still runs on old" in out.stdout
+    new = ready.addresses["new"]
+    assert "Docker Custom Page" in fetch(f"http://{new}:9080/")
+    src, dst = inspect(ready, "old", "apache-cont"), inspect(ready, "new", "apache-cont")
+    assert dst["Config"]["Hostname"] == "apache-host"
+    assert dst["Config"]["Env"] == src["Config"]["Env"]
+    assert dst["Config"]["Cmd"] == ["apachectl", "-D", "FOREGROUND"]
+    # the source is as it was: running, same image, no temporary tag left
+    assert src["State"]["Running"]
+    assert ready.sh("old", STATE) == src_before
+    assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
+    (record,) = tmp_path.iterdir()
+    assert oct(record.stat().st_mode & 0o777) == "0o600"
+    data = json.loads(record.read_text())
+    assert data["run_argv"][:3] == ["docker", "run", "--detach"]
+    assert data["container_inspect"]["Id"] == src["Id"]
+
+
+def test_preflight_refusals_change_nothing(ready, tmp_path):
+    before = state(ready)
+    cases = [
+        (["apache-cont"], "a container named 'apache-cont' exists; pass --name NEW, or --replace"),
+        (["apache-cont", "--name", "apache-two"], "port 9080/tcp is taken; pass --publish"),
+        (["no-such-thing"], "old: no container named 'no-such-thing'; there: "),
+    ]
+    for args, words in cases:
+        out = ready.inv("migrate", *args, "--to", "new", "--records", str(tmp_path))
+        assert out.returncode == 1, out.stdout
+        assert words in out.stderr, out.stderr
+    assert state(ready) == before and not list(tmp_path.iterdir())
+
+
+def test_export_mode_restores_the_image_config(ready, tmp_path):
+    out = ready.inv("migrate", "apache-cont", "--to", "new", "--mode", "export",
+                    "--name", "apache-exp", "--publish", "9082:80", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9082/")
+    exp = inspect(ready, "new", "apache-exp")
+    image = json.loads(ready.sh("new", f"docker image inspect {exp['Image']}"))[0]
+    assert len(image["RootFS"]["Layers"]) == 1
+    env = image["Config"]["Env"]
+    assert "APACHE_RUN_USER=www-data" in env and "DEBCONF_NOWARNINGS=yes" in env
+    assert image["Config"]["Cmd"] == ["apachectl", "-D", "FOREGROUND"]
+    assert "80/tcp" in image["Config"]["ExposedPorts"]
+
+
+def test_failure_after_preflight_undoes_everything_on_the_target(ready, tmp_path):
+    # a real failure: this container's process ends at once, so it cannot be verified running
+    ready.sh("old", "docker create --name quitter apache-test sh -c 'exit 3'")
+    before = state(ready)
+    out = ready.inv("migrate", "quitter", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 1
+    assert "new: quitter exited (code 3) right after start" in out.stderr
+    assert "new is as before, quitter on old untouched" in out.stderr
+    assert "undone: container quitter on new" in out.stdout
+    assert state(ready) == before
+
+
+HOSTILE_ENV = "it's \"quoted\" $(touch /tmp/pwned) `id`; two  spaces\nnewline ünï ✓"
+
+
+def test_hostile_values_survive_literally(ready, tmp_path):
+    script = 'echo "$1"; sleep infinity'
+    ready.sh("old", "docker create --name hostile "
+                    f"-e HOSTILE={_q(HOSTILE_ENV)} --label {_q('note=' + HOSTILE_ENV)} "
+                    f"apache-test sh -c {_q(script)} sh {_q(HOSTILE_ENV)} "
+                    "&& docker start hostile")
+    out = ready.inv("migrate", "hostile", "--to", "new", "--mode", "image",
+                    "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    src, dst = inspect(ready, "old", "hostile"), inspect(ready, "new", "hostile")
+    assert f"HOSTILE={HOSTILE_ENV}" in dst["Config"]["Env"]
+    assert dst["Config"]["Labels"]["note"] == HOSTILE_ENV
+    assert dst["Config"]["Cmd"] == src["Config"]["Cmd"]
+    assert dst["Args"] == src["Args"]
+    assert ready.sh("new", "test -e /tmp/pwned && echo BAD || echo ok").strip() == "ok"
+
+
+def _q(s):
+    return shlex.quote(s)
