@@ -308,7 +308,7 @@ def run_spec(container: dict, image: dict, default_log_driver: str = "json-file"
         args += ["--sysctl", f"{k}={v}"]
     flag(host.get("ReadonlyRootfs"), "--read-only")
     flag(host.get("PidMode"), "--pid", host.get("PidMode") or "")
-    flag(host.get("IpcMode") not in (None, "", "private", "shareable"), "--ipc",
+    flag(host.get("IpcMode") not in (None, "", "private"), "--ipc",
          host.get("IpcMode") or "")
     flag(host.get("UTSMode"), "--uts", host.get("UTSMode") or "")
     flag(host.get("UsernsMode"), "--userns", host.get("UsernsMode") or "")

@@ -45,7 +45,7 @@ def progress_line(done: int, total: int | None, seconds: float) -> str:
     if total:
         text += f" of ~{_human(total)} ({min(100, 100 * done // max(total, 1))}%)"
     text += f", {_human(rate)}/s"
-    if total and rate > 0 and done < total:
+    if total and rate > 0 and total * 0.05 < done < total:
         text += f", ETA {int((total - done) / rate)}s"
     return text
 
