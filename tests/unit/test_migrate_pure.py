@@ -1,0 +1,141 @@
+"""The pure parts of migration over `docker inspect` outputs recorded on the
+lab's Docker 20.10 (tests/unit/data/inspect), and the stream over real local
+processes."""
+import json
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fleet.errors import UsageError
+from fleet.inventory import parse_inventory
+from fleet.ssh_cli import ssh_argv
+from migrate.engine import parse_ss, published_ports
+from migrate.execute import network_args
+from migrate.overrides import apply, import_changes
+from migrate.record import run_spec
+from migrate.stream import StreamError, pipe, progress_line
+
+INSPECT = Path(__file__).parent / "data" / "inspect"
+
+
+def spec_of(name):
+    d = json.loads((INSPECT / f"{name}.json").read_text())
+    return run_spec(d["container"], d["image"]), d
+
+
+def test_seed_container_records_as_the_seed_ran_it():
+    spec, _ = spec_of("apache-cont")
+    assert spec.run_argv() == ["docker", "run", "--detach", "--name", "apache-cont",
+                               "--hostname", "apache-host", "--publish", "9080:80", "apache-test"]
+
+
+def test_networks_aliases_static_ip_and_extra_networks():
+    spec, d = spec_of("f-net")
+    opts = list(spec.options)
+    assert opts[opts.index("--network") + 1] == "f-net"
+    assert ["--network-alias", "web"] == opts[opts.index("--network-alias"):][:2]
+    assert "www" in opts and opts[opts.index("--ip") + 1] == "172.30.5.10"
+    assert spec.user_networks == ("f-net",)
+    assert d["container"]["Id"][:12] not in opts     # the alias the engine adds itself
+
+
+def test_healthcheck_entrypoint_and_combination():
+    health, _ = spec_of("f-health")
+    o = list(health.options)
+    assert o[o.index("--health-cmd") + 1] == "test -e /etc/hostname"
+    assert o[o.index("--health-interval") + 1] == "5s" and o[o.index("--health-retries") + 1] == "2"
+    entry, _ = spec_of("f-entry")
+    assert entry.options[-2:] == ("--entrypoint", "sleep") and entry.command == ("infinity",)
+    combo, _ = spec_of("f-combo")
+    text = shlex.join(combo.run_argv())
+    for piece in ("--publish 18090:80", "--env MODE=prod", "--volume f-combo:/var/www/html",
+                  "--restart always", "--label tier=web", "--hostname combo",
+                  "--memory 268435456", "--cap-add SYS_PTRACE"):
+        assert piece in text, piece
+    assert combo.command == ()                       # the image's CMD is kept
+
+
+def test_ports_mounts_and_log_options():
+    ports, _ = spec_of("f-ports")
+    assert published_ports(ports.options) == [("tcp", 18081), ("udp", 18082), ("tcp", 18083),
+                                              ("tcp", 18084)]
+    assert "127.0.0.1:18082:81/udp" in ports.options
+    mount, _ = spec_of("f-mount")
+    assert "type=volume,source=f-mount,target=/m" in mount.options
+    assert "type=tmpfs,target=/t,tmpfs-size=1048576" in mount.options
+    log, _ = spec_of("f-log")
+    assert ("--log-driver", "local") == log.options[log.options.index("--log-driver"):][:2]
+
+
+def test_overrides():
+    spec, _ = spec_of("apache-cont")
+    moved = apply(spec, name="web2", publish=("9090:80",), env=("A=1", "A=2"))
+    assert moved.create_argv()[:3] == ["docker", "create", "--name"] and moved.name == "web2"
+    assert "9090:80" in moved.options and "9080:80" not in moved.options
+    assert moved.options.count("--env") == 1 and "A=2" in moved.options
+    with pytest.raises(UsageError):
+        apply(spec, publish=("9090",))
+    with pytest.raises(UsageError):
+        apply(spec, env=("NOVALUE",))
+
+
+def test_import_changes_escape_dollars_and_quotes():
+    c = {"Config": {"Env": ["PATH=/usr/bin", 'TRICKY=$HOME "q" \\ end'], "Cmd": ["sh", "-c", "echo $X"],
+                    "Labels": {"a b": "c$d"}, "ExposedPorts": {"80/tcp": {}}, "WorkingDir": "/srv",
+                    "User": "www-data", "StopSignal": "SIGWINCH", "Volumes": {"/data": {}}}}
+    ch = import_changes(c)
+    assert 'ENV TRICKY="\\$HOME \\"q\\" \\\\ end"' in ch
+    assert 'CMD ["sh", "-c", "echo $X"]' in ch            # JSON form: no expansion
+    assert 'LABEL "a b"="c\\$d"' in ch
+    assert {"EXPOSE 80/tcp", "WORKDIR /srv", "USER www-data", "STOPSIGNAL SIGWINCH",
+            'VOLUME ["/data"]'} <= set(ch)
+
+
+def test_parse_ss_and_network_args():
+    ss = ("tcp   LISTEN 0 4096 0.0.0.0:9080 0.0.0.0:*\n"
+          "tcp   LISTEN 0 128 [::]:22 [::]:*\n"
+          "udp   UNCONN 0 0 127.0.0.1:18082 0.0.0.0:*\n")
+    assert parse_ss(ss) == {("tcp", 9080), ("tcp", 22), ("udp", 18082)}
+    net = {"Driver": "bridge", "IPAM": {"Config": [{"Subnet": "172.30.5.0/24"}]},
+           "Internal": True, "Labels": {"purpose": "x"}, "Options": {}}
+    assert network_args(net) == ["--driver", "bridge", "--subnet", "172.30.5.0/24", "--internal",
+                                 "--label", "purpose=x"]
+
+
+def test_ssh_argv_from_inventory_with_jump():
+    inv = parse_inventory("""
+hosts:
+  bastion: {address: b.example.com, user: admin, port: 2222}
+  app: {address: 10.0.0.5, user: root, identity_file: /k/id, jump: bastion, known_hosts: /k/kh}
+""", Path("/inv/hosts.yaml"))
+    argv = ssh_argv(inv, inv.hosts["app"], "docker load")
+    assert argv[0] == "ssh" and argv[-3:] == ["root@10.0.0.5", "--", "docker load"]
+    assert ["-i", "/k/id"] == argv[1:3] and "StrictHostKeyChecking=yes" in argv
+    assert any(a.startswith("UserKnownHostsFile=/k/kh ") for a in argv)
+    proxy = next(a for a in argv if a.startswith("ProxyCommand="))
+    assert "-p 2222" in proxy and "admin@b.example.com" in proxy and "-W %h:%p" in proxy
+
+
+def test_pipe_moves_every_byte_between_real_processes(tmp_path):
+    data = tmp_path / "data"
+    data.write_bytes(bytes(range(256)) * 40000)
+    out = tmp_path / "out"
+    lines = []
+    res = pipe(["cat", str(data)], ["sh", "-c", f"cat > {out}"], expected=data.stat().st_size,
+               report=lines.append, every=0)
+    assert res.bytes == data.stat().st_size and out.read_bytes() == data.read_bytes()
+    assert lines and "in " in lines[-1]
+
+
+def test_pipe_names_the_side_that_failed():
+    with pytest.raises(StreamError, match=r"sending side failed \(exit 3\).*boom"):
+        pipe(["sh", "-c", "echo some; echo boom >&2; exit 3"], ["cat"])
+    with pytest.raises(StreamError, match=r"receiving side failed \(exit 4\).*full"):
+        pipe(["sh", "-c", "head -c 3000000 /dev/zero"], ["sh", "-c", "head -c 10 >/dev/null; echo full >&2; exit 4"])
+
+
+def test_progress_line():
+    assert progress_line(50 << 20, 100 << 20, 10) == "50.0 MiB of ~100.0 MiB (50%), 5.0 MiB/s, ETA 10s"
+    assert "ETA" not in progress_line(1 << 10, 100 << 20, 1)
