@@ -10,6 +10,7 @@ its own stderr.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -50,16 +51,24 @@ def progress_line(done: int, total: int | None, seconds: float) -> str:
     return text
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def pipe(source: list[str], target: list[str], *, expected: int | None = None,
          report: Callable[[str], None] | None = None, every: float = 2.0,
          what: str = "stream") -> StreamResult:
     """Run `source | target` as processes; raise StreamError naming the side
     that failed, with its stderr."""
     started = time.monotonic()
+    # each side in its own process group: stopping a side stops all of it
     src = subprocess.Popen(source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL, start_new_session=True)
     dst = subprocess.Popen(target, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
+                           stderr=subprocess.PIPE, start_new_session=True)
     errs: dict[str, bytes] = {}
 
     def drain(name, stream):
@@ -90,15 +99,16 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
                 last = now
     except BaseException:
         for p in (src, dst):
-            p.kill()
+            _stop(p)
         raise
     finally:
         try:
             dst.stdin.close()
         except BrokenPipeError:
             broken = True
+    src.stdout.close()          # a writer still running gets EPIPE, not a hang
     if broken:
-        src.kill()
+        _stop(src)
     dst_code = dst.wait()
     src_code = src.wait()
     for t in readers:
