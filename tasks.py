@@ -180,11 +180,65 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     print(render(spec.run_argv(), mask=None if show_secrets else mask_assignment))
 
 
-def _one(inv, spec, default, role):
+# --- verify-port and ports ----------------------------------------------
+
+@task(name="verify-port", help={
+    "port": "the port to check",
+    "host": "the host (default: the target of the last migration on record, else "
+            "settings.default_target)",
+    "path": "HTTP path to GET (default /)",
+    "tls": "use HTTPS (the certificate is not checked)",
+    "expect": "text the body must contain",
+    "expect_status": "HTTP status required (default: any below 500)",
+    "compare": "another host (e.g. the migration's source) whose answer must be the same",
+    "timeout": "seconds to keep retrying while the service starts (default 30)",
+    "json": "print the checks as JSON",
+    "records": "where migration records are (default: records/)",
+    "inventory": INVENTORY_HELP})
+@_handled
+def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_status=None,
+                compare=None, timeout=30, json=False, records="records", inventory=None):
+    """Prove a service answers on its port: listener, TCP, HTTP, and as before."""
+    from pathlib import Path
+
+    from verify.run import as_json, last_migration_target, passed, table, verify
+
+    inv = load_inventory(inventory)
+    last = last_migration_target(Path(records))
+    h = _one(inv, host, last or inv.settings.default_target, "host (--host)",
+             "the target of the last migration" if last else "the inventory's default")
+    other = _one(inv, compare, None, "compare (--compare)") if compare else None
+    checks = verify(inv, h, int(port), path=path, tls=tls, expect=expect,
+                    expect_status=int(expect_status) if expect_status else None,
+                    compare_host=other, timeout=float(timeout))
+    print(as_json(h.name, int(port), checks) if json else table(checks))
+    if not passed(checks):
+        raise Exit(f"error: {h.name}:{port} failed: " + ", ".join(
+            f"{ch.name} ({ch.kind})" for ch in checks if ch.ok is False), code=1)
+
+
+@task(help={"host": "hosts to list (default: settings.default_target)",
+            "inventory": INVENTORY_HELP})
+@_handled
+def ports(c, host=None, inventory=None):
+    """List a host's listening ports with their process or container."""
+    from fleet.remote import Remote
+    from fleet.table import render
+    from verify.listeners import listeners
+
+    inv = load_inventory(inventory)
+    for h in select(inv, host, default=inv.settings.default_target):
+        with Remote(inv, h) as r:
+            rows = [[l.proto, l.address, l.port, l.process, l.container] for l in listeners(r)]
+        print(f"{h.name}:")
+        print(render(["PROTO", "ADDRESS", "PORT", "PROCESS", "CONTAINER"], rows))
+
+
+def _one(inv, spec, default, role, why="the inventory's default"):
     chosen = select(inv, spec, default=default, role=role)
     if len(chosen) != 1:
         raise UsageError(f"{role}: one host, not {len(chosen)} ({spec})")
-    print(f"{role.split()[0]}: {chosen[0].name}" + ("" if spec else " (the inventory's default)"),
+    print(f"{role.split()[0]}: {chosen[0].name}" + ("" if spec else f" ({why})"),
           file=sys.stderr)
     return chosen[0]
 
@@ -233,4 +287,4 @@ lab.add_task(lab_up)
 lab.add_task(lab_status)
 lab.add_task(lab_down)
 
-ns = Collection(hosts, lab, provision, migrate, record)
+ns = Collection(hosts, lab, provision, migrate, record, verify_port, ports)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.secrets import mask_assignment
 from fleet.ssh_cli import ssh_argv
+from verify import probe
 
 from . import engine as eng
 from .overrides import apply, import_changes
@@ -195,18 +195,13 @@ def _wait_running(dst: Remote, name: str, deadline: float) -> str:
 
 
 def _wait_ports(address: str, ports: list[tuple[str, int]], deadline: float) -> str:
+    """The same TCP check as `inv verify-port`."""
     tcp = sorted({p for proto, p in ports if proto == "tcp"})
     for port in tcp:
-        while True:
-            try:
-                with socket.create_connection((address, port), timeout=3):
-                    break
-            except OSError as e:
-                if time.monotonic() > deadline:
-                    raise MigrateError(f"{address}:{port} does not answer ({e}); the "
-                                       "container runs, but its port is not reachable "
-                                       "from here (firewall? service still starting?)") from None
-                time.sleep(0.5)
+        check = probe.tcp(address, port, deadline)
+        if not check.ok:
+            raise MigrateError(f"the container runs, but its port does not answer from here: "
+                               f"{check.detail}")
     return f"port(s) {', '.join(map(str, tcp))} answer" if tcp else "no published TCP port"
 
 

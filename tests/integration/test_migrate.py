@@ -99,6 +99,22 @@ def test_seed_scenario(ready, tmp_path):
     assert data["container_inspect"]["Id"] == src["Id"]
 
 
+def test_verify_port_compares_target_with_source(ready, tmp_path):
+    same = ready.inv("verify-port", "9080", "--compare", "old", "--records", str(tmp_path))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "same status and body as old" in same.stdout
+    ready.sh("new", "docker exec apache-cont sh -c 'echo changed > /var/www/html/index.html'")
+    try:
+        out = ready.inv("verify-port", "9080", "--host", "new", "--compare", "old")
+    finally:
+        ready.sh("new", "docker exec apache-cont sh -c 'printf \"%s\\n\" "
+                        "\"<html><body><h1>Docker Custom Page</h1></body></html>\" "
+                        "> /var/www/html/index.html'")
+    assert out.returncode == 1
+    assert "compare   FAILED (content)" in out.stdout and "differs from old" in out.stdout
+    assert "+changed" in out.stdout
+
+
 def test_preflight_refusals_change_nothing(ready, tmp_path):
     before = state(ready)
     cases = [

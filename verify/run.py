@@ -1,0 +1,93 @@
+"""The checks of `inv verify-port`, in order, each with its timing."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from fleet.inventory import Host, Inventory
+from fleet.remote import Remote
+from fleet.table import render
+
+from . import probe
+from .listeners import listeners
+from .probe import Check
+
+
+def last_migration_target(records: Path) -> str | None:
+    """The target of the newest record in `records`, if any."""
+    files = sorted(records.glob("*.json")) if records.is_dir() else []
+    for f in reversed(files):
+        try:
+            return json.loads(f.read_text()).get("target")
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def on_host(remote: Remote, port: int) -> bool:
+    script = f"exec 3<>/dev/tcp/127.0.0.1/{int(port)}"
+    return remote.run(["timeout", "5", "bash", "-c", script], check=False).ok
+
+
+def verify(inventory: Inventory, host: Host, port: int, *, path: str = "/", tls: bool = False,
+           expect: str | None = None, expect_status: int | None = None,
+           compare_host: Host | None = None, timeout: float = 30) -> list[Check]:
+    checks: list[Check] = []
+    deadline = time.monotonic() + timeout
+    with Remote(inventory, host) as remote:
+        t0 = time.monotonic()
+        found = [l for l in listeners(remote) if l.port == port]
+        took = time.monotonic() - t0
+        if found:
+            detail = "; ".join(f"{l.proto} {l.address}:{l.port} {l.process or '?'}"
+                               + (f" (container {l.container})" if l.container else "")
+                               for l in found)
+            checks.append(Check("listener", True, "ok", detail, took,
+                                {"containers": sorted({l.container for l in found if l.container})}))
+        else:
+            checks.append(Check("listener", False, "refused",
+                                f"nothing listens on port {port} on {host.name}", took))
+        if found and all(l.proto == "udp" for l in found):
+            checks.append(Check("tcp", None, "n/a", "UDP only: the listener is all that is checked", 0))
+            return checks
+        tcp = probe.tcp(host.address, port, deadline)
+        checks.append(tcp)
+        if not tcp.ok:
+            t0 = time.monotonic()
+            if on_host(remote, port):
+                checks.append(Check("on-host", True, "ok",
+                                    f"port {port} answers on {host.name} itself, not from here: "
+                                    "a firewall, or it is published on 127.0.0.1 only",
+                                    time.monotonic() - t0))
+            return checks
+    web = probe.http_get(host.address, port, path, deadline, tls=tls, expect=expect,
+                     expect_status=expect_status)
+    checks.append(web)
+    if compare_host is not None and web.ok:
+        other = probe.http_get(compare_host.address, port, path, time.monotonic() + timeout, tls=tls)
+        checks.append(probe.compare(web, other, compare_host.name))
+    return checks
+
+
+def passed(checks: list[Check]) -> bool:
+    return all(c.ok is not False for c in checks)
+
+
+def table(checks: list[Check]) -> str:
+    words = {True: "ok", False: "FAILED", None: "n/a"}
+    rows = []
+    for c in checks:
+        first, *rest = c.detail.splitlines() or [""]
+        rows.append([c.name, words[c.ok] + ("" if c.ok is not False else f" ({c.kind})"),
+                     f"{c.seconds:.2f}s", first])
+        rows.extend(["", "", "", line] for line in rest)
+    return render(["CHECK", "RESULT", "TIME", "DETAIL"], rows)
+
+
+def as_json(host: str, port: int, checks: list[Check]) -> str:
+    return json.dumps({"host": host, "port": port, "passed": passed(checks),
+                       "checks": [{"name": c.name, "ok": c.ok, "kind": c.kind, "detail": c.detail,
+                                   "seconds": round(c.seconds, 3),
+                                   **{k: v for k, v in c.data.items() if k != "body"}}
+                                  for c in checks]}, indent=2)
