@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import make_lab
+from .conftest import ROOT, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -177,3 +177,59 @@ def test_hostile_values_survive_literally(ready, tmp_path):
 
 def _q(s):
     return shlex.quote(s)
+
+
+def test_replace_keeps_the_old_container_aside_and_env_override(ready, tmp_path):
+    out = ready.inv("migrate", "apache-cont", "--to", "new", "--replace", "--env", "GREETING=hello world",
+                    "--compress", "gzip", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    names = ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}'").split("\n")
+    assert "apache-cont running" in names
+    assert any(n.startswith("apache-cont.replaced-") and n.endswith(" exited") for n in names)
+    assert "GREETING=hello world" in inspect(ready, "new", "apache-cont")["Config"]["Env"]
+    assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9080/")
+
+
+def test_compression_tool_missing_is_a_preflight_error(ready, tmp_path):
+    out = ready.inv("migrate", "data-cont", "--to", "new", "--compress", "zstd",
+                    "--records", str(tmp_path))
+    assert out.returncode == 1
+    assert "--compress zstd needs zstd there" in out.stderr and "nothing was changed" in out.stderr
+
+
+def test_ctrl_c_during_the_stream_undoes_the_target(ready, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    ready.sh("old", "docker run -d --name big apache-test sh -c "
+                    "'head -c 300000000 /dev/urandom > /blob; sleep infinity' >/dev/null; "
+                    "while [ $(docker exec big stat -c %s /blob 2>/dev/null || echo 0) -lt 300000000 ]; "
+                    "do sleep 0.2; done")
+    before = state(ready)
+    env = {**os.environ, "DOCKMOVE_INVENTORY": str(ready.cfg.inventory_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "migrate", "big", "--to", "new",
+                             "--records", str(tmp_path)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    # wait for the stream to move bytes, then interrupt as a terminal would
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if " of ~" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    output = "".join(seen) + rest
+    assert proc.returncode == 130, output + err
+    assert "interrupted: undoing what this run created" in output
+    assert state(ready) == before
+    assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
+
+
+def test_stop_source_stops_it_only_after_the_target_passed(ready, tmp_path):
+    out = ready.inv("migrate", "data-cont", "--to", "new", "--stop-source", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "data-cont stopped on old" in out.stdout
+    assert inspect(ready, "old", "data-cont")["State"]["Running"] is False
+    assert inspect(ready, "new", "data-cont")["State"]["Running"] is True
