@@ -25,11 +25,12 @@ class NetworkAttach:
     ipv4: str | None = None
     ipv6: str | None = None
 
-    def connect_args(self) -> list[str]:
-        """`docker network connect` options for a network after the first."""
+    def connect_args(self, alias_flag: str = "--alias") -> list[str]:
+        """`docker network connect` options for a network after the first;
+        with alias_flag="--network-alias", `docker create`'s for the first."""
         args = []
         for a in self.aliases:
-            args += ["--alias", a]
+            args += [alias_flag, a]
         if self.ipv4:
             args += ["--ip", self.ipv4]
         if self.ipv6:
@@ -159,14 +160,7 @@ def _networks(container: dict, host: dict) -> tuple[list[str], list[NetworkAttac
         return NetworkAttach(name, aliases, ipam.get("IPv4Address") or None,
                              ipam.get("IPv6Address") or None)
 
-    first = attach(mode)
-    args = ["--network", mode]
-    for a in first.aliases:
-        args += ["--network-alias", a]
-    if first.ipv4:
-        args += ["--ip", first.ipv4]
-    if first.ipv6:
-        args += ["--ip6", first.ipv6]
+    args = ["--network", mode, *attach(mode).connect_args("--network-alias")]
     extra = [attach(n) for n in sorted(nets) if n != mode]
     user = [n for n in [mode, *(e.network for e in extra)] if n not in DEFAULT_NETWORKS]
     return args, extra, user

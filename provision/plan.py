@@ -224,28 +224,26 @@ def _helper(facts: HostFacts, settings: Settings) -> Step:
                 (Command(("sh", "-c", script, "sh", conf.url, conf.sha256, mode, owner, HELPER)),))
 
 
+def _file_step(key: str, title: str, path: str, current: str | None, wanted: str,
+               done_why: str, change_why: str) -> Step:
+    if current == wanted:
+        return Step(key, title, "done", f"{path} {done_why}")
+    return Step(key, title, "change", f"{change_why}; writing {path}",
+                (write_file(path, wanted),))
+
+
 def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> list[Step]:
     key_text = verified_key(facts, settings)       # refusals first: nothing changed yet
     check_repository(facts, settings)
     steps = [_remove_conflicts(facts), _clean_sources(facts, settings)]
 
-    if facts.docker_key == key_text:
-        steps.append(Step("key", "Docker's apt key", "done",
-                          f"{DOCKER_KEY} holds the key {spaced(settings.docker_repo.fingerprint)}"))
-    else:
-        steps.append(Step("key", "Docker's apt key", "change",
-                          f"fingerprint {spaced(settings.docker_repo.fingerprint)} checked; "
-                          f"writing {DOCKER_KEY}", (write_file(DOCKER_KEY, key_text),)))
-
-    wanted_sources = sources_text(facts, settings)
-    if facts.docker_sources == wanted_sources:
-        steps.append(Step("repository", "Docker's apt repository", "done",
-                          f"{DOCKER_SOURCES} is as wanted"))
-    else:
-        steps.append(Step("repository", "Docker's apt repository", "change",
-                          f"writing {DOCKER_SOURCES} ({repo_url(settings, facts.os)} "
-                          f"{facts.os.codename} {settings.docker_repo.channel} {facts.arch})",
-                          (write_file(DOCKER_SOURCES, wanted_sources),)))
+    steps.append(_file_step("key", "Docker's apt key", DOCKER_KEY, facts.docker_key, key_text,
+                            f"holds the key {spaced(settings.docker_repo.fingerprint)}",
+                            f"fingerprint {spaced(settings.docker_repo.fingerprint)} checked"))
+    steps.append(_file_step("repository", "Docker's apt repository", DOCKER_SOURCES,
+                            facts.docker_sources, sources_text(facts, settings), "is as wanted",
+                            f"{repo_url(settings, facts.os)} {facts.os.codename} "
+                            f"{settings.docker_repo.channel} {facts.arch}"))
 
     def wanted(name: str) -> bool:
         pkg = facts.installed(name)

@@ -80,6 +80,7 @@ def normalized(c):
     cfg, host = c["Config"], c["HostConfig"]
     cfg.pop("Image")
     cfg["Env"] = sorted(cfg["Env"] or [])       # the engine merges env through a map
+    host["Binds"] = sorted(host["Binds"] or [])  # and -v through a map: no order
     if cfg.get("Hostname") == c["Id"][:12] or host.get("NetworkMode") == "host" \
             or host.get("UTSMode") == "host":
         cfg.pop("Hostname")                     # derived from the id, or the host's own
