@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 from invoke import Collection, Exit, task
 
 from fleet.errors import DockmoveError, HostsFailed, UsageError
-from fleet.inventory import load_inventory
+from fleet.inventory import PROJECT_DIR, load_inventory
 from fleet.selection import select
 
 INVENTORY_HELP = ("inventory file (default: $DOCKMOVE_INVENTORY, else the lab's "
@@ -132,17 +133,15 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     "stop_source": "stop the source container once the target passed verification",
     "compress": "none (default), gzip or zstd on the stream",
     "dry_run": "print the preflight findings, the plan and the docker run command; change nothing",
-    "records": "folder for the records (default: records/)",
+    "records": "folder for the records (default: records/ in the project)",
     "port_check": "check that the published TCP ports answer from here (default; "
                   "--no-port-check for services that do not listen on all of them)",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
             env=None, replace=False, stop_source=False, compress="none", dry_run=False,
-            records="records", port_check=True, inventory=None):
+            records=None, port_check=True, inventory=None):
     """Move a container to another host: record, image stream, run, verify."""
-    from pathlib import Path
-
     from migrate.execute import Options, migrate as run
 
     inv = load_inventory(inventory)
@@ -153,7 +152,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
     run(inv, source, target, container, Options(
         mode=mode, name=name, publish=tuple(publish or ()), env=tuple(env or ()),
         replace=replace, stop_source=stop_source, compress=compress, dry_run=dry_run,
-        records=Path(records), port_check=port_check))
+        records=_records(records), port_check=port_check))
 
 
 @task(help={"container": "the container whose docker run command to print",
@@ -193,18 +192,16 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     "compare": "another host (e.g. the migration's source) whose answer must be the same",
     "timeout": "seconds to keep retrying while the service starts (default 30)",
     "json": "print the checks as JSON",
-    "records": "where migration records are (default: records/)",
+    "records": "where migration records are (default: records/ in the project)",
     "inventory": INVENTORY_HELP})
 @_handled
 def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_status=None,
-                compare=None, timeout=30, json=False, records="records", inventory=None):
+                compare=None, timeout=30, json=False, records=None, inventory=None):
     """Prove a service answers on its port: listener, TCP, HTTP, and as before."""
-    from pathlib import Path
-
     from verify.run import as_json, last_migration_target, passed, table, verify
 
     inv = load_inventory(inventory)
-    last = last_migration_target(Path(records))
+    last = last_migration_target(_records(records))
     h = _one(inv, host, last or inv.settings.default_target, "host (--host)",
              "the target of the last migration" if last else "the inventory's default")
     other = _one(inv, compare, None, "compare (--compare)") if compare else None
@@ -232,6 +229,11 @@ def ports(c, host=None, inventory=None):
             rows = [[l.proto, l.address, l.port, l.process, l.container] for l in listeners(r)]
         print(f"{h.name}:")
         print(render(["PROTO", "ADDRESS", "PORT", "PROCESS", "CONTAINER"], rows))
+
+
+def _records(path):
+    """Migration records: --records, else records/ beside tasks.py."""
+    return Path(path) if path else PROJECT_DIR / "records"
 
 
 def _one(inv, spec, default, role, why="the inventory's default"):

@@ -314,10 +314,16 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             def create():
                 if existing is not None:
                     aside = f"{spec.name}.replaced-{ts}"
+                    was_running = (existing.get("State") or {}).get("Running")
                     eng.docker(dst, "stop", spec.name, check=False)
                     eng.docker(dst, "rename", spec.name, aside)
-                    undo.add(f"rename {aside} back to {spec.name}",
-                             lambda: eng.docker(dst, "rename", aside, spec.name))
+
+                    def put_back():
+                        eng.docker(dst, "rename", aside, spec.name)
+                        if was_running:
+                            eng.docker(dst, "start", spec.name)
+                    undo.add(f"{aside} back as {spec.name}"
+                             + (", started again" if was_running else ""), put_back)
                 eng.docker(dst, *spec.create_argv(final)[1:])
                 undo.add(f"container {spec.name} on {target.name}",
                          lambda: eng.docker(dst, "rm", "-f", spec.name))

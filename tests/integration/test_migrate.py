@@ -190,6 +190,17 @@ def test_replace_keeps_the_old_container_aside_and_env_override(ready, tmp_path)
     assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9080/")
 
 
+def test_failed_replace_puts_the_replaced_container_back_running(ready, tmp_path):
+    # quitter (created above) exits at once: replacing apache-cont with it must fail
+    before = ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}' | sort")
+    out = ready.inv("migrate", "quitter", "--to", "new", "--name", "apache-cont", "--replace",
+                    "--records", str(tmp_path))
+    assert out.returncode == 1
+    assert "back as apache-cont, started again" in out.stdout
+    assert ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}' | sort") == before
+    assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9080/")
+
+
 def test_compression_tool_missing_is_a_preflight_error(ready, tmp_path):
     out = ready.inv("migrate", "data-cont", "--to", "new", "--compress", "zstd",
                     "--records", str(tmp_path))
