@@ -134,13 +134,15 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     "compress": "none (default), gzip or zstd on the stream",
     "dry_run": "print the preflight findings, the plan and the docker run command; change nothing",
     "records": "folder for the records (default: records/ in the project)",
+    "empty_volumes": "create the container's volumes empty on the target (their data "
+                     "is not copied; without this, a container with volumes is refused)",
     "port_check": "check that the published TCP ports answer from here (default; "
                   "--no-port-check for services that do not listen on all of them)",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
             env=None, replace=False, stop_source=False, compress="none", dry_run=False,
-            records=None, port_check=True, inventory=None):
+            records=None, port_check=True, empty_volumes=False, inventory=None):
     """Move a container to another host: record, image stream, run, verify."""
     from migrate.execute import Options, migrate as run
 
@@ -152,7 +154,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
     run(inv, source, target, container, Options(
         mode=mode, name=name, publish=tuple(publish or ()), env=tuple(env or ()),
         replace=replace, stop_source=stop_source, compress=compress, dry_run=dry_run,
-        records=_records(records), port_check=port_check))
+        records=_records(records), port_check=port_check, empty_volumes=empty_volumes))
 
 
 @task(help={"container": "the container whose docker run command to print",

@@ -53,6 +53,7 @@ class Options:
     records: Path = Path("records")
     wait: float = 120
     port_check: bool = True
+    empty_volumes: bool = False
 
 
 @dataclass
@@ -135,6 +136,16 @@ def preflight(src: Remote, dst: Remote, container: str, opts: Options, out: Prin
         if (proto, port) in taken:
             problems.append(f"{dst.name}: port {port}/{proto} is taken; pass --publish "
                             f"NEW:CONTAINER to use another host port")
+    volumes = [m for m in c.get("Mounts") or [] if m.get("Type") == "volume"]
+    if volumes and not opts.empty_volumes:
+        listed = ", ".join(f"{m.get('Name', '')[:24]} ({m.get('Destination')})" for m in volumes)
+        problems.append(f"{container} keeps data in volumes: {listed}. dockmove does not copy "
+                        "volume data yet: copy it yourself, or pass --empty-volumes to create "
+                        "them empty on the target (their data stays on the source)")
+    for m in c.get("Mounts") or []:
+        if m.get("Type") == "bind":
+            out(f"warning: bind mount {m.get('Source')} -> {m.get('Destination')} is not copied; "
+                f"that path must exist on {dst.name}")
     size = int(image.get("Size") or 0)
     free = eng.free_kb(dst, dst_info.get("DockerRootDir", "/var/lib/docker")) * 1024
     if free < 2 * size:

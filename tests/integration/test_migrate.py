@@ -238,8 +238,18 @@ def test_ctrl_c_during_the_stream_undoes_the_target(ready, tmp_path):
     assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
 
 
+def test_volume_data_is_never_left_behind_silently(ready, tmp_path):
+    before = state(ready)
+    out = ready.inv("migrate", "data-cont", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 1
+    assert "data-cont keeps data in volumes: app-data (/var/www/html)" in out.stderr
+    assert "--empty-volumes" in out.stderr
+    assert state(ready) == before
+
+
 def test_stop_source_stops_it_only_after_the_target_passed(ready, tmp_path):
-    out = ready.inv("migrate", "data-cont", "--to", "new", "--stop-source", "--records", str(tmp_path))
+    out = ready.inv("migrate", "data-cont", "--to", "new", "--stop-source", "--empty-volumes",
+                    "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "data-cont stopped on old" in out.stdout
     assert inspect(ready, "old", "data-cont")["State"]["Running"] is False
