@@ -10,7 +10,7 @@ PlanError here, so a refusal always leaves the host as it was.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fleet.errors import DockmoveError
 from fleet.inventory import Settings

@@ -3,7 +3,6 @@ lab's Docker 20.10 (tests/unit/data/inspect), and the stream over real local
 processes."""
 import json
 import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
