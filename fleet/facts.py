@@ -44,6 +44,12 @@ class DockerVersions:
         return "none"
 
 
+# prints the JSON of `docker version`, or nothing where there is no docker
+DOCKER_VERSION = ["sh", "-c",
+                  "command -v docker >/dev/null || exit 0; "
+                  "docker version --format '{{json .}}' 2>/dev/null || true"]
+
+
 def parse_docker_version(stdout: str) -> DockerVersions:
     """Output of `docker version --format '{{json .}}'` (the JSON is printed
     even when the engine does not answer; then Server is null)."""

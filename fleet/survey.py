@@ -4,16 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import AuthError, CommandError, UsageError
-from .facts import describe_os, parse_docker_version, parse_os_release
+from .facts import DOCKER_VERSION, describe_os, parse_docker_version, parse_os_release
 from .inventory import Host, Inventory
 from .parallel import failures, run_each
 from .remote import Remote
 from .table import render
-
-DOCKER_VERSION = ["sh", "-c",
-                  "command -v docker >/dev/null || exit 0; "
-                  "docker version --format '{{json .}}' 2>/dev/null || true"]
-
 
 @dataclass(frozen=True)
 class HostReport:

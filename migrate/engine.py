@@ -3,10 +3,10 @@ inventory says), with their outputs parsed."""
 from __future__ import annotations
 
 import json
-import re
 
 from fleet.errors import CommandError, DockmoveError
 from fleet.remote import Remote
+from verify.listeners import parse_ss
 
 
 class EngineError(DockmoveError):
@@ -48,20 +48,7 @@ def free_kb(remote: Remote, path: str) -> int:
 def listening_ports(remote: Remote) -> set[tuple[str, int]]:
     """(proto, port) of every listening TCP and bound UDP socket."""
     r = remote.run(["ss", "-H", "-l", "-n", "-t", "-u"], check=False)
-    return parse_ss(r.stdout) if r.ok else set()
-
-
-def parse_ss(text: str) -> set[tuple[str, int]]:
-    out = set()
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 5:
-            continue
-        proto = "udp" if parts[0].startswith("udp") else "tcp"
-        m = re.search(r":(\d+)$", parts[4])
-        if m:
-            out.add((proto, int(m.group(1))))
-    return out
+    return {(l.proto, l.port) for l in parse_ss(r.stdout)} if r.ok else set()
 
 
 def published_ports(spec_options: tuple[str, ...]) -> list[tuple[str, int]]:

@@ -16,12 +16,10 @@ from fleet.output import Printer
 from fleet.remote import Remote, command_line
 
 from .facts import HostFacts, gather, summary
-from .plan import (CONFLICTS, PACKAGES, Command, Options, Step, apt, plan,
+from .plan import (CONFLICTS, ENGINE_WAIT, PACKAGES, Command, Options, Step, apt, plan,
                    start_recorded)
 
 BOOT_ID = ["sh", "-c", "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"]
-ENGINE_WAIT = Command(("sh", "-c", "for i in $(seq 1 120); do docker info >/dev/null 2>&1 "
-                       "&& exit 0; sleep 0.5; done; exit 1"))
 
 LOCK_HELD = re.compile(r"Could not get lock (\S+?)\.? *(?:It is held by (.+?))?\s*$", re.M)
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from fleet.errors import DockmoveError
-from fleet.facts import DockerVersions, describe_os, parse_docker_version, parse_os_release
+from fleet.facts import DOCKER_VERSION, DockerVersions, describe_os, parse_docker_version, parse_os_release
 from fleet.inventory import Settings
 from fleet.remote import Remote
 
@@ -230,9 +230,7 @@ def gather(remote: Remote, settings: Settings, users: tuple[str, ...] = ()) -> H
     arch = out(["dpkg", "--print-architecture"]).strip()
     systemd = ok(["test", "-d", "/run/systemd/system"])
     packages = parse_dpkg_query(out(["dpkg-query", "-W", "-f", DPKG_FORMAT]))
-    docker_out = remote.run(["sh", "-c", "command -v docker >/dev/null || exit 0; "
-                             "docker version --format '{{json .}}' 2>/dev/null || true"],
-                            sudo=True, check=False).stdout
+    docker_out = remote.run(DOCKER_VERSION, sudo=True, check=False).stdout
     versions = parse_docker_version(docker_out)
     running: tuple[str, ...] = ()
     if versions.server:

@@ -74,6 +74,12 @@ class Options:
     reboot: bool = False
 
 
+# until the engine answers, 60 s at most
+ENGINE_WAIT = Command(("sh", "-c", "for i in $(seq 1 120); do docker info >/dev/null 2>&1 "
+                       "&& exit 0; sleep 0.5; done; echo 'the engine did not answer in 60s' >&2; "
+                       "exit 1"))
+
+
 def apt(*args: str) -> Command:
     return Command(APT_GET + args, env=APT_ENV, apt=True)
 
@@ -290,15 +296,12 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
                         display="service docker start (making /etc/init.d/docker "
                                 "executable again if docker.io's removal left it not)")
         probe = Command(("docker", "info", "--format", "{{.ServerVersion}}"))
-    wait = Command(("sh", "-c", "for i in $(seq 1 120); do docker info >/dev/null 2>&1 "
-                    "&& exit 0; sleep 0.5; done; echo 'the engine did not answer in 60s' >&2; "
-                    "exit 1"))
     how = "systemctl" if facts.systemd else "the init script (no systemd)"
     if facts.engine_running and not engine_changed:
         steps.append(Step("engine", "start the engine", "done", "the engine answers"))
     else:
         steps.append(Step("engine", "start the engine", "change", f"via {how}",
-                          (start, wait), probe=probe))
+                          (start, ENGINE_WAIT), probe=probe))
 
     names = tuple(dict.fromkeys(facts.recorded_containers + (
         facts.running_containers if engine_changed else ())))

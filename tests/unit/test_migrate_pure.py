@@ -10,11 +10,12 @@ import pytest
 from fleet.errors import UsageError
 from fleet.inventory import parse_inventory
 from fleet.ssh_cli import ssh_argv
-from migrate.engine import parse_ss, published_ports
+from migrate.engine import published_ports
 from migrate.execute import network_args
 from migrate.overrides import apply, import_changes
 from migrate.record import run_spec
 from migrate.stream import StreamError, pipe, progress_line
+from verify.listeners import parse_ss
 
 INSPECT = Path(__file__).parent / "data" / "inspect"
 
@@ -96,7 +97,7 @@ def test_parse_ss_and_network_args():
     ss = ("tcp   LISTEN 0 4096 0.0.0.0:9080 0.0.0.0:*\n"
           "tcp   LISTEN 0 128 [::]:22 [::]:*\n"
           "udp   UNCONN 0 0 127.0.0.1:18082 0.0.0.0:*\n")
-    assert parse_ss(ss) == {("tcp", 9080), ("tcp", 22), ("udp", 18082)}
+    assert {(l.proto, l.port) for l in parse_ss(ss)} == {("tcp", 9080), ("tcp", 22), ("udp", 18082)}
     net = {"Driver": "bridge", "IPAM": {"Config": [{"Subnet": "172.30.5.0/24"}]},
            "Internal": True, "Labels": {"purpose": "x"}, "Options": {}}
     assert network_args(net) == ["--driver", "bridge", "--subnet", "172.30.5.0/24", "--internal",
