@@ -255,31 +255,42 @@ def _words(text):
 
 @task(name="up", help={
     "rebuild": "build the lab images again (and recreate the hosts)",
-    "fresh": "recreate the hosts from the cached images (their state is lost)"})
+    "fresh": "recreate the hosts from the cached images (their state is lost)",
+    "extra": "also start hosts node1..nodeN like new (default $DOCKMOVE_LAB_EXTRA or 0)"})
 @_handled
-def lab_up(c, rebuild=False, fresh=False):
+def lab_up(c, rebuild=False, fresh=False, extra=None):
     """Start the lab: hosts old (docker.io, the seed's apache-cont) and new."""
-    from lab.config import LabConfig
     from lab.lab import up
-    up(LabConfig.from_env(), rebuild=rebuild, fresh=fresh)
+    up(_lab_config(extra), rebuild=rebuild, fresh=fresh)
+
+
+def _lab_config(extra=None):
+    from dataclasses import replace
+    from lab.config import LabConfig
+    try:
+        cfg = LabConfig.from_env()
+        if extra is not None:
+            cfg = replace(cfg, extra=int(extra))
+        cfg.hosts                               # validates the count
+        return cfg
+    except ValueError as e:
+        raise UsageError(f"lab: {e}") from None
 
 
 @task(name="status")
 @_handled
 def lab_status(c):
     """Show the lab's hosts, addresses and Docker engines."""
-    from lab.config import LabConfig
     from lab.lab import render_status, status
-    print(render_status(status(LabConfig.from_env())))
+    print(render_status(status(_lab_config())))
 
 
 @task(name="down", help={"images": "also remove the cached lab images"})
 @_handled
 def lab_down(c, images=False):
     """Remove the lab's hosts, volumes, network and state, nothing else."""
-    from lab.config import LabConfig
     from lab.lab import down
-    down(LabConfig.from_env(), images=images)
+    down(_lab_config(), images=images)
 
 
 hosts = Collection("hosts")

@@ -27,6 +27,14 @@ class HostSpec:
 
 
 HOSTS = (HostSpec("old", "old", seed=True), HostSpec("new", "host"))
+MAX_EXTRA = 16
+
+
+def extra_hosts(count: int) -> tuple[HostSpec, ...]:
+    """`node1`..`nodeN`: plain hosts like `new`, for fan-out work."""
+    if not 0 <= count <= MAX_EXTRA:
+        raise ValueError(f"extra lab hosts: {count} is not between 0 and {MAX_EXTRA}")
+    return tuple(HostSpec(f"node{i}", "host") for i in range(1, count + 1))
 
 
 @dataclass(frozen=True)
@@ -34,14 +42,23 @@ class LabConfig:
     name: str = "dockmove-lab"
     state_dir: Path = PROJECT_DIR / ".lab"
     mirror: str = DEFAULT_MIRROR
+    extra: int = 0           # node1..nodeN besides old and new
+
+    @property
+    def hosts(self) -> tuple[HostSpec, ...]:
+        return HOSTS + extra_hosts(self.extra)
 
     @classmethod
     def from_env(cls) -> "LabConfig":
         name = os.environ.get("DOCKMOVE_LAB_NAME", cls.name)
         state = os.environ.get("DOCKMOVE_LAB_DIR")
+        extra = os.environ.get("DOCKMOVE_LAB_EXTRA", "0")
+        if not extra.isdigit():
+            raise ValueError(f"DOCKMOVE_LAB_EXTRA={extra!r}: expected a number of hosts")
         return cls(name=name,
                    state_dir=Path(state) if state else PROJECT_DIR / ".lab",
-                   mirror=os.environ.get("DOCKMOVE_LAB_MIRROR", DEFAULT_MIRROR))
+                   mirror=os.environ.get("DOCKMOVE_LAB_MIRROR", DEFAULT_MIRROR),
+                   extra=int(extra))
 
     @property
     def network(self) -> str:

@@ -10,7 +10,7 @@ from docker.errors import DockerException
 from fleet.table import render
 
 from . import hosts as lh
-from .config import HOSTS, HostSpec, LabConfig
+from .config import HostSpec, LabConfig
 from .images import LabError, ensure_images, remove_images
 from .state import ensure_key, remove_state, repo_settings, write_state
 
@@ -86,10 +86,10 @@ def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
     lh.ensure_network(client, cfg)
     repo = lh.ensure_repo(client, cfg, tags["repo"], fresh or rebuild, log)
     containers = {s.name: _ensure_host(client, cfg, s, tags[s.image], pubkey,
-                                       fresh or rebuild, log) for s in HOSTS}
+                                       fresh or rebuild, log) for s in cfg.hosts}
     addresses: dict[str, str] = {}
     keys: dict[str, list[str]] = {}
-    for spec in HOSTS:
+    for spec in cfg.hosts:
         c = containers[spec.name]
         ip = lh.address(c, cfg)
         if not ip:
@@ -122,7 +122,7 @@ class HostStatus:
 def status(cfg: LabConfig) -> list[HostStatus]:
     client = outer_engine()
     out = []
-    for spec in HOSTS:
+    for spec in cfg.hosts:
         c = lh.find_host(client, cfg, spec.name)
         if c is None:
             out.append(HostStatus(spec.name, cfg.container(spec.name), "absent", "", "", ""))
