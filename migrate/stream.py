@@ -19,6 +19,8 @@ from typing import Callable
 
 from fleet.errors import DockmoveError
 
+from .tarfilter import TarFormatError, filter_tar
+
 CHUNK = 1 << 20
 
 
@@ -28,8 +30,9 @@ class StreamError(DockmoveError):
 
 @dataclass(frozen=True)
 class StreamResult:
-    bytes: int
+    bytes: int              # sent to the target
     seconds: float
+    read: int = 0           # read from the source
 
 
 def _human(n: float) -> str:
@@ -58,11 +61,30 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
+def splice_all(rfd: int, wfd: int, tick: Callable[[int, int], None]) -> tuple[int, int]:
+    """The plain relay: everything, pipe to pipe. Returns (read, written)."""
+    moved = 0
+    while True:
+        n = os.splice(rfd, wfd, CHUNK)
+        if n == 0:
+            return moved, moved
+        moved += n
+        tick(moved, moved)
+
+
+def tar_relay(policy) -> Callable:
+    """A relay that leaves out the tar members `policy` rejects."""
+    def relay(rfd: int, wfd: int, tick: Callable[[int, int], None]) -> tuple[int, int]:
+        c = filter_tar(rfd, wfd, policy, lambda c: tick(c.read, c.written))
+        return c.read, c.written
+    return relay
+
+
 def pipe(source: list[str], target: list[str], *, expected: int | None = None,
          report: Callable[[str], None] | None = None, every: float = 2.0,
-         what: str = "stream") -> StreamResult:
-    """Run `source | target` as processes; raise StreamError naming the side
-    that failed, with its stderr."""
+         what: str = "stream", relay: Callable = splice_all) -> StreamResult:
+    """Run `source | target` as processes, the bytes passed on by `relay`;
+    raise StreamError naming the side that failed, with its stderr."""
     started = time.monotonic()
     # each side in its own process group: stopping a side stops all of it
     src = subprocess.Popen(source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -79,24 +101,27 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
                threading.Thread(target=drain, args=("dst-out", dst.stdout), daemon=True)]
     for t in readers:
         t.start()
-    moved = 0
+    moved = read = 0
     last = started
     broken = False
+    bad_format = ""
+
+    def tick(r: int, w: int) -> None:
+        nonlocal last, moved, read
+        read, moved = r, w
+        now = time.monotonic()
+        if report and now - last >= every:
+            report(progress_line(r, expected, now - started)
+                   + (f"; {_human(w)} sent" if w != r else ""))
+            last = now
     try:
-        rfd, wfd = src.stdout.fileno(), dst.stdin.fileno()
-        while True:
-            try:
-                n = os.splice(rfd, wfd, CHUNK)
-            except BrokenPipeError:
-                broken = True
-                break
-            if n == 0:
-                break
-            moved += n
-            now = time.monotonic()
-            if report and now - last >= every:
-                report(progress_line(moved, expected, now - started))
-                last = now
+        try:
+            read, moved = relay(src.stdout.fileno(), dst.stdin.fileno(), tick)
+        except BrokenPipeError:
+            broken = True
+        except TarFormatError as e:
+            bad_format = str(e)
+            broken = True
     except BaseException:
         for p in (src, dst):
             _stop(p)
@@ -116,6 +141,8 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
     took = time.monotonic() - started
     src_err = errs.get("src", b"").decode(errors="replace").strip()
     dst_err = errs.get("dst", b"").decode(errors="replace").strip()
+    if bad_format and src_code == 0:
+        raise StreamError(f"{what}: the stream is not the tar expected ({bad_format})")
     if src_code != 0 and not (broken and dst_code != 0):
         raise StreamError(f"{what}: the sending side failed (exit {src_code}) after "
                           f"{_human(moved)}: {src_err[-800:] or 'no message'}")
@@ -123,5 +150,6 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
         raise StreamError(f"{what}: the receiving side failed (exit {dst_code}) after "
                           f"{_human(moved)}: {dst_err[-800:] or 'no message'}")
     if report:
-        report(progress_line(moved, None, took) + f" in {took:.1f}s")
-    return StreamResult(moved, took)
+        report(progress_line(read, None, took) + f" in {took:.1f}s"
+               + (f"; {_human(moved)} sent" if moved != read else ""))
+    return StreamResult(moved, took, read)

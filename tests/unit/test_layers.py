@@ -1,0 +1,131 @@
+"""Layer skipping: chain ids, the legacy v1 ids of a real `docker save`
+(recorded from a 20.10 engine), and the tar filter over real pipes."""
+import hashlib
+import io
+import json
+import os
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from migrate.layers import Selector, chain_ids, chains_of_images, legacy_v1_ids, plan_layers
+from migrate.tarfilter import TarFormatError, filter_tar
+
+SAVE = json.loads((Path(__file__).parent / "data/save/docker-20.10.json").read_text())
+DIRS = [l.split("/")[0] for l in SAVE["manifest"]["Layers"]]
+
+
+def test_chain_ids_follow_the_oci_definition():
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    expected = "sha256:" + hashlib.sha256(f"{a} {b}".encode()).hexdigest()
+    assert chain_ids([a, b]) == [a, expected]
+    assert chains_of_images([{"RootFS": {"Layers": [a, b]}}, {"RootFS": {}}]) == {a, expected}
+
+
+def test_each_saved_layer_directory_is_recognised_as_its_own_layer_only():
+    chains = chain_ids(SAVE["diff_ids"])
+    for i, d in enumerate(DIRS):
+        body = SAVE["layer_json"][d].encode()
+        assert [j for j, c in enumerate(chains) if d in legacy_v1_ids(body, c)] == [i]
+
+
+def test_plan_counts_the_prefix_the_target_has_and_never_skips_repeated_layers():
+    diffs = SAVE["diff_ids"]
+    chains = chain_ids(diffs)
+    plan = plan_layers(diffs, set(chains[:3]) | {chains[5]})   # a gap: 5 is useless alone
+    assert plan.present == 3
+    assert plan.skippable == frozenset(chains[:3])
+    empty = "sha256:" + "e" * 64
+    twice = plan_layers([empty, diffs[1], empty], set(chain_ids([empty, diffs[1], empty])))
+    assert twice.skippable == frozenset(chain_ids([empty, diffs[1]])[1:2])
+
+
+def _save_tar(layers: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for d in sorted(DIRS):
+            for name, data in (("VERSION", b"1.0"), ("json", SAVE["layer_json"][d].encode()),
+                               ("layer.tar", layers[d])):
+                info = tarfile.TarInfo(f"{d}/{name}")
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        long = tarfile.TarInfo("x" * 150 + "/a name with ünïcode")   # pax path record
+        long.size = 3
+        t.addfile(long, io.BytesIO(b"abc"))
+        man = json.dumps([SAVE["manifest"]]).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(man)
+        t.addfile(info, io.BytesIO(man))
+    return buf.getvalue()
+
+
+def _through_pipes(data: bytes, policy) -> tuple[bytes, object]:
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+    got: list[bytes] = []
+
+    def feed():
+        with os.fdopen(w1, "wb") as f:
+            f.write(data)
+
+    def drain():
+        with os.fdopen(r2, "rb") as f:
+            got.append(f.read())
+    threads = [threading.Thread(target=feed), threading.Thread(target=drain)]
+    for t in threads:
+        t.start()
+    try:
+        counts = filter_tar(r1, w2, policy)
+    finally:
+        os.close(r1)
+        os.close(w2)
+        for t in threads:
+            t.join()
+    return got[0], counts
+
+
+def test_the_filter_leaves_out_exactly_the_layers_the_target_has():
+    layers = {d: os.urandom(1000 + 700 * i) for i, d in enumerate(DIRS)}
+    data = _save_tar(layers)
+    chains = chain_ids(SAVE["diff_ids"])
+    out, counts = _through_pipes(data, Selector(plan_layers(SAVE["diff_ids"], set(chains[:5]))))
+    with tarfile.open(fileobj=io.BytesIO(out)) as t:
+        names = t.getnames()
+        for i, d in enumerate(DIRS):
+            assert f"{d}/json" in names
+            if i < 5:
+                assert f"{d}/layer.tar" not in names
+            else:
+                assert t.extractfile(f"{d}/layer.tar").read() == layers[d]
+        assert t.extractfile("x" * 150 + "/a name with ünïcode").read() == b"abc"
+        assert "manifest.json" in names
+    assert counts.skipped_members == 5
+    assert counts.read == len(data)
+    assert counts.written == len(out) == len(data) - counts.skipped_bytes
+
+
+def test_nothing_to_skip_passes_the_stream_byte_for_byte():
+    data = _save_tar({d: os.urandom(3000) for d in DIRS})
+    out, counts = _through_pipes(data, Selector(plan_layers(SAVE["diff_ids"], set())))
+    assert out == data and counts.skipped_members == 0
+
+
+def test_oci_layout_blobs_are_left_out_by_diff_id():
+    diffs = SAVE["diff_ids"][:2]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for d in diffs:
+            info = tarfile.TarInfo("blobs/sha256/" + d.removeprefix("sha256:"))
+            info.size = 5
+            t.addfile(info, io.BytesIO(b"12345"))
+    out, counts = _through_pipes(buf.getvalue(), Selector(plan_layers(diffs, {diffs[0]})))
+    with tarfile.open(fileobj=io.BytesIO(out)) as t:
+        assert t.getnames() == ["blobs/sha256/" + diffs[1].removeprefix("sha256:")]
+
+
+def test_a_stream_cut_inside_a_member_is_an_error():
+    data = _save_tar({d: os.urandom(5000) for d in DIRS})
+    with pytest.raises(TarFormatError):
+        _through_pipes(data[:2048 + 700], Selector(plan_layers(SAVE["diff_ids"], set())))
