@@ -120,7 +120,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
 
 # --- migrate --------------------------------------------------------------
 
-@task(iterable=["publish", "env"], help={
+@task(iterable=["publish", "env"], auto_shortflags=False, help={
     "container": "the container to move (its name on the source host)",
     "to": "target host (default: settings.default_target)",
     "from_": "source host (default: settings.default_source)",
@@ -129,32 +129,49 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     "name": "name on the target (default: the same)",
     "publish": "HOST:CONTAINER[/udp] replacing a published port on the target (repeatable)",
     "env": "KEY=VALUE set on the target (repeatable)",
-    "replace": "a container of that name on the target is stopped and renamed, not refused",
-    "stop_source": "stop the source container once the target passed verification",
+    "replace": "a container of that name on the target is stopped and renamed, not refused; "
+               "same-named volumes there holding data are overwritten",
+    "stop": "live cut-over (default): copy while the source runs, stop it, send what changed, "
+            "start the target; --no-stop copies a snapshot and leaves the source running",
+    "offline": "stop the source first, then copy everything once",
+    "remove_source": "remove the source container once the target passed verification",
+    "rollback": "go back after a finished migration: stop the target's container, "
+                "start the source's",
     "compress": "none (default), gzip or zstd on the stream",
     "dry_run": "print the preflight findings, the plan and the docker run command; change nothing",
     "records": "folder for the records (default: records/ in the project)",
-    "empty_volumes": "create the container's volumes empty on the target (their data "
-                     "is not copied; without this, a container with volumes is refused)",
+    "empty_volumes": "create the container's volumes on the target without copying their data",
+    "copy_binds": "copy bind-mounted host paths too (default: warn that they are not copied)",
+    "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
     "port_check": "check that the published TCP ports answer from here (default; "
                   "--no-port-check for services that do not listen on all of them)",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
-            env=None, replace=False, stop_source=False, compress="none", dry_run=False,
-            records=None, port_check=True, empty_volumes=False, inventory=None):
-    """Move a container to another host: record, image stream, run, verify."""
+            env=None, replace=False, stop=True, offline=False, remove_source=False,
+            rollback=False, compress="none", dry_run=False, records=None, port_check=True,
+            empty_volumes=False, copy_binds=False, json_report=None, inventory=None):
+    """Move a container (image, volumes, run arguments) to another host, with a
+    live cut-over; --rollback goes back."""
     from migrate.execute import Options, migrate as run
 
     inv = load_inventory(inventory)
+    if rollback:
+        from migrate.rollback import rollback as back
+        back(inv, container, _records(records))
+        return
+    if offline and not stop:
+        raise UsageError("--offline and --no-stop contradict each other")
     source = _one(inv, from_, inv.settings.default_source, "source (--from)")
     target = _one(inv, to, inv.settings.default_target, "target (--to)")
     if source.name == target.name:
         raise UsageError(f"source and target are both {source.name}")
     run(inv, source, target, container, Options(
         mode=mode, name=name, publish=tuple(publish or ()), env=tuple(env or ()),
-        replace=replace, stop_source=stop_source, compress=compress, dry_run=dry_run,
-        records=_records(records), port_check=port_check, empty_volumes=empty_volumes))
+        replace=replace, cutover="none" if not stop else "offline" if offline else "live",
+        remove_source=remove_source, compress=compress, dry_run=dry_run,
+        records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
+        copy_binds=copy_binds, json_report=Path(json_report) if json_report else None))
 
 
 @task(help={"container": "the container whose docker run command to print",
@@ -191,7 +208,8 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     "tls": "use HTTPS (the certificate is not checked)",
     "expect": "text the body must contain",
     "expect_status": "HTTP status required (default: any below 500)",
-    "compare": "another host (e.g. the migration's source) whose answer must be the same",
+    "compare": "another host whose answer must be the same (default: the answer the "
+               "source gave before the last migration, when it was recorded)",
     "timeout": "seconds to keep retrying while the service starts (default 30)",
     "json": "print the checks as JSON",
     "records": "where migration records are (default: records/ in the project)",
@@ -200,16 +218,20 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
 def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_status=None,
                 compare=None, timeout=30, json=False, records=None, inventory=None):
     """Prove a service answers on its port: listener, TCP, HTTP, and as before."""
-    from verify.run import as_json, last_migration_target, passed, table, verify
+    from verify.run import as_json, last_migration, passed, table, verify
 
     inv = load_inventory(inventory)
-    last = last_migration_target(_records(records))
-    h = _one(inv, host, last or inv.settings.default_target, "host (--host)",
-             "the target of the last migration" if last else "the inventory's default")
+    last = last_migration(_records(records))
+    target = last.get("target")
+    h = _one(inv, host, target or inv.settings.default_target, "host (--host)",
+             "the target of the last migration" if target else "the inventory's default")
     other = _one(inv, compare, None, "compare (--compare)") if compare else None
+    before = None
+    if other is None and h.name == target and path == "/" and not tls:
+        before = (last.get("baseline") or {}).get(str(int(port)))
     checks = verify(inv, h, int(port), path=path, tls=tls, expect=expect,
                     expect_status=int(expect_status) if expect_status else None,
-                    compare_host=other, timeout=float(timeout))
+                    compare_host=other, timeout=float(timeout), before=before)
     print(as_json(h.name, int(port), checks) if json else table(checks))
     if not passed(checks):
         raise Exit(f"error: {h.name}:{port} failed: " + ", ".join(

@@ -1,9 +1,21 @@
-"""`inv migrate`: preflight (nothing changes until it passes), record, image,
-networks, container, verification. Every step is printed with its outcome and
-duration. A failure or Ctrl-C after preflight undoes what this run created on
-the target (and its temporary tag on the source), in reverse order; the
-source container is never removed or changed (`docker commit` pauses it for
-a moment), and is stopped only with --stop-source after the target passed.
+"""`inv migrate`: preflight (nothing changes until it passes), record, copy,
+cut-over, verification. Every step is printed with its outcome and duration.
+
+Cut-overs:
+- live (default): the image and the data are copied while the source runs;
+  then the source stops, only what changed since is sent, and the container
+  starts on the target. With overlay2 on both hosts the container's own
+  layer is copied like its volumes (incremental GNU tar of its upper
+  directory into the new container's, created but not started); otherwise
+  the stopped container is committed and only that commit's new layer is
+  sent. Downtime: from the source stopped to the target's ports answering.
+- offline: the source stops first, then everything is copied once.
+- none (--no-stop): a snapshot is copied and the source keeps running.
+
+A failure or Ctrl-C after preflight undoes what this run created on the
+target (containers, networks, volumes, images, tags), starts the source again
+if this run stopped it, and exits non-zero. The source container itself is
+never changed; it is removed only with --remove-source, after verification.
 """
 from __future__ import annotations
 
@@ -11,7 +23,7 @@ import json
 import os
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,16 +32,18 @@ from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.secrets import mask_assignment
-from fleet.ssh_cli import ssh_argv
 from verify import probe
 
 from . import engine as eng
 from .overrides import apply, import_changes
 from .record import RunSpec, render, run_spec
-from .stream import pipe
+from .stream import human
+from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image, stream_prefix
+from .volumes import (SNAPSHOT_DIR, DataCopy, DataPlan, container_layer, pin_volume_names,
+                      plan_data, snapshot_path)
 
 MODES = ("commit", "image", "export")
-COMPRESS = {"none": ("", ""), "gzip": ("gzip -1", "gzip -d"), "zstd": ("zstd -1 -T0 -q", "zstd -d -q")}
+CUTOVERS = ("live", "offline", "none")
 
 
 class PreflightError(DockmoveError):
@@ -47,31 +61,40 @@ class Options:
     publish: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
     replace: bool = False
-    stop_source: bool = False
+    cutover: str = "live"
+    remove_source: bool = False
     compress: str = "none"
     dry_run: bool = False
     records: Path = Path("records")
     wait: float = 120
     port_check: bool = True
     empty_volumes: bool = False
+    copy_binds: bool = False
+    json_report: Path | None = None
 
 
 @dataclass
 class Undo:
-    """What this run created, to remove again if it fails."""
-    actions: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    """What this run changed, to put back if it fails. Urgent actions
+    (starting the source again) run first."""
+    actions: list[tuple[str, Callable[[], None], bool]] = field(default_factory=list)
 
-    def add(self, what: str, fn: Callable[[], None]) -> None:
-        self.actions.append((what, fn))
+    def add(self, what: str, fn: Callable[[], None], urgent: bool = False) -> None:
+        self.actions.append((what, fn, urgent))
 
-    def run(self, out: Printer) -> None:
-        for what, fn in reversed(self.actions):
+    def run(self, out: Printer) -> list[str]:
+        failed = []
+        ordered = ([a for a in reversed(self.actions) if a[2]]
+                   + [a for a in reversed(self.actions) if not a[2]])
+        for what, fn, _ in ordered:
             try:
                 fn()
                 out(f"  undone: {what}")
             except Exception as e:   # keep undoing the rest
-                out(f"  could not undo {what}: {e}")
+                out(f"  could not undo {what}: {str(e).splitlines()[0] if str(e) else e!r}")
+                failed.append(what)
         self.actions.clear()
+        return failed
 
 
 @dataclass(frozen=True)
@@ -82,35 +105,65 @@ class Result:
     bytes_sent: int
     seconds: float
     record: Path | None
+    downtime: float | None = None
 
 
-def stream_prefix(remote: Remote) -> str:
-    """How an ssh stream command reaches docker: as root, or via sudo -n."""
-    if remote.conn.user == "root":
-        return ""
-    if remote.host.sudo.mode == "passwordless":
-        return "sudo -n "
-    raise UsageError(f"{remote.name}: streaming images needs root or passwordless sudo "
-                     f"(the inventory says sudo: {remote.host.sudo.mode} for "
-                     f"{remote.conn.user}); log in as root for migrations, or allow "
-                     "passwordless sudo for docker")
+@dataclass
+class Found:
+    """What preflight learned."""
+    container: dict
+    image: dict
+    spec: RunSpec
+    networks: dict
+    existing: dict | None
+    dst_info: dict
+    data: DataPlan
+    target_paths: dict[str, str]          # DataCopy.name -> path on the target
+    existing_volumes: set[str]
+    data_size: int
 
 
 def _timestamp() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
 
-def _step(out: Printer, n: int, total: int, title: str, fn: Callable[[], str]) -> None:
-    t0 = time.monotonic()
-    outcome = fn()
-    out(f"[{n}/{total}] {title}: {outcome} ({time.monotonic() - t0:.1f}s)")
+def _sh(remote: Remote, script: str, check: bool = True):
+    return remote.run(["sh", "-c", script], sudo=True, check=check)
 
 
-def preflight(src: Remote, dst: Remote, container: str, opts: Options, out: Printer):
+def _kb(remote: Remote, paths: list[str]) -> int:
+    if not paths:
+        return 0
+    r = remote.run(["du", "-skx", "--", *paths], sudo=True, check=False)
+    return sum(int(l.split()[0]) for l in r.stdout.splitlines() if l.split()[:1] and
+               l.split()[0].isdigit())
+
+
+def _nonempty(remote: Remote, path: str) -> bool:
+    """A directory with entries, or a file with bytes."""
+    p = shlex.quote(path)
+    return _sh(remote, f'if [ -d {p} ]; then [ -n "$(find {p} -mindepth 1 -maxdepth 1 '
+                       f'-print -quit)" ]; else [ -s {p} ]; fi', check=False).ok
+
+
+_q = shlex.quote
+
+
+def _gnu_tar(remote: Remote) -> bool:
+    r = remote.run(["tar", "--version"], check=False)
+    return r.ok and "GNU tar" in r.stdout
+
+
+def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
     if opts.mode not in MODES:
         raise UsageError(f"--mode {opts.mode!r}: expected one of {', '.join(MODES)}")
     if opts.compress not in COMPRESS:
         raise UsageError(f"--compress {opts.compress!r}: expected none, gzip or zstd")
+    if opts.cutover not in CUTOVERS:
+        raise UsageError(f"--cutover {opts.cutover!r}: expected one of {', '.join(CUTOVERS)}")
+    if opts.remove_source and opts.cutover == "none":
+        raise UsageError("--remove-source and --no-stop contradict each other")
+    src, dst = ends.src, ends.dst
     src.connect()
     dst.connect()
     src_info, dst_info = eng.engine_info(src), eng.engine_info(dst)
@@ -122,7 +175,7 @@ def preflight(src: Remote, dst: Remote, container: str, opts: Options, out: Prin
     image = eng.inspect(src, "image", c["Image"])
     spec = apply(run_spec(c, image, src_info.get("LoggingDriver", "json-file")),
                  name=opts.name, publish=opts.publish, env=opts.env)
-    problems = []
+    problems: list[str] = []
     existing = eng.inspect(dst, "container", spec.name)
     if existing is not None and not opts.replace:
         problems.append(f"{dst.name}: a container named {spec.name!r} exists; pass "
@@ -136,25 +189,64 @@ def preflight(src: Remote, dst: Remote, container: str, opts: Options, out: Prin
         if (proto, port) in taken:
             problems.append(f"{dst.name}: port {port}/{proto} is taken; pass --publish "
                             f"NEW:CONTAINER to use another host port")
-    volumes = [m for m in c.get("Mounts") or [] if m.get("Type") == "volume"]
-    if volumes and not opts.empty_volumes:
-        listed = ", ".join(f"{m.get('Name', '')[:24]} ({m.get('Destination')})" for m in volumes)
-        problems.append(f"{container} keeps data in volumes: {listed}. dockmove does not copy "
-                        "volume data yet: copy it yourself, or pass --empty-volumes to create "
-                        "them empty on the target (their data stays on the source)")
-    for m in c.get("Mounts") or []:
-        if m.get("Type") == "bind":
-            out(f"warning: bind mount {m.get('Source')} -> {m.get('Destination')} is not copied; "
-                f"that path must exist on {dst.name}")
+
+    # data: volumes and bind mounts
+    mounts = c.get("Mounts") or []
+    vols = {m["Name"]: eng.inspect(src, "volume", m["Name"]) or {}
+            for m in mounts if m.get("Type") == "volume" and m.get("Name")}
+    binds = [m.get("Source", "") for m in mounts if m.get("Type") == "bind"]
+    kinds = {}
+    if opts.copy_binds:
+        for b in binds:
+            r = _sh(src, f"if [ -d {_q(b)} ]; then echo dir; elif [ -f {_q(b)} ]; then echo file; "
+                         "else echo other; fi", check=False)
+            kinds[b] = r.stdout.strip() or "other"
+    data = plan_data(c, vols, copy_binds=opts.copy_binds, empty_volumes=opts.empty_volumes,
+                     bind_kinds=kinds)
+    spec = pin_volume_names(spec, data)
+    problems += data.problems
+    for w in data.warnings:
+        out(f"warning: {w}")
+    target_paths: dict[str, str] = {}
+    existing_volumes: set[str] = set()
+    for copy in data.copies + data.empty:
+        if copy.kind == "volume":
+            v = eng.inspect(dst, "volume", copy.name)
+            if v is None:
+                continue
+            existing_volumes.add(copy.name)
+            if copy in data.copies:
+                target_paths[copy.name] = v.get("Mountpoint", "")
+                if not opts.replace and _nonempty(dst, target_paths[copy.name]):
+                    problems.append(f"{dst.name}: volume {copy.name} exists and holds data; "
+                                    "pass --replace to overwrite it with the source's data")
+        else:
+            target_paths[copy.name] = copy.name
+            if not opts.replace and _nonempty(dst, copy.name):
+                problems.append(f"{dst.name}: {copy.name} exists and is not empty; pass "
+                                "--replace to overwrite it with the source's (--copy-binds)")
+    if data.copies:
+        for r in (src, dst):
+            if not _gnu_tar(r):
+                problems.append(f"{r.name}: copying volume data needs GNU tar there")
+    if (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "always" \
+            and opts.cutover != "none":
+        out(f"warning: {container} has restart policy 'always': once stopped it starts "
+            f"again if the engine on {src.name} restarts")
+
+    # space
     size = int(image.get("Size") or 0)
-    free = eng.free_kb(dst, dst_info.get("DockerRootDir", "/var/lib/docker")) * 1024
-    if free < 2 * size:
-        problems.append(f"{dst.name}: {free >> 20} MiB free in "
-                        f"{dst_info.get('DockerRootDir')}, the image needs about "
-                        f"{2 * size >> 20} MiB while it loads; free some space")
-    nets = {}
-    for n in spec.user_networks:
-        nets[n] = eng.inspect(src, "network", n)
+    vol_size = _kb(src, [cp.source_path for cp in data.copies if cp.kind == "volume"]) * 1024
+    data_size = vol_size + _kb(src, [cp.source_path for cp in data.copies
+                                     if cp.kind == "bind"]) * 1024
+    root = dst_info.get("DockerRootDir", "/var/lib/docker")
+    free = eng.free_kb(dst, root) * 1024
+    need = 2 * size + vol_size
+    if free < need:
+        problems.append(f"{dst.name}: {free >> 20} MiB free in {root}, the image and volumes "
+                        f"need about {need >> 20} MiB there (the image twice while it loads); "
+                        "free some space")
+    nets = {n: eng.inspect(src, "network", n) for n in spec.user_networks}
     for tool in COMPRESS[opts.compress]:
         if tool:
             for r in (src, dst):
@@ -170,9 +262,10 @@ def preflight(src: Remote, dst: Remote, container: str, opts: Options, out: Prin
         raise PreflightError("preflight failed, nothing was changed:\n- " +
                              "\n- ".join(dict.fromkeys(problems)))
     out(f"preflight: ok ({src.name} {src_info.get('ServerVersion')} -> {dst.name} "
-        f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB; "
+        f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB, data {data_size >> 20} MiB; "
         f"{free >> 20} MiB free on the target)")
-    return c, image, spec, nets, existing, dst_info
+    return Found(c, image, spec, nets, existing, dst_info, data, target_paths,
+                 existing_volumes, data_size)
 
 
 def write_record(directory: Path, data: dict) -> Path:
@@ -182,6 +275,17 @@ def write_record(directory: Path, data: dict) -> Path:
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=2)
     return path
+
+
+def update_record(path: Path, **fields) -> None:
+    """Add fields to a record, replacing the file atomically (mode 0600)."""
+    data = json.loads(path.read_text())
+    data.update(fields)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
 
 
 def masked_run_line(spec: RunSpec, image: str | None = None) -> str:
@@ -202,7 +306,7 @@ def _wait_running(dst: Remote, name: str, deadline: float) -> str:
             raise MigrateError(f"{dst.name}: {name} is {state.get('Status')}"
                                f"{', ' + health if health else ''} after waiting; see "
                                f"`docker logs {name}` there")
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def _wait_ports(address: str, ports: list[tuple[str, int]], deadline: float) -> str:
@@ -216,162 +320,395 @@ def _wait_ports(address: str, ports: list[tuple[str, int]], deadline: float) -> 
     return f"port(s) {', '.join(map(str, tcp))} answer" if tcp else "no published TCP port"
 
 
+def baseline(address: str, ports: list[tuple[str, int]]) -> dict:
+    """The source's HTTP answers before the cut-over, for `inv verify-port`."""
+    out = {}
+    for proto, port in ports:
+        if proto != "tcp":
+            continue
+        web = probe.http_get(address, port, "/", time.monotonic() + 3)
+        if web.ok:
+            out[str(port)] = {k: web.data[k] for k in ("status", "bytes", "sha256", "body")}
+    return out
+
+
+class Run:
+    """One migration after preflight: its steps, its undo, its numbers."""
+
+    def __init__(self, ends: Ends, container: str, opts: Options, found: Found, out: Printer):
+        self.ends, self.container, self.opts, self.f, self.out = ends, container, opts, found, out
+        self.src, self.dst = ends.src, ends.dst
+        self.ts = _timestamp()
+        self.final = f"dockmove/{found.spec.name}:{self.ts}"
+        self.undo = Undo()
+        self.n = 0
+        self.image_sent = 0
+        self.data_sent = 0
+        self.stopped_at: float | None = None
+        self.downtime: float | None = None
+        self.record: Path | None = None
+        self.loaded: set[str] = set()           # image ids this run brought to the target
+        running = bool((found.container.get("State") or {}).get("Running"))
+        self.running = running
+        self.stops = running and opts.cutover != "none"
+        self.two_pass = self.stops and opts.cutover == "live"
+        # live commit: the container's own layer is copied like a volume
+        # (twice, incrementally) instead of committed and saved after the stop
+        self.layer = (container_layer(found.container, found.dst_info.get("Driver", ""))
+                      if self.two_pass and opts.mode == "commit" else None)
+
+    # -- output
+    def step(self, title: str, fn: Callable[[], str]) -> None:
+        self.n += 1
+        t0 = time.monotonic()
+        outcome = fn()
+        self.out(f"[{self.n}] {title}: {outcome} ({time.monotonic() - t0:.1f}s)")
+
+    # -- steps
+    def write_record(self) -> str:
+        f = self.f
+        before = {}
+        if self.running and not self.stops:
+            before = baseline(self.ends.source.address, eng.published_ports(f.spec.options))
+        self.record = write_record(self.opts.records, {
+            "created": self.ts, "container": self.container, "source": self.ends.source.name,
+            "target": self.ends.target.name, "mode": self.opts.mode,
+            "cutover": self.opts.cutover, "container_inspect": f.container,
+            "image_inspect": f.image, "networks": f.networks, "run_argv": f.spec.run_argv(),
+            "target_name": f.spec.name, "image_id": f.container["Image"],
+            "data": [{"kind": c.kind, "name": c.name, "destination": c.destination}
+                     for c in f.data.copies], "baseline": before})
+        return f"{self.record} (mode 0600)"
+
+    def _send_image(self, ref: str, image: dict) -> ImageSent:
+        had = eng.inspect(self.dst, "image", image["Id"]) is not None
+        if had:
+            return ImageSent(0, int(image.get("Size") or 0), 0, 0,
+                             f"{self.ends.target.name} has it already")
+        self.undo.add(f"image {image['Id'][7:19]} on {self.ends.target.name}",
+                      lambda: eng.docker(self.dst, "rmi", "-f", image["Id"], check=False))
+        sent = send_image(self.ends, ref, image, self.f.dst_info, self.opts.compress, self.out)
+        got = eng.inspect(self.dst, "image", image["Id"])
+        if got is None:
+            raise MigrateError(f"{self.ends.target.name}: image {image['Id'][:19]} is not there "
+                               "after the load")
+        self.loaded.add(image["Id"])
+        self.image_sent += sent.sent
+        return sent
+
+    def base_image(self) -> str:
+        """Live pass: the container's image as it is, while the source runs."""
+        sent = self._send_image(self.f.container["Image"], self.f.image)
+        if self.layer:
+            eng.docker(self.dst, "tag", self.f.container["Image"], self.final)
+            self.undo.add(f"tag {self.final} on {self.ends.target.name}",
+                          lambda: eng.docker(self.dst, "rmi", self.final, check=False))
+            return describe(sent) + f"; tagged {self.final} there"
+        return describe(sent)
+
+    def copy_layer(self, live: bool) -> str:
+        c = eng.inspect(self.dst, "container", self.f.spec.name) or {}
+        upper = ((c.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
+        if not upper:
+            raise MigrateError(f"{self.ends.target.name}: the new container has no overlay2 "
+                               "upper directory to fill")
+        res = send_data(self.ends, self.layer, upper, snapshot=snapshot_path(self.ts, self.layer),
+                        live=live, expected=None, say=self.out)
+        self.data_sent += res.bytes
+        return f"{human(res.bytes)} of the container's changes"
+
+    def final_image(self) -> str:
+        o, src, c = self.opts, self.src, self.container
+        if o.mode == "export":
+            return self._export()
+        if o.mode == "image":
+            image_id = self.f.container["Image"]
+            eng.docker(src, "tag", image_id, self.final)
+            self.undo.add(f"tag {self.final} on {self.ends.source.name}",
+                          lambda: eng.docker(src, "rmi", self.final, check=False))
+            sent = self._send_image(self.final, self.f.image)
+        else:
+            image_id = eng.docker(src, "commit", "--pause=true", "--", c, self.final).stdout.strip()
+            self.undo.add(f"tag {self.final} on {self.ends.source.name}",
+                          lambda: eng.docker(src, "rmi", self.final, check=False))
+            sent = self._send_image(self.final, eng.inspect(src, "image", image_id))
+        eng.docker(self.dst, "tag", image_id, self.final)
+        self.undo.add(f"tag {self.final} on {self.ends.target.name}",
+                      lambda: eng.docker(self.dst, "rmi", self.final, check=False))
+        what = "committed" if o.mode == "commit" else "tagged"
+        return f"{what} {c} as {self.final}; {describe(sent)}"
+
+    def _export(self) -> str:
+        import shlex
+        changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(self.f.container))
+        zip_, unzip = COMPRESS[self.opts.compress]
+        send = f"docker export {shlex.quote(self.container)}"
+        recv = f"docker import {changes} - {shlex.quote(self.final)}"
+        if zip_:
+            send, recv = f"set -o pipefail; {send} | {zip_}", f"set -o pipefail; {unzip} | {recv}"
+        self.undo.add(f"image {self.final} on {self.ends.target.name}",
+                      lambda: eng.docker(self.dst, "rmi", self.final, check=False))
+        res = self.ends.stream(send, recv, expected=int(self.f.image.get("Size") or 0) or None,
+                               say=self.out, what="export stream")
+        self.image_sent += res.bytes
+        return f"sent {human(res.bytes)} as one layer; config restored from the record"
+
+    def _target_path(self, copy: DataCopy) -> str:
+        if copy.name in self.f.target_paths:
+            return self.f.target_paths[copy.name]
+        eng.docker(self.dst, *copy.create_args())
+        self.undo.add(f"volume {copy.name} on {self.ends.target.name}",
+                      lambda: eng.docker(self.dst, "volume", "rm", "-f", copy.name))
+        path = (eng.inspect(self.dst, "volume", copy.name) or {}).get("Mountpoint", "")
+        if not path:
+            raise MigrateError(f"{self.ends.target.name}: volume {copy.name} has no mountpoint")
+        self.f.target_paths[copy.name] = path
+        return path
+
+    def data(self, live: bool) -> str:
+        """Copy the volumes (and bind mounts); in the live pass, incrementally
+        from a snapshot the pass after the stop continues."""
+        if not self.f.data.copies and not self.f.data.empty:
+            return "no volumes"
+        done = []
+        for copy in self.f.data.empty:
+            if copy.name not in self.f.existing_volumes and copy.name not in self.f.target_paths:
+                self._target_path(copy)
+                done.append(f"{copy.label} created empty (--empty-volumes)")
+        for copy in self.f.data.copies:
+            fresh = copy.name not in self.f.target_paths
+            path = self._target_path(copy)
+            if not fresh or copy.kind == "bind":
+                self._undo_contents(copy, path)
+            snap = snapshot_path(self.ts, copy) if self.two_pass else None
+            res = send_data(self.ends, copy, path, snapshot=snap, live=live or not self.stops,
+                            expected=None, say=self.out)
+            self.data_sent += res.bytes
+            done.append(f"{copy.label} {human(res.bytes)}")
+        return "; ".join(done)
+
+    def _undo_contents(self, copy: DataCopy, path: str) -> None:
+        if any(a[0] == f"contents of {copy.label}" for a in self.undo.actions):
+            return
+        if copy.name in self.f.existing_volumes or copy.kind == "bind":
+            if _nonempty(self.dst, path):
+                self.undo.add(f"contents of {copy.label}",
+                              lambda: self.out(f"  note: {copy.label} on "
+                                               f"{self.ends.target.name} was overwritten "
+                                               "(--replace); its earlier contents are gone"))
+            else:
+                self.undo.add(f"contents of {copy.label}",
+                              lambda: _sh(self.dst, f"find {_q(path)} -mindepth 1 -delete"))
+
+    def networks(self) -> str:
+        made = []
+        for name, n in self.f.networks.items():
+            if eng.inspect(self.dst, "network", name) is not None:
+                continue
+            eng.docker(self.dst, "network", "create", *network_args(n), name)
+            self.undo.add(f"network {name} on {self.ends.target.name}",
+                          lambda name=name: eng.docker(self.dst, "network", "rm", name))
+            made.append(name)
+        return f"created {', '.join(made)}" if made else "none to create"
+
+    def stop_source(self) -> str:
+        ports = eng.published_ports(self.f.spec.options)
+        before = baseline(self.ends.source.address, ports)
+        if before and self.record:
+            update_record(self.record, baseline=before)
+        t0 = time.monotonic()
+        self.undo.add(f"{self.container} started again on {self.ends.source.name}",
+                      lambda: eng.docker(self.src, "start", "--", self.container), urgent=True)
+        eng.docker(self.src, "stop", "--", self.container)
+        self.stopped_at = time.monotonic()      # downtime: from stopped to answering
+        took = self.stopped_at - t0
+        return (f"{self.container} stopped on {self.ends.source.name}"
+                + (f" after {took:.1f}s (it did not exit on SIGTERM; the engine killed it after "
+                   "its stop timeout)" if took > 5 else "")
+                + (f"; its answer on port(s) {', '.join(before)} recorded" if before else ""))
+
+    def create(self) -> str:
+        spec, dst, ts = self.f.spec, self.dst, self.ts
+        existing = self.f.existing
+        if existing is not None:
+            aside = f"{spec.name}.replaced-{ts}"
+            was_running = (existing.get("State") or {}).get("Running")
+            eng.docker(dst, "stop", spec.name, check=False)
+            eng.docker(dst, "rename", spec.name, aside)
+
+            def put_back():
+                eng.docker(dst, "rename", aside, spec.name)
+                if was_running:
+                    eng.docker(dst, "start", spec.name)
+            self.undo.add(f"{aside} back as {spec.name}"
+                          + (", started again" if was_running else ""), put_back)
+        eng.docker(dst, *spec.create_argv(self.final)[1:])
+        self.undo.add(f"container {spec.name} on {self.ends.target.name}",
+                      lambda: eng.docker(dst, "rm", "-f", spec.name))
+        for net in spec.extra_networks:
+            eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
+        return f"{spec.name} created from {self.final}"
+
+    def start(self) -> str:
+        eng.docker(self.dst, "start", self.f.spec.name)
+        return f"{self.f.spec.name} started on {self.ends.target.name}"
+
+    def verify(self) -> str:
+        deadline = time.monotonic() + self.opts.wait
+        ports = eng.published_ports(self.f.spec.options) if self.opts.port_check else []
+        state = _wait_running(self.dst, self.f.spec.name, deadline)
+        answer = (_wait_ports(self.ends.target.address, ports, deadline) if self.opts.port_check
+                  else "port check skipped (--no-port-check)")
+        if self.stopped_at is not None:
+            self.downtime = time.monotonic() - self.stopped_at
+            answer += f"; downtime {self.downtime:.2f}s"
+        return f"{state}; {answer}"
+
+    def finish(self) -> str:
+        src, dst = self.src, self.dst
+        notes = []
+        if self.opts.mode != "export":
+            eng.docker(src, "rmi", self.final, check=False)
+        base = self.f.container["Image"]
+        if base in self.loaded and base != self._final_id():
+            # the base image came only to carry layers: untag nothing, drop
+            # its entry if no tag names it (its layers stay, in use)
+            if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
+                eng.docker(dst, "rmi", base, check=False)
+        if self.two_pass:
+            _sh(src, f"rm -rf {_q(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
+        if self.opts.remove_source:
+            eng.docker(src, "rm", "--", self.container)
+            notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")
+        elif self.stops:
+            notes.append(f"{self.container} kept, stopped, on {self.ends.source.name} "
+                         f"(rollback: inv migrate {self.container} --rollback)")
+        else:
+            notes.append(f"{self.container} still runs on {self.ends.source.name}"
+                         + (": writes made there from now on stay there"
+                            if self.opts.cutover == "none" else ""))
+        return "temporary tags removed; " + "; ".join(notes)
+
+    def _final_id(self) -> str | None:
+        return (eng.inspect(self.dst, "image", self.final) or {}).get("Id")
+
+    # -- the whole run
+    def steps(self) -> list[tuple[str, Callable[[], str], str]]:
+        """(title, action, what it will do) in order: run by go(), printed by
+        --dry-run."""
+        o, f, live = self.opts, self.f, self.two_pass
+        src, tgt, c = self.ends.source.name, self.ends.target.name, self.container
+        data = ", ".join(x.label for x in f.data.copies) or "none"
+        missing = [n for n in f.networks if eng.inspect(self.dst, "network", n) is None]
+        stop = ("stop", self.stop_source, f"stop {c} on {src}" + (" (downtime starts)" if live else ""))
+        out = [("record", self.write_record,
+                f"record {c}'s run arguments in {o.records}/ (mode 0600)")]
+        if self.stops and not live:
+            out.append(stop)
+        if live and o.mode != "export":
+            out.append(("image (source running)", self.base_image,
+                        f"send the layers of {c}'s image that {tgt} lacks, while it runs"))
+        if live:
+            out.append(("data (source running)", lambda: self.data(live=True),
+                        f"copy its data while it runs: {data}"))
+        out.append(("networks", self.networks,
+                    f"create networks: {', '.join(missing)}" if missing else "no network to create"))
+        if self.layer:
+            out.append(("container", self.create, f"create {f.spec.name} on {tgt} (not started)"))
+            out.append(("container layer (source running)", lambda: self.copy_layer(live=True),
+                        f"copy {c}'s own changes (its overlay2 layer) into it, while {c} runs"))
+        if live:
+            out.append(stop)
+        if not self.layer:
+            out.append(("image" + (" (changes since)" if live and o.mode != "export" else ""),
+                        self.final_image,
+                        {"commit": f"docker commit {c} as {self.final}, send the layers {tgt} lacks",
+                         "image": f"tag its image as {self.final}, send it unless {tgt} has it",
+                         "export": f"docker export {c} | docker import on {tgt}, config restored"}
+                        [o.mode] + f" (compression {o.compress})"))
+        out.append(("data" + (" (changes since)" if live else ""), lambda: self.data(live=False),
+                    ("copy what changed in its data since: " if live else "copy its data: ") + data))
+        if self.layer:
+            out.append(("container layer (changes since)", lambda: self.copy_layer(live=False),
+                        f"copy what changed in {c}'s layer since"))
+        else:
+            out.append(("container", self.create, f"create {f.spec.name} on {tgt}"))
+        out.append(("start", self.start, f"start {f.spec.name} on {tgt}"))
+        out.append(("verify", self.verify, "wait until it runs (healthy, if it has a check) "
+                    "and its published ports answer" + ("; report the downtime" if self.stops else "")))
+        out.append(("finish", self.finish,
+                    f"remove temporary tags; {c} " + ("removed (--remove-source)" if o.remove_source
+                                                     else "kept, stopped, for rollback" if self.stops
+                                                     else "left running")))
+        return out
+
+    def go(self) -> None:
+        for title, action, _ in self.steps()[:-1]:
+            self.step(title, action)
+
+
 def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             opts: Options = Options(), *, write: Callable[[str], None] = print) -> Result | None:
     started = time.monotonic()
     out = Printer("migrate", write=write)
-    out(f"{container}: from {source.name} to {target.name} (mode {opts.mode})")
+    cut = {"live": "live cut-over", "offline": "stop, then copy",
+           "none": "copy, source keeps running"}.get(opts.cutover, opts.cutover)
+    out(f"{container}: from {source.name} to {target.name} (mode {opts.mode}, {cut})")
     with Remote(inventory, source) as src, Remote(inventory, target) as dst:
-        c, image, spec, nets, existing, dst_info = preflight(src, dst, container, opts, out)
-        ts = _timestamp()
-        final = f"dockmove/{spec.name}:{ts}"
-        run_line = masked_run_line(spec, final)
-        out(f"target command: {run_line}")
+        ends = Ends(inventory, source, target, src, dst)
+        found = preflight(ends, container, opts, out)
+        run = Run(ends, container, opts, found, out)
+        out(f"target command: {masked_run_line(found.spec, run.final)}")
         if opts.dry_run:
-            missing = [n for n in nets if eng.inspect(dst, "network", n) is None]
-            out("dry run: nothing changed. The plan:")
-            plan = [f"record {container}'s run arguments in {opts.records}/ (mode 0600)",
-                    {"commit": f"docker commit --pause=true {container} {final} on {source.name}",
-                     "image": f"tag image {c['Image'][:19]} as {final} on {source.name}",
-                     "export": f"docker export {container} on {source.name}"}[opts.mode],
-                    f"stream to {target.name} ({'docker save | docker load' if opts.mode != 'export' else 'docker import with its config restored'}"
-                    f", compression {opts.compress}), unless {target.name} has the image",
-                    f"create networks: {', '.join(missing)}" if missing else "networks: none to create",
-                    f"create and start {spec.name} on {target.name}, wait until it runs, check its ports",
-                    f"remove the temporary tag {final} on {source.name}",
-                    f"stop {container} on {source.name}" if opts.stop_source
-                    else f"leave {container} running on {source.name}"]
-            for i, line in enumerate(plan, 1):
-                out(f"  {i}. {line}")
+            dry_run_plan(run, out)
             return None
-
-        undo = Undo()
-        total = 7
-        sent = 0
         try:
-            record = write_record(opts.records, {
-                "created": ts, "container": container, "source": source.name,
-                "target": target.name, "mode": opts.mode, "container_inspect": c,
-                "image_inspect": image, "networks": nets, "run_argv": spec.run_argv(),
-                "target_name": spec.name, "image_id": c["Image"]})
-            out(f"[1/{total}] record: {record} (mode 0600)")
-
-            state: dict = {}
-
-            def make_image():
-                if opts.mode == "commit":
-                    r = eng.docker(src, "commit", "--pause=true", "--", container, final)
-                    state["id"] = r.stdout.strip()
-                    undo.add(f"tag {final} on {source.name}",
-                             lambda: eng.docker(src, "rmi", final))
-                    return f"committed {container} as {final} ({state['id'][:19]})"
-                if opts.mode == "image":
-                    eng.docker(src, "tag", c["Image"], final)
-                    state["id"] = c["Image"]
-                    undo.add(f"tag {final} on {source.name}",
-                             lambda: eng.docker(src, "rmi", final))
-                    return f"tagged {c['Image'][:19]} as {final}"
-                return "the container's filesystem is exported in the next step"
-            _step(out, 2, total, "image", make_image)
-
-            def transfer():
-                nonlocal sent
-                sp, dp = stream_prefix(src), stream_prefix(dst)
-                zip_, unzip = COMPRESS[opts.compress]
-                if opts.mode != "export":
-                    if eng.inspect(dst, "image", state["id"]) is not None:
-                        eng.docker(dst, "tag", state["id"], final)
-                        undo.add(f"tag {final} on {target.name}",
-                                 lambda: eng.docker(dst, "rmi", final))
-                        return f"{target.name} has image {state['id'][:19]} already: nothing sent"
-                    send = f"{sp}docker save {shlex.quote(final)}"
-                    recv = f"{dp}docker load -q"
-                else:
-                    changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(c))
-                    send = f"{sp}docker export {shlex.quote(container)}"
-                    recv = f"{dp}docker import {changes} - {shlex.quote(final)}"
-                if zip_:
-                    send += f" | {zip_}"
-                    recv = f"{unzip} | {recv}"
-                send = f"set -o pipefail 2>/dev/null; {send}" if zip_ else send
-                undo.add(f"image {final} on {target.name}",
-                         lambda: eng.docker(dst, "rmi", final, check=False))
-                res = pipe(ssh_argv(inventory, source, f"bash -c {shlex.quote(send)}"),
-                           ssh_argv(inventory, target, f"bash -c {shlex.quote(recv)}"),
-                           expected=int(image.get("Size") or 0) or None,
-                           report=lambda line: out(f"    {line}"), what="image stream")
-                sent = res.bytes
-                if opts.mode != "export":
-                    got = (eng.inspect(dst, "image", final) or {}).get("Id")
-                    if got != state["id"]:
-                        raise MigrateError(f"{target.name}: the loaded image is {got}, "
-                                           f"not {state['id']}")
-                    return f"sent {res.bytes >> 20} MiB; image id {got[:19]} on both hosts"
-                return f"sent {res.bytes >> 20} MiB as one layer; config restored from the record"
-            _step(out, 3, total, "stream", transfer)
-
-            def networks():
-                made = []
-                for name, n in nets.items():
-                    if eng.inspect(dst, "network", name) is not None:
-                        continue
-                    eng.docker(dst, "network", "create", *network_args(n), name)
-                    undo.add(f"network {name} on {target.name}",
-                             lambda name=name: eng.docker(dst, "network", "rm", name))
-                    made.append(name)
-                return f"created {', '.join(made)}" if made else "none to create"
-            _step(out, 4, total, "networks", networks)
-
-            def create():
-                if existing is not None:
-                    aside = f"{spec.name}.replaced-{ts}"
-                    was_running = (existing.get("State") or {}).get("Running")
-                    eng.docker(dst, "stop", spec.name, check=False)
-                    eng.docker(dst, "rename", spec.name, aside)
-
-                    def put_back():
-                        eng.docker(dst, "rename", aside, spec.name)
-                        if was_running:
-                            eng.docker(dst, "start", spec.name)
-                    undo.add(f"{aside} back as {spec.name}"
-                             + (", started again" if was_running else ""), put_back)
-                eng.docker(dst, *spec.create_argv(final)[1:])
-                undo.add(f"container {spec.name} on {target.name}",
-                         lambda: eng.docker(dst, "rm", "-f", spec.name))
-                for net in spec.extra_networks:
-                    eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
-                eng.docker(dst, "start", spec.name)
-                return f"{spec.name} created and started"
-            _step(out, 5, total, "container", create)
-
-            deadline = time.monotonic() + opts.wait
-            ports = eng.published_ports(spec.options) if opts.port_check else []
-            _step(out, 6, total, "verify", lambda: _wait_running(dst, spec.name, deadline) + "; " +
-                  (_wait_ports(target.address, ports, deadline) if opts.port_check
-                   else "port check skipped (--no-port-check)"))
+            run.go()
         except BaseException as e:
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            out(f"{why}: undoing what this run created")
-            undo.run(out)
+            out(f"{why}: undoing what this run changed")
+            left = run.undo.run(out)
+            if run.record:
+                update_record(run.record, outcome=why, error=str(e)[-2000:])
             if isinstance(e, KeyboardInterrupt):
                 raise
             if isinstance(e, DockmoveError):
-                raise MigrateError(f"migration of {container} {why}; {target.name} is as "
-                                   f"before, {container} on {source.name} untouched.\n{e}") from None
+                state = (f"{target.name} is as before" if not left else
+                         f"on {target.name}, could not undo: {', '.join(left)}")
+                src_state = (f"{container} on {source.name} untouched" if not run.stopped_at else
+                             f"{container} on {source.name} could not be started again: "
+                             f"start it there (docker start {container})"
+                             if any("started again on" in w for w in left) else
+                             f"{container} on {source.name} started again")
+                raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
+                                   ) from None
             raise
+        title, action, _ = run.steps()[-1]
+        run.step(title, action)
+        took = time.monotonic() - started
+        result = Result(found.spec.name, target.name, run.final, run.image_sent + run.data_sent,
+                        took, run.record, run.downtime)
+        summary = {"container": container, "source": source.name, "target": target.name,
+                   "mode": opts.mode, "cutover": opts.cutover,
+                   "image_bytes": int(found.image.get("Size") or 0),
+                   "image_sent_bytes": run.image_sent, "volume_bytes": found.data_size,
+                   "volume_sent_bytes": run.data_sent,
+                   "downtime_s": round(run.downtime, 3) if run.downtime is not None else None,
+                   "seconds": round(took, 3)}
+        update_record(run.record, outcome="done", result=summary,
+                      source_stopped=run.stops, source_removed=opts.remove_source)
+        if opts.json_report:
+            Path(opts.json_report).write_text(json.dumps(summary, indent=2) + "\n")
+        out(f"done in {took:.1f}s: {found.spec.name} runs on {target.name} as {run.final}; "
+            f"sent {human(run.image_sent)} of image, {human(run.data_sent)} of data"
+            + (f"; downtime {run.downtime:.2f}s" if run.downtime is not None else ""))
+        return result
 
-        def finish():
-            if opts.mode != "export":
-                eng.docker(src, "rmi", final, check=False)
-            if opts.stop_source:
-                eng.docker(src, "stop", container)
-                return f"temporary tag removed; {container} stopped on {source.name}"
-            return (f"temporary tag removed; {container} still runs on {source.name} "
-                    "(--stop-source stops it)")
-        _step(out, 7, total, "finish", finish)
-        out(f"done in {time.monotonic() - started:.1f}s: {spec.name} runs on {target.name} "
-            f"as {final}")
-        return Result(spec.name, target.name, final, sent, time.monotonic() - started, record)
+
+def dry_run_plan(run: Run, out: Printer) -> None:
+    out("dry run: nothing changed. The plan:")
+    for i, (_, _, what) in enumerate(run.steps(), 1):
+        out(f"  {i}. {what}")
 
 
 def network_args(n: dict) -> list[str]:

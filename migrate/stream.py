@@ -35,7 +35,7 @@ class StreamResult:
     read: int = 0           # read from the source
 
 
-def _human(n: float) -> str:
+def human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -45,10 +45,10 @@ def _human(n: float) -> str:
 
 def progress_line(done: int, total: int | None, seconds: float) -> str:
     rate = done / seconds if seconds > 0 else 0
-    text = f"{_human(done)}"
+    text = f"{human(done)}"
     if total:
-        text += f" of ~{_human(total)} ({min(100, 100 * done // max(total, 1))}%)"
-    text += f", {_human(rate)}/s"
+        text += f" of ~{human(total)} ({min(100, 100 * done // max(total, 1))}%)"
+    text += f", {human(rate)}/s"
     if total and rate > 0 and total * 0.05 < done < total:
         text += f", ETA {int((total - done) / rate)}s"
     return text
@@ -112,7 +112,7 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
         now = time.monotonic()
         if report and now - last >= every:
             report(progress_line(r, expected, now - started)
-                   + (f"; {_human(w)} sent" if w != r else ""))
+                   + (f"; {human(w)} sent" if w != r else ""))
             last = now
     try:
         try:
@@ -145,11 +145,11 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
         raise StreamError(f"{what}: the stream is not the tar expected ({bad_format})")
     if src_code != 0 and not (broken and dst_code != 0):
         raise StreamError(f"{what}: the sending side failed (exit {src_code}) after "
-                          f"{_human(moved)}: {src_err[-800:] or 'no message'}")
+                          f"{human(moved)}: {src_err[-800:] or 'no message'}")
     if dst_code != 0:
         raise StreamError(f"{what}: the receiving side failed (exit {dst_code}) after "
-                          f"{_human(moved)}: {dst_err[-800:] or 'no message'}")
+                          f"{human(moved)}: {dst_err[-800:] or 'no message'}")
     if report:
         report(progress_line(read, None, took) + f" in {took:.1f}s"
-               + (f"; {_human(moved)} sent" if moved != read else ""))
+               + (f"; {human(moved)} sent" if moved != read else ""))
     return StreamResult(moved, took, read)

@@ -14,15 +14,17 @@ from .listeners import listeners
 from .probe import Check
 
 
-def last_migration_target(records: Path) -> str | None:
-    """The target of the newest record in `records`, if any."""
+def last_migration(records: Path) -> dict:
+    """The newest finished migration's record in `records`, or {}."""
     files = sorted(records.glob("*.json")) if records.is_dir() else []
     for f in reversed(files):
         try:
-            return json.loads(f.read_text()).get("target")
+            data = json.loads(f.read_text())
         except (OSError, ValueError):
             continue
-    return None
+        if data.get("outcome", "done") == "done" and not data.get("rolled_back"):
+            return data
+    return {}
 
 
 def on_host(remote: Remote, port: int) -> bool:
@@ -32,7 +34,10 @@ def on_host(remote: Remote, port: int) -> bool:
 
 def verify(inventory: Inventory, host: Host, port: int, *, path: str = "/", tls: bool = False,
            expect: str | None = None, expect_status: int | None = None,
-           compare_host: Host | None = None, timeout: float = 30) -> list[Check]:
+           compare_host: Host | None = None, timeout: float = 30,
+           before: dict | None = None) -> list[Check]:
+    """`before`: the source's answer recorded before the migration (status,
+    sha256, body), compared with the answer now when no host is given."""
     checks: list[Check] = []
     deadline = time.monotonic() + timeout
     with Remote(inventory, host) as remote:
@@ -67,6 +72,9 @@ def verify(inventory: Inventory, host: Host, port: int, *, path: str = "/", tls:
     if compare_host is not None and web.ok:
         other = probe.http_get(compare_host.address, port, path, time.monotonic() + timeout, tls=tls)
         checks.append(probe.compare(web, other, compare_host.name))
+    elif before and web.ok:
+        recorded = Check("http", True, "ok", "", 0, before)
+        checks.append(probe.compare(web, recorded, "the source before the migration"))
     return checks
 
 

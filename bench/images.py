@@ -1,0 +1,111 @@
+"""Shell scripts, run as root inside lab hosts, that make the benchmark's
+images and containers on `old` and clear them from the target. Pure: they
+only build text; values are quoted with shlex.quote.
+
+Images are made on `old` itself (there is no registry): a tiny base holding
+/bin/sleep and its libraries (so an image's size is its data), then one layer
+of data added with `docker cp` + `docker commit`: random bytes (does not
+compress) or `seq` text (gzip -1 makes it about 27% of its size).
+"""
+from __future__ import annotations
+
+from shlex import quote
+
+BASE = "bench-base"
+KINDS = ("random", "text")
+APACHE = "bench-apache"          # the seed's apache-cont, committed, with a volume
+APACHE_PORT = 9180
+
+
+def image_tag(kind: str, mib: int, on: str = BASE) -> str:
+    return f"bench-{kind}-{mib}m" + ("" if on == BASE else f"-on-{on}")
+
+
+def container_name(image: str) -> str:
+    return f"c-{image}"
+
+
+def base_script() -> str:
+    return f"""set -eu
+if ! docker image inspect {BASE} >/dev/null 2>&1; then
+  d=$(mktemp -d)
+  mkdir -p "$d/bin"
+  cp /usr/bin/sleep "$d/bin/sleep"
+  for lib in $(ldd /usr/bin/sleep | awk '/=>/ {{print $3}} /ld-linux/ {{print $1}}'); do
+    cp --parents -L "$lib" "$d/"
+  done
+  tar -C "$d" -c . | docker import -c 'CMD ["/bin/sleep", "infinity"]' - {BASE} >/dev/null
+  rm -rf "$d"
+fi"""
+
+
+def data_command(kind: str, mib: int, path: str) -> str:
+    if kind == "random":
+        return f"head -c {mib}M /dev/urandom > {quote(path)}"
+    if kind == "text":
+        return f"seq 1 2000000000 | head -c {mib}M > {quote(path)}"
+    raise ValueError(f"data kind {kind!r}: expected one of {', '.join(KINDS)}")
+
+
+def data_image_script(kind: str, mib: int, on: str = BASE) -> str:
+    """An image `on` + one layer of `mib` MiB of `kind` data; kept if it exists."""
+    tag = image_tag(kind, mib, on)
+    blob = f"/var/tmp/{tag}.data"
+    return f"""set -eu
+if ! docker image inspect {quote(tag)} >/dev/null 2>&1; then
+  {data_command(kind, mib, blob)}
+  docker rm -f bench-mk >/dev/null 2>&1 || true
+  docker create --name bench-mk {quote(on)} >/dev/null
+  docker cp {quote(blob)} bench-mk:/{quote(tag)}.data
+  docker commit bench-mk {quote(tag)} >/dev/null
+  docker rm bench-mk >/dev/null
+  rm -f {quote(blob)}
+fi"""
+
+
+def container_script(image: str) -> str:
+    """A running container of `image` on the source, for `inv migrate`. Its
+    stop signal is KILL: sleep as PID 1 ignores TERM, and every stop would
+    wait docker's 10 s for nothing."""
+    name = quote(container_name(image))
+    return f"""set -eu
+docker container inspect {name} >/dev/null 2>&1 || \
+  docker run -d --stop-signal KILL --name {name} {quote(image)} >/dev/null
+docker start {name} >/dev/null"""
+
+
+def apache_script(volume_mib: int) -> str:
+    """bench-apache: the seed's apache-cont committed (its page comes along),
+    with `volume_mib` MiB of random files in a volume, published on
+    APACHE_PORT. Made again when the volume size asked for changes."""
+    vol = f"{APACHE}-data"
+    label = f"bench.volume_mib={volume_mib}"
+    return f"""set -eu
+if [ "$(docker inspect -f '{{{{index .Config.Labels "bench.volume_mib"}}}}' {APACHE} 2>/dev/null)" != "{volume_mib}" ]; then
+  docker rm -f {APACHE} >/dev/null 2>&1 || true
+  docker volume rm {vol} >/dev/null 2>&1 || true
+fi
+docker image inspect {APACHE} >/dev/null 2>&1 || docker commit apache-cont {APACHE} >/dev/null
+if ! docker volume inspect {vol} >/dev/null 2>&1; then
+  docker volume create {vol} >/dev/null
+  docker run --rm -v {vol}:/srv/data {APACHE} sh -c \\
+    'head -c {volume_mib}M /dev/urandom | split -b 10M - /srv/data/blob-'
+fi
+docker container inspect {APACHE} >/dev/null 2>&1 || docker run -d --name {APACHE} \\
+  --label {quote(label)} -h apache-host -p {APACHE_PORT}:80 -v {vol}:/srv/data {APACHE} >/dev/null
+docker start {APACHE} >/dev/null"""
+
+
+def clear_target_script(keep: tuple[str, ...] = ()) -> str:
+    """On the target: remove the benchmark's containers and volumes, and every
+    image but `keep` (repo:tag), so that the next run finds nothing there."""
+    grep = " ".join(f"-e {quote(k)}" for k in keep)
+    images = "docker images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>'"
+    if keep:
+        images += f" | grep -vxF {grep}"
+    return f"""set -u
+docker ps -aq --filter name=c-bench- --filter name={APACHE} | xargs -r docker rm -f >/dev/null
+{images} | xargs -r docker rmi -f >/dev/null 2>&1
+docker image prune -f >/dev/null
+docker volume ls -q --filter name={APACHE} | xargs -r docker volume rm >/dev/null
+true"""

@@ -1,0 +1,110 @@
+"""Tests of the benchmark's pure parts: `python -m unittest bench.test_bench`
+(not in the project's default test run: pytest.ini's testpaths is tests/)."""
+import unittest
+
+from bench import images, link, report
+from bench.model import Case, Side, Target, evaluate, summarize
+from bench.settings import from_args
+from bench.stats import downtime, median, ratio, schedule, step_times
+
+
+class Stats(unittest.TestCase):
+    def test_median_skips_missing_values(self):
+        self.assertEqual(median([3, None, 1, 2]), 2)
+        self.assertEqual(median([4, 1]), 2.5)
+        self.assertIsNone(median([None]))
+
+    def test_ratio(self):
+        self.assertEqual(ratio(3, 2), 1.5)
+        self.assertIsNone(ratio(1, 0))
+        self.assertIsNone(ratio(None, 2))
+
+    def test_schedule_alternates_and_rotates(self):
+        self.assertEqual(schedule(["a", "b"], 3),
+                         [(0, "a"), (0, "b"), (1, "b"), (1, "a"), (2, "a"), (2, "b")])
+        order = [label for _, label in schedule(["a", "b", "c"], 3)]
+        self.assertEqual(order, list("abc" "bca" "cab"))
+
+    def test_downtime_from_last_source_answer_to_first_target_answer(self):
+        events = [(0.0, "source", True), (0.1, "target", False), (1.0, "source", True),
+                  (1.1, "source", False), (2.0, "target", False), (3.5, "target", True),
+                  (3.6, "target", True)]
+        self.assertAlmostEqual(downtime(events), 2.5)
+
+    def test_no_downtime_when_the_source_never_stops(self):
+        events = [(0.0, "target", True), (1.0, "source", True)]
+        self.assertIsNone(downtime(events))
+
+    def test_step_times(self):
+        out = ("migrate: x\n[1/7] record: /r.json (mode 0600)\n"
+               "[3/7] stream: sent 30 MiB; image id sha256:ab on both hosts (12.5s)\n"
+               "    30 MiB, 10 MiB/s in 3.0s\n[5/7] container: c created and started (0.4s)\n")
+        self.assertEqual(step_times(out), {"stream": 12.5, "container": 0.4})
+
+
+class Targets(unittest.TestCase):
+    def test_kinds(self):
+        self.assertEqual(evaluate(Target("max_ratio", 1.1, ""), 11, 1.05, 1)[0], True)
+        self.assertEqual(evaluate(Target("max_ratio", 1.1, ""), 12, 1.2, 1)[0], False)
+        self.assertEqual(evaluate(Target("bytes_share", 0.1, ""), 5, 0.55, 0.5)[0], True)
+        self.assertEqual(evaluate(Target("bytes_share", 0.1, ""), 5, 0.9, 0.5)[0], False)
+        self.assertEqual(evaluate(Target("max_value", 10, "", per_host=8), 72, None, None),
+                         (True, "9.00s per host"))
+        self.assertEqual(evaluate(Target("max_ratio", 1.1, ""), 1, None, None)[0], None)
+
+    def test_summary_uses_medians_and_the_baseline(self):
+        case = Case("full", "random 30 MiB", baseline="raw", payload_bytes=30 << 20, sides=[
+            Side("raw", samples=[{"seconds": 2.0, "out_bytes": 100}, {"seconds": 4.0, "out_bytes": 100},
+                                 {"seconds": 3.0, "out_bytes": 100}]),
+            Side("dockmove", Target("max_ratio", 1.1, "<= 1.1x"),
+                 samples=[{"seconds": 3.6, "out_bytes": 50}, {"error": "boom"},
+                          {"seconds": 3.0, "out_bytes": 50}])])
+        raw, tool = summarize(case)
+        self.assertEqual((raw.seconds, raw.ratio, raw.mib_per_s), (3.0, None, 10.0))
+        self.assertEqual((tool.n, tool.failed, tool.seconds), (2, 1, 3.3))
+        self.assertAlmostEqual(tool.ratio, 1.1)
+        self.assertEqual(tool.bytes_ratio, 0.5)
+        self.assertTrue(tool.met)
+        text = report.table([case])
+        self.assertIn("2+1F", text)
+        self.assertIn("1.10x", text)
+
+    def test_a_side_with_only_failures_shows_why(self):
+        case = Case("downtime", "x", baseline="offline", metric="downtime_s", sides=[
+            Side("offline", samples=[{"error": "RuntimeError: no --offline"}]),
+            Side("cut-over", Target("max_value", 5, "< 5 s"), samples=[{"seconds": 9, "downtime_s": 1.5}])])
+        rows = report.rows([case])
+        self.assertTrue(rows[0][-1].startswith("FAILED"))
+        self.assertTrue(rows[1][-1].startswith("yes"))
+
+
+class Scripts(unittest.TestCase):
+    def test_tags_and_data(self):
+        self.assertEqual(images.image_tag("text", 30), "bench-text-30m")
+        self.assertEqual(images.image_tag("random", 3, on="bench-random-30m"),
+                         "bench-random-3m-on-bench-random-30m")
+        self.assertIn("/dev/urandom", images.data_command("random", 5, "/tmp/x"))
+        with self.assertRaises(ValueError):
+            images.data_command("zeros", 5, "/tmp/x")
+
+    def test_clear_target_keeps_what_it_is_told(self):
+        text = images.clear_target_script(("bench-random-30m:latest",))
+        self.assertIn("grep -vxF -e bench-random-30m:latest", text)
+
+    def test_shaping_falls_back_to_tbf_and_shapes_ingress(self):
+        text = link.shape_script(100, 20)
+        self.assertIn("netem rate 100mbit delay 20ms", text)
+        self.assertIn("tbf rate 100mbit", text)
+        self.assertIn("mirred egress redirect dev bench-ifb0", text)
+
+
+class Settings(unittest.TestCase):
+    def test_smoke_and_overrides(self):
+        s = from_args(["--smoke"])
+        self.assertEqual((s.reps, s.nodes, s.mib(300)), (1, 2, 6))
+        s = from_args(["full", "--scale", "0.1", "--reps", "2"])
+        self.assertEqual((s.scenarios, s.reps, s.mib(1024)), (("full",), 2, 102))
+
+
+if __name__ == "__main__":
+    unittest.main()

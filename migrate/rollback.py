@@ -1,0 +1,78 @@
+"""`inv migrate NAME --rollback`: back to the source after a finished
+migration. The target's container is stopped (kept), the source's started
+and checked. Writes the target received since the cut-over stay there."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+from fleet.errors import DockmoveError, UsageError
+from fleet.inventory import Inventory
+from fleet.output import Printer
+from fleet.remote import Remote
+from fleet.selection import select
+from verify import probe
+
+from . import engine as eng
+
+
+class RollbackError(DockmoveError):
+    pass
+
+
+def last_finished(records: Path, container: str) -> tuple[Path, dict]:
+    """The newest record of a finished migration of `container`."""
+    files = sorted(records.glob(f"*-{container}.json")) if records.is_dir() else []
+    for f in reversed(files):
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("container") == container and data.get("outcome") == "done":
+            return f, data
+    raise UsageError(f"no finished migration of {container!r} on record in {records}/ "
+                     "(--records DIR points elsewhere)")
+
+
+def rollback(inventory: Inventory, container: str, records: Path,
+             write: Callable[[str], None] = print) -> None:
+    from .execute import update_record          # one writer of records
+    out = Printer("rollback", write=write)
+    path, rec = last_finished(records, container)
+    if rec.get("rolled_back"):
+        out(f"note: {path.name} was rolled back already at {rec['rolled_back']}; doing it again")
+    if rec.get("source_removed"):
+        raise RollbackError(f"{container} was removed from {rec['source']} after the migration "
+                            "(--remove-source): there is nothing to go back to")
+    source = select(inventory, rec["source"], role="source (from the record)")[0]
+    target = select(inventory, rec["target"], role="target (from the record)")[0]
+    name = rec.get("target_name") or container
+    out(f"{container}: back from {target.name} ({name}) to {source.name}, per {path.name}")
+    with Remote(inventory, source) as src, Remote(inventory, target) as dst:
+        mine = eng.inspect(src, "container", container)
+        if mine is None:
+            raise RollbackError(f"{source.name}: {container} is gone; nothing to go back to")
+        theirs = eng.inspect(dst, "container", name)
+        if theirs is not None and (theirs.get("State") or {}).get("Running"):
+            eng.docker(dst, "stop", "--", name)
+            out(f"[1/3] target: {name} stopped on {target.name} (kept; `docker rm {name}` "
+                "there when you are sure)")
+        else:
+            out(f"[1/3] target: {name} is not running on {target.name}")
+        eng.docker(src, "start", "--", container)
+        out(f"[2/3] source: {container} started on {source.name}")
+        deadline = time.monotonic() + 60
+        ports = sorted({p for proto, p in eng.published_ports(tuple(rec.get("run_argv") or ()))
+                        if proto == "tcp"})
+        for port in ports:
+            check = probe.tcp(source.address, port, deadline)
+            if not check.ok:
+                raise RollbackError(f"{container} runs on {source.name} again, but port {port} "
+                                    f"does not answer: {check.detail}")
+        out(f"[3/3] verify: {container} runs"
+            + (f"; port(s) {', '.join(map(str, ports))} answer" if ports else ""))
+        update_record(path, rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        out(f"rolled back: {container} serves from {source.name}. Data written on "
+            f"{target.name} since the cut-over was not copied back.")

@@ -1,0 +1,136 @@
+"""Moving bytes between the two hosts: an image (only the layers the target
+lacks) and a container's data (volumes, bind mounts), each as one stream
+through two OpenSSH processes (migrate/stream.py)."""
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Callable
+
+from fleet.errors import UsageError
+from fleet.inventory import Host, Inventory
+from fleet.remote import Remote
+from fleet.ssh_cli import ssh_argv
+
+from . import engine as eng
+from .layers import Selector, chain_ids, plan_layers
+from .stream import StreamError, StreamResult, human, pipe, tar_relay
+from .volumes import DataCopy, receive_command, send_command
+
+COMPRESS = {"none": ("", ""), "gzip": ("gzip -1", "gzip -d"),
+            "zstd": ("zstd -1 -T0 -q", "zstd -d -q")}
+Say = Callable[[str], None]
+
+
+def stream_prefix(remote: Remote) -> str:
+    """How an ssh stream command gets root: it is root, or sudo -n."""
+    if remote.conn.user == "root":
+        return ""
+    if remote.host.sudo.mode == "passwordless":
+        return "sudo -n "
+    raise UsageError(f"{remote.name}: streaming images needs root or passwordless sudo "
+                     f"(the inventory says sudo: {remote.host.sudo.mode} for "
+                     f"{remote.conn.user}); log in as root for migrations, or allow "
+                     "passwordless sudo for docker")
+
+
+@dataclass(frozen=True)
+class Ends:
+    """The two hosts of a migration, as Remotes and as inventory entries."""
+    inventory: Inventory
+    source: Host
+    target: Host
+    src: Remote
+    dst: Remote
+
+    def ssh(self, host: Host, remote: Remote, script: str) -> list[str]:
+        """ssh argv running `script` with bash, as root."""
+        return ssh_argv(self.inventory, host,
+                        f"{stream_prefix(remote)}bash -c {shlex.quote(script)}")
+
+    def stream(self, send: str, receive: str, *, expected: int | None, say: Say,
+               what: str, relay=None) -> StreamResult:
+        kw = {"relay": relay} if relay else {}
+        return pipe(self.ssh(self.source, self.src, send),
+                    self.ssh(self.target, self.dst, receive),
+                    expected=expected, report=lambda line: say(f"    {line}"), what=what, **kw)
+
+
+def uses_containerd_store(info: dict) -> bool:
+    return any(pair[:1] == ["driver-type"] and "containerd" in str(pair[1:])
+               for pair in info.get("DriverStatus") or [])
+
+
+def layer_chains(remote: Remote) -> set[str]:
+    """The layer chains of every image the host has."""
+    ids = sorted(set(eng.docker(remote, "image", "ls", "-aq", "--no-trunc").stdout.split()))
+    if not ids:
+        return set()
+    r = eng.docker(remote, "image", "inspect", "--format", "{{json .RootFS.Layers}}", *ids)
+    have: set[str] = set()
+    for line in r.stdout.splitlines():
+        if line.strip() and line.strip() != "null":
+            have.update(chain_ids(json.loads(line)))
+    return have
+
+
+@dataclass(frozen=True)
+class ImageSent:
+    sent: int
+    size: int
+    layers: int
+    left_out: int
+    note: str
+
+
+def send_image(ends: Ends, ref: str, image: dict, dst_info: dict, compress: str,
+               say: Say) -> ImageSent:
+    """`docker save REF` on the source into `docker load` on the target,
+    leaving out the layers whose chain the target has."""
+    diffs = list((image.get("RootFS") or {}).get("Layers") or [])
+    size = int(image.get("Size") or 0)
+    zip_, unzip = COMPRESS[compress]
+    send = f"docker save {shlex.quote(ref)}"
+    receive = "docker load -q"
+    plan = None
+    if uses_containerd_store(dst_info):
+        say(f"    {ends.target.name} keeps images in containerd's store, which does not take "
+            "a stream without the layers it has: sending every layer")
+    else:
+        plan = plan_layers(diffs, layer_chains(ends.dst))
+        if plan.skippable and zip_:
+            say(f"    --compress {compress}: the stream is compressed on {ends.source.name}, "
+                f"so the {len(plan.skippable)} layer(s) {ends.target.name} has are sent too")
+            plan = None
+        elif not plan.skippable:
+            plan = None
+    if zip_:
+        send = f"set -o pipefail; {send} | {zip_}"
+        receive = f"set -o pipefail; {unzip} | {receive}"
+    if plan is not None:
+        try:
+            res = ends.stream(send, receive, expected=size, say=say, what="image stream",
+                              relay=tar_relay(Selector(plan)))
+            left = len(plan.skippable)
+            return ImageSent(res.bytes, size, len(diffs), left,
+                             f"{left} of {len(diffs)} layers were on {ends.target.name} already")
+        except StreamError as e:
+            if "receiving side" not in str(e) or "no space" in str(e).lower():
+                raise
+            say(f"    {ends.target.name} refused the stream without the layers it has "
+                f"({str(e)[-200:]}); sending the whole image")
+    res = ends.stream(send, receive, expected=size, say=say, what="image stream")
+    return ImageSent(res.bytes, size, len(diffs), 0, "every layer sent")
+
+
+def describe(sent: ImageSent) -> str:
+    return (f"sent {human(sent.sent)} for an image of {human(sent.size)} "
+            f"({sent.note})")
+
+
+def send_data(ends: Ends, copy: DataCopy, target_path: str, *, snapshot: str | None,
+              live: bool, expected: int | None, say: Say) -> StreamResult:
+    return ends.stream(send_command(copy, snapshot=snapshot, live=live),
+                       receive_command(copy, target_path), expected=expected, say=say,
+                       what=f"{copy.label} stream")
