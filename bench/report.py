@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from .model import MIB, Case, Summary, case_dict, summarize
+from .stats import median
 
 COLUMNS = ["SCENARIO", "CASE", "SIDE", "N", "TIME s", "DOWN s", "OUT MiB", "IN MiB",
            "MiB/s", "RATIO", "BYTES", "TARGET", "MET"]
@@ -53,6 +54,26 @@ def notes(cases: list[Case]) -> list[str]:
     return [f"{c.scenario}/{c.name}: {n}" for c in cases for n in c.notes]
 
 
+def profiles(cases: list[Case]) -> list[str]:
+    """Where `inv migrate` spent its time: the median seconds of each step,
+    and what no step accounts for (Python and Invoke start-up, connections,
+    preflight), for every side that has step timings."""
+    out = []
+    for case in cases:
+        for side in case.sides:
+            runs = [s for s in side.ok_samples() if s.get("steps")]
+            if not runs:
+                continue
+            names = list(dict.fromkeys(k for s in runs for k in s["steps"]))
+            steps = {k: median(s["steps"].get(k, 0.0) for s in runs) for k in names}
+            total = median(s["seconds"] for s in runs)
+            rest = total - sum(steps.values())
+            busy = ", ".join(f"{k} {v:.1f}s" for k, v in steps.items() if v >= 0.05)
+            out.append(f"{case.scenario}/{case.name} {side.label}: {total:.1f}s = {busy}, "
+                       f"outside the steps {rest:.1f}s")
+    return out
+
+
 def results(cases: list[Case], machine: dict, settings: dict) -> dict:
     return {"machine": machine, "settings": settings,
             "cases": [case_dict(c) for c in cases]}
@@ -71,12 +92,25 @@ def csv_text(cases: list[Case]) -> str:
     return buf.getvalue()
 
 
+def markdown(cases: list[Case], machine: dict, settings: dict) -> str:
+    """The table, the notes and the profiles, as the README shows them."""
+    head = (f"Measured {machine.get('date_utc', '?')} on {machine.get('cpu', '?')} "
+            f"({machine.get('cores', '?')} cores, kernel {machine.get('kernel', '?')}), Docker "
+            f"{machine.get('docker_old', '?')} on old and {machine.get('docker_new', '?')} on new, "
+            f"dockmove {str(machine.get('dockmove_commit', '?'))[:12]}; "
+            f"{settings.get('reps')} repetition(s), sizes x{settings.get('scale')}, "
+            f"{settings.get('nodes')} fan-out hosts.")
+    lines = [head, "", table(cases, markdown=True), ""]
+    lines += [f"- {n}" for n in notes(cases)]
+    lines += [f"- profile: {p}" for p in profiles(cases)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def write(directory: Path, cases: list[Case], machine: dict, settings: dict,
           stem: str = "latest") -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{stem}.json", directory / f"{stem}.csv", directory / f"{stem}.md"]
     paths[0].write_text(json.dumps(results(cases, machine, settings), indent=2) + "\n")
     paths[1].write_text(csv_text(cases))
-    paths[2].write_text(table(cases, markdown=True) + "\n\n" +
-                        "".join(f"- {n}\n" for n in notes(cases)))
+    paths[2].write_text(markdown(cases, machine, settings))
     return paths

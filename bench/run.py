@@ -17,8 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
-from . import report, tool
-from .lab import Lab
+from . import readme, report, tool
+from .lab import PROJECT, Lab
 from .machine import facts
 from .measure import Context
 from .model import Case
@@ -76,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         print(report.table(cases))
         for line in report.notes(cases):
             print(f"note: {line}")
+        for line in report.profiles(cases):
+            print(f"profile: {line}")
         print("\nwritten: " + ", ".join(str(p) for p in paths))
+        if settings.update_readme:
+            readme.update(PROJECT / "README.md", paths[-1].read_text())
+            print("README.md: the Benchmarks table is the one above")
         if settings.down:
             lab.down()
     return 0 if all(c.sides and not any(s.errors() for s in c.sides) for c in cases) else 1

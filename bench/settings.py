@@ -28,6 +28,7 @@ class Settings:
     first_run_serial: bool = False           # also 8 first runs one after the other
     results: Path = RESULTS
     down: bool = False                       # remove the lab at the end
+    update_readme: bool = False              # put the table into README.md
 
     def mib(self, size: int) -> int:
         return max(1, round(size * self.scale))
@@ -70,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
                    help="also time first runs one host after the other (fresh hosts again)")
     p.add_argument("--results", type=Path, help=f"results folder (default {RESULTS})")
     p.add_argument("--down", action="store_true", help="remove the bench lab at the end")
+    p.add_argument("--update-readme", action="store_true",
+                   help="put the table into README.md's Benchmarks section (between its markers)")
     return p
 
 
@@ -91,6 +94,7 @@ def from_args(argv: list[str] | None = None) -> Settings:
         values["kinds"] = ("random", "text")
     values["first_run_serial"] = a.first_run_serial
     values["down"] = a.down
+    values["update_readme"] = a.update_readme
     s = Settings(**values)
     if s.reps < 1 or s.scale <= 0 or not 1 <= s.nodes <= 16:
         parser().error("--reps >= 1, --scale > 0 and 1 <= --nodes <= 16")

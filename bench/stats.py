@@ -53,12 +53,13 @@ def downtime(events: Iterable[tuple[float, str, bool]], source: str = "source",
     return None
 
 
-_STEP = re.compile(r"^\[(\d+)/\d+\] ([\w -]+?): .*\((\d+(?:\.\d+)?)s\)\s*$")
+_STEP = re.compile(r"^(?:\w+: )?\[(\d+)(?:/\d+)?\] ([^:]+?): .*\((\d+(?:\.\d+)?)s\)\s*$")
 
 
 def step_times(output: str) -> dict[str, float]:
-    """`[3/7] stream: ... (12.3s)` lines of `inv migrate` -> {"stream": 12.3}:
-    where a migration's time goes."""
+    """`[3] image: ... (12.3s)` lines of `inv migrate` (`[3/7]` in older
+    versions, after a `migrate: ` prefix or not) -> {"image": 12.3}: where a
+    migration's time goes. A step that occurs twice is summed."""
     steps: dict[str, float] = {}
     for line in output.splitlines():
         m = _STEP.match(line.strip())

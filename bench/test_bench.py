@@ -2,7 +2,7 @@
 (not in the project's default test run: pytest.ini's testpaths is tests/)."""
 import unittest
 
-from bench import images, link, report
+from bench import images, link, readme, report
 from bench.model import Case, Side, Target, evaluate, summarize
 from bench.settings import from_args
 from bench.stats import downtime, median, ratio, schedule, step_times
@@ -40,6 +40,11 @@ class Stats(unittest.TestCase):
                "[3/7] stream: sent 30 MiB; image id sha256:ab on both hosts (12.5s)\n"
                "    30 MiB, 10 MiB/s in 3.0s\n[5/7] container: c created and started (0.4s)\n")
         self.assertEqual(step_times(out), {"stream": 12.5, "container": 0.4})
+        now = ("migrate: [2] image (source running): sent 32.1 MiB for an image of 32.1 MiB (2.0s)\n"
+               "migrate: [5] stop: c stopped on old (10.2s)\n"
+               "migrate: [6] image (changes since): sent 0 B (0.3s)\n")
+        self.assertEqual(step_times(now), {"image (source running)": 2.0, "stop": 10.2,
+                                           "image (changes since)": 0.3})
 
 
 class Targets(unittest.TestCase):
@@ -51,6 +56,15 @@ class Targets(unittest.TestCase):
         self.assertEqual(evaluate(Target("max_value", 10, "", per_host=8), 72, None, None),
                          (True, "9.00s per host"))
         self.assertEqual(evaluate(Target("max_ratio", 1.1, ""), 1, None, None)[0], None)
+        # a known share (what the target lacks) wins over the measured bytes
+        self.assertEqual(evaluate(Target("bytes_share", 0.1, "", share=0.1), 5, 0.9, 0.1),
+                         (False, "time 0.90x, at best 0.10x"))
+
+    def test_bytes_ratio_is_the_busier_links(self):
+        case = Case("incremental", "x", baseline="raw", sides=[
+            Side("raw", samples=[{"seconds": 2, "out_bytes": 100, "in_bytes": 100}]),
+            Side("tool", samples=[{"seconds": 2, "out_bytes": 100, "in_bytes": 10}])])
+        self.assertEqual(summarize(case)[1].bytes_ratio, 1.0)
 
     def test_summary_uses_medians_and_the_baseline(self):
         case = Case("full", "random 30 MiB", baseline="raw", payload_bytes=30 << 20, sides=[
@@ -96,6 +110,15 @@ class Scripts(unittest.TestCase):
         self.assertIn("netem rate 100mbit delay 20ms", text)
         self.assertIn("tbf rate 100mbit", text)
         self.assertIn("mirred egress redirect dev bench-ifb0", text)
+
+
+class Readme(unittest.TestCase):
+    def test_splice_replaces_only_between_the_markers(self):
+        text = f"# x\n## Benchmarks\n{readme.START}\nold table\n{readme.END}\nafter\n"
+        out = readme.splice(text, "| new |\n")
+        self.assertEqual(out, f"# x\n## Benchmarks\n{readme.START}\n| new |\n{readme.END}\nafter\n")
+        with self.assertRaises(ValueError):
+            readme.splice("no markers", "t")
 
 
 class Settings(unittest.TestCase):

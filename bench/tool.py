@@ -27,6 +27,7 @@ def migrate(lab: Lab, container: str, *args: str, supported: set[str], records: 
     """One `inv migrate`; a sample: seconds, the tool's JSON report (when this
     dockmove has --json-report) and the seconds of each of its steps."""
     report = (log or records / "report").with_suffix(".report.json")
+    report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
     argv = ("migrate", container, "--from", source, "--to", target,
             "--records", str(records), *args)

@@ -121,6 +121,7 @@ class Found:
     target_paths: dict[str, str]          # DataCopy.name -> path on the target
     existing_volumes: set[str]
     data_size: int
+    sizes: dict[str, int]                 # source path -> bytes on disk
 
 
 def _timestamp() -> str:
@@ -131,12 +132,17 @@ def _sh(remote: Remote, script: str, check: bool = True):
     return remote.run(["sh", "-c", script], sudo=True, check=check)
 
 
-def _kb(remote: Remote, paths: list[str]) -> int:
+def _sizes(remote: Remote, paths: list[str]) -> dict[str, int]:
+    """Bytes on disk under each path (du)."""
     if not paths:
-        return 0
+        return {}
     r = remote.run(["du", "-skx", "--", *paths], sudo=True, check=False)
-    return sum(int(l.split()[0]) for l in r.stdout.splitlines() if l.split()[:1] and
-               l.split()[0].isdigit())
+    out = {}
+    for line in r.stdout.splitlines():
+        kb, _, path = line.partition("\t")
+        if kb.isdigit():
+            out[path] = int(kb) * 1024
+    return out
 
 
 def _nonempty(remote: Remote, path: str) -> bool:
@@ -236,9 +242,9 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
 
     # space
     size = int(image.get("Size") or 0)
-    vol_size = _kb(src, [cp.source_path for cp in data.copies if cp.kind == "volume"]) * 1024
-    data_size = vol_size + _kb(src, [cp.source_path for cp in data.copies
-                                     if cp.kind == "bind"]) * 1024
+    sizes = _sizes(src, [cp.source_path for cp in data.copies])
+    vol_size = sum(sizes.get(cp.source_path, 0) for cp in data.copies if cp.kind == "volume")
+    data_size = sum(sizes.values())
     root = dst_info.get("DockerRootDir", "/var/lib/docker")
     free = eng.free_kb(dst, root) * 1024
     need = 2 * size + vol_size
@@ -265,7 +271,7 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB, data {data_size >> 20} MiB; "
         f"{free >> 20} MiB free on the target)")
     return Found(c, image, spec, nets, existing, dst_info, data, target_paths,
-                 existing_volumes, data_size)
+                 existing_volumes, data_size, sizes)
 
 
 def write_record(directory: Path, data: dict) -> Path:
@@ -412,8 +418,9 @@ class Run:
         if not upper:
             raise MigrateError(f"{self.ends.target.name}: the new container has no overlay2 "
                                "upper directory to fill")
+        size = _sizes(self.src, [self.layer.source_path]).get(self.layer.source_path) if live else None
         res = send_data(self.ends, self.layer, upper, snapshot=snapshot_path(self.ts, self.layer),
-                        live=live, expected=None, say=self.out)
+                        live=live, expected=size or None, say=self.out)
         self.data_sent += res.bytes
         return f"{human(res.bytes)} of the container's changes"
 
@@ -480,9 +487,9 @@ class Run:
             path = self._target_path(copy)
             if not fresh or copy.kind == "bind":
                 self._undo_contents(copy, path)
-            snap = snapshot_path(self.ts, copy) if self.two_pass else None
+            snap = snapshot_path(self.ts, copy)     # incremental even once: see volumes.py
             res = send_data(self.ends, copy, path, snapshot=snap, live=live or not self.stops,
-                            expected=None, say=self.out)
+                            expected=self.f.sizes.get(copy.source_path) or None, say=self.out)
             self.data_sent += res.bytes
             done.append(f"{copy.label} {human(res.bytes)}")
         return "; ".join(done)
@@ -575,8 +582,7 @@ class Run:
             # its entry if no tag names it (its layers stay, in use)
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
-        if self.two_pass:
-            _sh(src, f"rm -rf {_q(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
+        _sh(src, f"rm -rf {_q(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
         if self.opts.remove_source:
             eng.docker(src, "rm", "--", self.container)
             notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")

@@ -8,7 +8,9 @@ empty directories, xattrs, ACLs and sparse files survive, which busybox tar,
 Python's tarfile and `docker cp` each do not all do. Copies are incremental
 (GNU tar's --listed-incremental): the pass made while the source runs is
 followed by one after it stopped that sends only what changed, and deletes on
-the target what was deleted meanwhile.
+the target what was deleted meanwhile. A single pass is incremental too (level
+0): unpacked as such it also removes what the target directory held that the
+source's does not, so a --replace leaves an exact copy.
 """
 from __future__ import annotations
 

@@ -49,7 +49,9 @@ def fanout(ctx: Context) -> list[Case]:
     serial, parallel = f"serial x{n}", f"parallel x{n}"
     logs = ctx.logs
 
-    def runners(fn, what: str) -> dict:
+    def runners(task, what: str) -> dict:
+        def fn(names, log):
+            return task(ctx.lab, names, log=log)
         return {"one": lambda: fn(one, log=logs / f"{what}-one.log"),
                 serial: lambda: tool.serial(fn, nodes, log=logs / f"{what}-serial.log"),
                 parallel: lambda: fn(nodes, log=logs / f"{what}-parallel.log")}

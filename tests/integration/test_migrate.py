@@ -28,6 +28,12 @@ def ready(mlab):
     return mlab
 
 
+@pytest.fixture(scope="module")
+def seed_records(tmp_path_factory):
+    """The seed migration's records, read again by verify-port."""
+    return tmp_path_factory.mktemp("seed-records")
+
+
 def fetch(url):
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.read().decode()
@@ -76,42 +82,52 @@ def test_dry_run_changes_nothing(ready, tmp_path):
     assert state(ready) == before and not list(tmp_path.iterdir())
 
 
-def test_seed_scenario(ready, tmp_path):
-    src_before = ready.sh("old", STATE)
+def test_seed_scenario(ready, seed_records):
+    tmp_path = seed_records
+    src_images = ready.sh("old", "docker images -q | sort")
     out = ready.inv("migrate", "apache-cont", "--to", "new", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert re.search(r"\[3/7\] stream: sent \d+ MiB; image id sha256:\w+ on both hosts", out.stdout)
-    assert "apache-cont still runs on old" in out.stdout
+    # live cut-over: the image went while the source ran, then the stop, then the changes
+    steps = re.findall(r"^migrate: \[\d+\] ([^:]+):", out.stdout, re.M)
+    assert steps.index("image (source running)") < steps.index("stop") \
+        < steps.index("container layer (changes since)") < steps.index("start")
+    downtime = float(re.search(r"downtime (\d+\.\d+)s", out.stdout).group(1))
+    assert "apache-cont kept, stopped, on old" in out.stdout
     new = ready.addresses["new"]
     assert "Docker Custom Page" in fetch(f"http://{new}:9080/")
     src, dst = inspect(ready, "old", "apache-cont"), inspect(ready, "new", "apache-cont")
     assert dst["Config"]["Hostname"] == "apache-host"
     assert dst["Config"]["Env"] == src["Config"]["Env"]
     assert dst["Config"]["Cmd"] == ["apachectl", "-D", "FOREGROUND"]
-    # the source is as it was: running, same image, no temporary tag left
-    assert src["State"]["Running"]
-    assert ready.sh("old", STATE) == src_before
+    # the source is kept, stopped, unchanged: same image, no temporary tag left
+    assert not src["State"]["Running"] and src["Image"] == dst["Image"]
+    assert ready.sh("old", "docker images -q | sort") == src_images
     assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
     (record,) = tmp_path.iterdir()
     assert oct(record.stat().st_mode & 0o777) == "0o600"
     data = json.loads(record.read_text())
     assert data["run_argv"][:3] == ["docker", "run", "--detach"]
     assert data["container_inspect"]["Id"] == src["Id"]
+    assert data["outcome"] == "done" and data["result"]["downtime_s"] == pytest.approx(downtime, abs=0.01)
+    assert "Docker Custom Page" in data["baseline"]["9080"]["body"]
 
 
-def test_verify_port_compares_target_with_source(ready, tmp_path):
-    same = ready.inv("verify-port", "9080", "--compare", "old", "--records", str(tmp_path))
+def test_verify_port_compares_target_with_the_sources_recorded_answer(ready, seed_records):
+    # the source is stopped now: the answer it gave before the stop is on record
+    same = ready.inv("verify-port", "9080", "--records", str(seed_records))
     assert same.returncode == 0, same.stdout + same.stderr
-    assert "same status and body as old" in same.stdout
+    assert "same status and body as the source before the migration" in same.stdout
     ready.sh("new", "docker exec apache-cont sh -c 'echo changed > /var/www/html/index.html'")
     try:
-        out = ready.inv("verify-port", "9080", "--host", "new", "--compare", "old")
+        out = ready.inv("verify-port", "9080", "--host", "new",
+                        "--records", str(seed_records))
     finally:
         ready.sh("new", "docker exec apache-cont sh -c 'printf \"%s\\n\" "
                         "\"<html><body><h1>Docker Custom Page</h1></body></html>\" "
                         "> /var/www/html/index.html'")
     assert out.returncode == 1
-    assert "compare   FAILED (content)" in out.stdout and "differs from old" in out.stdout
+    assert "compare   FAILED (content)" in out.stdout
+    assert "differs from the source before the migration" in out.stdout
     assert "+changed" in out.stdout
 
 
@@ -164,10 +180,12 @@ def test_hostile_values_survive_literally(ready, tmp_path):
                     f"-e HOSTILE={_q(HOSTILE_ENV)} --label {_q('note=' + HOSTILE_ENV)} "
                     f"apache-test sh -c {_q(script)} sh {_q(HOSTILE_ENV)} "
                     "&& docker start hostile")
-    out = ready.inv("migrate", "hostile", "--to", "new", "--mode", "image",
+    out = ready.inv("migrate", "hostile", "--to", "new", "--mode", "image", "--no-stop",
                     "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "hostile still runs on old: writes made there from now on stay there" in out.stdout
     src, dst = inspect(ready, "old", "hostile"), inspect(ready, "new", "hostile")
+    assert src["State"]["Running"]
     assert f"HOSTILE={HOSTILE_ENV}" in dst["Config"]["Env"]
     assert dst["Config"]["Labels"]["note"] == HOSTILE_ENV
     assert dst["Config"]["Cmd"] == src["Config"]["Cmd"]
@@ -233,24 +251,6 @@ def test_ctrl_c_during_the_stream_undoes_the_target(ready, tmp_path):
     rest, err = proc.communicate(timeout=120)
     output = "".join(seen) + rest
     assert proc.returncode == 130, output + err
-    assert "interrupted: undoing what this run created" in output
+    assert "interrupted: undoing what this run changed" in output
     assert state(ready) == before
     assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
-
-
-def test_volume_data_is_never_left_behind_silently(ready, tmp_path):
-    before = state(ready)
-    out = ready.inv("migrate", "data-cont", "--to", "new", "--records", str(tmp_path))
-    assert out.returncode == 1
-    assert "data-cont keeps data in volumes: app-data (/var/www/html)" in out.stderr
-    assert "--empty-volumes" in out.stderr
-    assert state(ready) == before
-
-
-def test_stop_source_stops_it_only_after_the_target_passed(ready, tmp_path):
-    out = ready.inv("migrate", "data-cont", "--to", "new", "--stop-source", "--empty-volumes",
-                    "--records", str(tmp_path))
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "data-cont stopped on old" in out.stdout
-    assert inspect(ready, "old", "data-cont")["State"]["Running"] is False
-    assert inspect(ready, "new", "data-cont")["State"]["Running"] is True

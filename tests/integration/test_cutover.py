@@ -1,0 +1,292 @@
+"""Migration with data on real lab hosts (a lab of its own): volumes arrive
+identical, only missing layers travel, the live cut-over loses no write,
+rollback, and faults (stream cut, target engine stopped, target disk full,
+each followed by a re-run that succeeds). File order matters: the last test
+swaps the target engine's disk for a small one and puts it back."""
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT, make_lab
+
+pytestmark = pytest.mark.lab
+
+STATE = ("docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; "
+         "docker network ls -q | sort; docker volume ls -q | sort")
+MP = "/var/lib/docker/volumes/{}/_data"
+# a writer that exits on SIGTERM at once, so the cut-over is not held by a stop timeout
+LOOP = "trap 'exit 0' TERM; {body} while :; do {step} sleep 0.1; done"
+TICK = "i=\\$((i+1)); echo \\$i >> /data/ticks;"     # escaped for the lab host's shell
+
+
+@pytest.fixture(scope="module")
+def clab(tmp_path_factory):
+    lab = make_lab("dockmove-test-cut", tmp_path_factory)
+    out = lab.inv("provision", "--host", "new")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return lab
+
+
+def state(lab, host):
+    return lab.sh(host, STATE)
+
+
+def migrate(lab, tmp_path, *args, ok=True):
+    report = tmp_path / "report.json"
+    out = lab.inv("migrate", *args, "--to", "new", "--records", str(tmp_path / "records"),
+                  "--json-report", str(report))
+    if ok:
+        assert out.returncode == 0, out.stdout + out.stderr
+    return out, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def listing(lab, host, path):
+    """Every entry with owner, mode, type, link count, link target, size, and
+    each file's sha256."""
+    return lab.sh(host, f"cd {path} && find . -printf '%p %U:%G %m %y %n %l %s\\n' | sort && "
+                        "find . -type f -exec sha256sum {} + | sort")
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def _xattr_tar() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        info = tarfile.TarInfo("./with-xattr")
+        info.size = 6
+        info.pax_headers = {"SCHILY.xattr.user.dockmove": "kept"}
+        t.addfile(info, io.BytesIO(b"xattr\n"))
+    outer = io.BytesIO()
+    with tarfile.open(fileobj=outer, mode="w") as t:
+        data = buf.getvalue()
+        info = tarfile.TarInfo("xattr.tar")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return outer.getvalue()
+
+
+def test_volume_data_arrives_identical_before_the_first_start(clab, tmp_path):
+    clab.container("old").put_archive("/tmp", _xattr_tar())
+    rich = MP.format("rich")
+    clab.sh("old", f"""set -e
+docker volume create --label team=web --label "note=it's \\$(x)" rich >/dev/null
+cd {rich}
+mkdir -p empty-dir private deep/er/still
+printf 'index\\n' > index.html
+ln index.html hard-link
+ln -s index.html sym-link
+ln -s /nowhere dangling
+printf 'secret\\n' > private/note && chown -R 33:33 private && chmod 0750 private && chmod 0640 private/note
+truncate -s 200M sparse && printf x | dd of=sparse bs=1 seek=100000000 conv=notrunc 2>/dev/null
+printf 'odd name\\n' > "name with spaces \\$(and) 'quotes'"
+tar --xattrs --xattrs-include='*' -xf /tmp/xattr.tar
+docker run -d --name rich-cont -v rich:/data -v /anon apache-test sh -c \
+  "echo start: \\$(cat /data/marker 2>/dev/null || echo none); {LOOP.format(body='', step='')}" >/dev/null
+docker exec rich-cont sh -c 'echo anonymous > /anon/file; echo m1 > /data/marker'
+""")
+    anon = json.loads(clab.sh("old", "docker inspect rich-cont"))[0]["Mounts"]
+    anon = next(m["Name"] for m in anon if m["Destination"] == "/anon")
+    out, report = migrate(clab, tmp_path, "rich-cont", "--mode", "image")
+    assert report["volume_sent_bytes"] > 0 and report["downtime_s"] > 0
+    assert listing(clab, "new", rich) == listing(clab, "old", rich)
+    # sparse stays sparse, the xattr came along, the labels too
+    assert int(clab.sh("new", f"du -k {rich}/sparse").split()[0]) < 1024
+    assert clab.sh("new", f"cd {rich} && tar --xattrs --xattrs-include='*' -cf - ./with-xattr "
+                          "| grep -ac 'SCHILY.xattr.user.dockmove=kept'").strip() == "1"
+    labels = json.loads(clab.sh("new", "docker volume inspect rich"))[0]["Labels"]
+    assert labels == {"team": "web", "note": "it's $(x)"}
+    # the anonymous volume kept its name and data; the target saw the data at its first start
+    assert clab.sh("new", f"cat {MP.format(anon)}/file").strip() == "anonymous"
+    assert clab.sh("new", "docker logs rich-cont 2>&1 | head -1").strip() == "start: m1"
+
+
+def test_a_target_volume_holding_data_is_refused_without_replace(clab, tmp_path):
+    clab.sh("old", "docker volume create busy >/dev/null && echo source > " + MP.format("busy") + "/f"
+            " && docker run -d --name busy-cont -v busy:/data apache-test sh -c "
+            f"\"{LOOP.format(body='', step='')}\" >/dev/null")
+    clab.sh("new", "docker volume create busy >/dev/null && echo theirs > " + MP.format("busy") + "/g")
+    before = state(clab, "new")
+    out, _ = migrate(clab, tmp_path, "busy-cont", ok=False)
+    assert out.returncode == 1
+    assert "new: volume busy exists and holds data; pass --replace" in out.stderr
+    assert state(clab, "new") == before
+    out, _ = migrate(clab, tmp_path, "busy-cont", "--replace")
+    assert clab.sh("new", f"ls {MP.format('busy')}").split() == ["f"]
+
+
+def test_a_second_container_on_the_same_base_sends_only_its_new_layers(clab, tmp_path):
+    clab.sh("old", """set -e
+for n in one two; do
+  docker run --name mk-$n apache-test sh -c "head -c 8000000 /dev/urandom > /$n" >/dev/null
+  docker commit mk-$n layered-$n >/dev/null && docker rm mk-$n >/dev/null
+  docker create --name layered-$n-cont layered-$n sleep 1 >/dev/null
+done""")
+    _, first = migrate(clab, tmp_path, "layered-one-cont", "--mode", "image")
+    size = {n: json.loads(clab.sh("old", f"docker image inspect layered-{n}"))[0]["Size"]
+            for n in ("one", "two")}
+    base = json.loads(clab.sh("old", "docker image inspect apache-test"))[0]["Size"]
+    assert first["image_sent_bytes"] > size["one"] - base       # its own layer at least
+    _, second = migrate(clab, tmp_path, "layered-two-cont", "--mode", "image")
+    new_layer = size["two"] - base                              # 8 MB and a little
+    assert new_layer <= second["image_sent_bytes"] < new_layer + 1024 * 1024
+    assert second["image_bytes"] == size["two"]
+
+
+def test_live_cutover_loses_no_write_and_reports_the_downtime(clab, tmp_path):
+    clab.sh("old", "docker run -d --name ticker -v ticks:/data apache-test sh -c "
+                   f"\"{LOOP.format(body='i=0;', step=TICK)}\" "
+                   ">/dev/null; until [ -s " + MP.format("ticks") + "/ticks ]; do sleep 0.1; done")
+    out, report = migrate(clab, tmp_path, "ticker")
+    downtime = float(re.search(r"downtime (\d+\.\d+)s", out.stdout).group(1))
+    assert report["downtime_s"] == pytest.approx(downtime, abs=0.01) and downtime > 0
+    steps = re.findall(r"^migrate: \[\d+\] ([^:]+):", out.stdout, re.M)
+    assert steps.index("data (source running)") < steps.index("stop") < steps.index(
+        "data (changes since)")
+    source = clab.sh("old", f"cat {MP.format('ticks')}/ticks")
+    target = clab.sh("new", f"cat {MP.format('ticks')}/ticks")
+    written = source.split()
+    assert len(written) > 5 and written == [str(i) for i in range(1, len(written) + 1)]
+    assert target.startswith(source)                            # every write, in order
+    assert json.loads(clab.sh("old", "docker inspect ticker"))[0]["State"]["Running"] is False
+
+
+def test_rollback_returns_service_to_the_source_and_a_rerun_works(clab, tmp_path):
+    old, new = clab.addresses["old"], clab.addresses["new"]
+    migrate(clab, tmp_path, "data-cont")
+    assert "Volume Page" in fetch(f"http://{new}:9081/")
+    back = clab.inv("migrate", "data-cont", "--rollback", "--records", str(tmp_path / "records"))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "rolled back: data-cont serves from old" in back.stdout
+    assert "Volume Page" in fetch(f"http://{old}:9081/")
+    assert json.loads(clab.sh("new", "docker inspect data-cont"))[0]["State"]["Running"] is False
+    again, _ = migrate(clab, tmp_path, "data-cont", "--replace")
+    assert "Volume Page" in fetch(f"http://{new}:9081/")
+
+
+def _bulk(lab):
+    """A running container whose image (300 MB of random data on the seed's
+    image) the target lacks: the target is emptied of containers and images."""
+    lab.sh("new", "docker rm -f $(docker ps -aq) >/dev/null 2>&1; "
+                  "docker rmi -f $(docker images -q) >/dev/null 2>&1; docker volume prune -f >/dev/null")
+    lab.sh("old", "docker image inspect bulk-img >/dev/null 2>&1 || { docker run --name mk-bulk "
+                  "apache-test sh -c 'head -c 300000000 /dev/urandom > /bulk' >/dev/null && "
+                  "docker commit mk-bulk bulk-img >/dev/null && docker rm mk-bulk >/dev/null; }; "
+                  "docker rm -f bulk >/dev/null 2>&1; "
+                  f"docker run -d --name bulk bulk-img sh -c \"{LOOP.format(body='', step='')}\" >/dev/null")
+
+
+def _during_stream(lab, tmp_path, action, *args):
+    """Run a migration of `bulk` and, once its image stream moves bytes, do
+    `action`; return the finished process's exit code and output."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "migrate", "bulk", "--to", "new", "--mode", "image",
+         "--records", str(tmp_path / "records"), *args], cwd=ROOT,
+        env={**__import__("os").environ, "DOCKMOVE_INVENTORY": str(lab.cfg.inventory_path),
+             "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if " of ~" in line and "MiB of" in line:
+            action(proc)
+            break
+    rest, err = proc.communicate(timeout=300)
+    return proc.returncode, "".join(seen) + rest, err
+
+
+def _fault_then_rerun(lab, tmp_path, action, words, repair=lambda: None):
+    _bulk(lab)
+    source_before, target_before = state(lab, "old"), state(lab, "new")
+    code, out, err = _during_stream(lab, tmp_path, action)
+    repair()
+    assert code == 1, out + err
+    assert words in err, err
+    assert "new is as before; bulk on old untouched" in err or "could not undo" in err, err
+    assert state(lab, "new") == target_before                   # nothing left behind
+    assert state(lab, "old") == source_before                   # the source runs as before
+    out, _ = migrate(lab, tmp_path, "bulk", "--mode", "image")
+    assert "bulk kept, stopped, on old" in out.stdout
+
+
+def test_stream_cut_halfway_is_a_clear_error_and_nothing_is_left(clab, tmp_path):
+    _fault_then_rerun(clab, tmp_path, lambda proc: clab.sh("new", "pkill -x docker"),
+                      "image stream: the receiving side failed")
+
+
+def test_target_engine_stopped_midway(clab, tmp_path):
+    _fault_then_rerun(clab, tmp_path,
+                      lambda proc: clab.sh("new", "service docker stop >/dev/null"),
+                      "image stream: the receiving side failed",
+                      repair=lambda: clab.sh("new", "service docker start >/dev/null; "
+                                                    "until docker info >/dev/null 2>&1; do sleep 0.2; done"))
+
+
+def test_ctrl_c_after_the_stop_starts_the_source_again(clab, tmp_path):
+    import signal
+    for host in ("old", "new"):
+        clab.sh(host, "docker rm -f ticker >/dev/null 2>&1; docker volume rm ticks >/dev/null 2>&1; true")
+    clab.sh("old", "docker run -d --name ticker -v ticks:/data apache-test sh -c "
+                   f"\"{LOOP.format(body='i=0;', step=TICK)}\" >/dev/null")
+    target_before = state(clab, "new")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "migrate", "ticker", "--to", "new",
+         "--records", str(tmp_path / "records")], cwd=ROOT,
+        env={**__import__("os").environ, "DOCKMOVE_INVENTORY": str(clab.cfg.inventory_path),
+             "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "] stop: ticker stopped on old" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, err = proc.communicate(timeout=120)
+    output = "".join(seen) + rest
+    assert proc.returncode == 130, output + err
+    assert "undone: ticker started again on old" in output
+    assert json.loads(clab.sh("old", "docker inspect ticker"))[0]["State"]["Running"] is True
+    assert state(clab, "new") == target_before
+
+
+def test_target_disk_full_midway_then_a_rerun(clab, tmp_path):
+    # the target engine gets a small disk of its own (tmpfs), filled right after preflight
+    swap = ("service docker stop >/dev/null; {mount}; service docker start >/dev/null; "
+            "until docker info >/dev/null 2>&1; do sleep 0.2; done")
+    clab.sh("new", swap.format(mount="mount -t tmpfs -o size=1600m dockmove-small /var/lib/docker"))
+    try:
+        _bulk(clab)
+        target_before = state(clab, "new")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "migrate", "bulk", "--to", "new", "--mode", "image",
+             "--records", str(tmp_path / "records")], cwd=ROOT,
+            env={**__import__("os").environ, "DOCKMOVE_INVENTORY": str(clab.cfg.inventory_path),
+                 "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "preflight: ok" in line:        # leave ~150 MB: less than the image needs
+                clab.sh("new", "fallocate -l $(( $(df -Pk /var/lib/docker | awk 'NR==2{print $4}')"
+                               " * 1024 - 150000000 )) /var/lib/docker/filler")
+                break
+        rest, err = proc.communicate(timeout=300)
+        output = "".join(seen) + rest
+        assert proc.returncode == 1, output + err
+        assert "no space left on device" in err.lower(), err
+        assert "new is as before; bulk on old untouched" in err
+        clab.sh("new", "rm /var/lib/docker/filler")
+        assert state(clab, "new") == target_before
+        assert json.loads(clab.sh("old", "docker inspect bulk"))[0]["State"]["Running"] is True
+        out, _ = migrate(clab, tmp_path, "bulk", "--mode", "image")
+        assert "bulk kept, stopped, on old" in out.stdout
+    finally:
+        clab.sh("new", swap.format(mount="rm -f /var/lib/docker/filler; umount /var/lib/docker"))
