@@ -42,6 +42,8 @@ def lab_for(settings: Settings) -> Lab:
 
 def main(argv: list[str] | None = None) -> int:
     settings = from_args(argv)
+    if settings.update_readme:           # fail now, not after an hour of measuring
+        readme.splice((PROJECT / "README.md").read_text(), "")
     lab = lab_for(settings)
     if not lab.running(["old", "new", *lab.node_names()]):
         log(f"lab: starting {lab.name} with {lab.nodes} extra hosts")

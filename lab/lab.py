@@ -10,7 +10,7 @@ from docker.errors import DockerException
 from fleet.table import render
 
 from . import hosts as lh
-from .config import HostSpec, LabConfig
+from .config import HOST_LABEL, HostSpec, LabConfig
 from .images import LabError, ensure_images, remove_images
 from .state import ensure_key, remove_state, repo_settings, write_state
 
@@ -122,7 +122,10 @@ class HostStatus:
 def status(cfg: LabConfig) -> list[HostStatus]:
     client = outer_engine()
     out = []
-    for spec in cfg.hosts:
+    known = {s.name for s in cfg.hosts} | {"repo"}
+    found = sorted(c.labels.get(HOST_LABEL, "") for c in lh.lab_containers(client, cfg))
+    extra = [HostSpec(n, "host") for n in found if n and n not in known]
+    for spec in cfg.hosts + tuple(extra):
         c = lh.find_host(client, cfg, spec.name)
         if c is None:
             out.append(HostStatus(spec.name, cfg.container(spec.name), "absent", "", "", ""))
