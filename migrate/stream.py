@@ -54,6 +54,11 @@ def progress_line(done: int, total: int | None, seconds: float) -> str:
     return text
 
 
+def _discard(fd: int) -> None:
+    while os.read(fd, CHUNK):
+        pass
+
+
 def _stop(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -131,9 +136,17 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
             dst.stdin.close()
         except BrokenPipeError:
             broken = True
-    src.stdout.close()          # a writer still running gets EPIPE, not a hang
+    killed = False
     if broken:
-        _stop(src)
+        # The receiver stopped reading. When it succeeded (tar stops at its
+        # end-of-archive blocks, before the sender's last padding), let the
+        # sender finish into /dev/null; else stop it.
+        if dst.wait() == 0 and not bad_format:
+            _discard(src.stdout.fileno())
+        else:
+            _stop(src)
+            killed = True
+    src.stdout.close()          # a writer still running gets EPIPE, not a hang
     dst_code = dst.wait()
     src_code = src.wait()
     for t in readers:
@@ -141,11 +154,11 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
     took = time.monotonic() - started
     src_err = errs.get("src", b"").decode(errors="replace").strip()
     dst_err = errs.get("dst", b"").decode(errors="replace").strip()
-    if bad_format and src_code == 0:
-        raise StreamError(f"{what}: the stream is not the tar expected ({bad_format})")
-    if src_code != 0 and not (broken and dst_code != 0):
+    if src_code != 0 and not killed:
         raise StreamError(f"{what}: the sending side failed (exit {src_code}) after "
                           f"{human(moved)}: {src_err[-800:] or 'no message'}")
+    if bad_format:
+        raise StreamError(f"{what}: the stream is not the tar expected ({bad_format})")
     if dst_code != 0:
         raise StreamError(f"{what}: the receiving side failed (exit {dst_code}) after "
                           f"{human(moved)}: {dst_err[-800:] or 'no message'}")

@@ -139,3 +139,12 @@ def test_pipe_names_the_side_that_failed():
 def test_progress_line():
     assert progress_line(50 << 20, 100 << 20, 10) == "50.0 MiB of ~100.0 MiB (50%), 5.0 MiB/s, ETA 10s"
     assert "ETA" not in progress_line(1 << 10, 100 << 20, 1)
+
+
+def test_a_receiver_that_succeeds_before_the_end_lets_the_sender_finish():
+    # tar stops reading at its end-of-archive blocks; the sender's padding must not
+    # turn a good copy into "the sending side failed"
+    res = pipe(["sh", "-c", "head -c 5000000 /dev/zero; exit 0"], ["head", "-c", "10"])
+    assert res.read >= 10
+    with pytest.raises(StreamError, match="the sending side failed \\(exit 5\\)"):
+        pipe(["sh", "-c", "head -c 5000000 /dev/zero; exit 5"], ["head", "-c", "10"])
