@@ -10,7 +10,7 @@ from .. import images
 from ..measure import Context, alternate
 from ..model import Case, Side, Target
 from ..poller import Poller, answers
-from ..stats import downtime
+from ..stats import downtime, median
 from .common import address, clear_target, ensure_engine, migrate_runner
 
 PAGE = b"Docker Custom Page"
@@ -57,6 +57,11 @@ def run(ctx: Context) -> list[Case]:
 
     alternate(ctx, case, {"offline": polled("offline", "--offline"),
                           "cut-over": polled("cut-over")}, prepare=prepare)
+    own = {side.label: median(s.get("tool_downtime_s") for s in side.ok_samples())
+           for side in case.sides}
+    if any(v is not None for v in own.values()):
+        case.notes.append("downtime as dockmove's --json-report has it (median): " + ", ".join(
+            f"{label} {v:.2f}s" for label, v in own.items() if v is not None))
     return [case]
 
 
