@@ -5,7 +5,9 @@ each followed by a re-run that succeeds). File order matters: the last test
 swaps the target engine's disk for a small one and puts it back."""
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -18,7 +20,7 @@ from .conftest import ROOT, make_lab
 pytestmark = pytest.mark.lab
 
 STATE = ("docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; "
-         "docker network ls -q | sort; docker volume ls -q | sort")
+         "docker network ls --format {{.Name}} | sort; docker volume ls -q | sort")
 MP = "/var/lib/docker/volumes/{}/_data"
 # a writer that exits on SIGTERM at once, so the cut-over is not held by a stop timeout
 LOOP = "trap 'exit 0' TERM; {body} while :; do {step} sleep 0.1; done"
@@ -184,33 +186,37 @@ def _bulk(lab):
                   f"docker run -d --name bulk bulk-img sh -c \"{LOOP.format(body='', step='')}\" >/dev/null")
 
 
-def _during_stream(lab, tmp_path, action, *args):
-    """Run a migration of `bulk` and, once its image stream moves bytes, do
-    `action`; return the finished process's exit code and output."""
+def _migrate_with(lab, tmp_path, container, args, when, action):
+    """Run `inv migrate` and do `action(proc)` at the first line of its output
+    for which `when(line)` holds; return its exit code, stdout and stderr."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "migrate", "bulk", "--to", "new", "--mode", "image",
+        [sys.executable, "-m", "invoke", "migrate", container, "--to", "new",
          "--records", str(tmp_path / "records"), *args], cwd=ROOT,
-        env={**__import__("os").environ, "DOCKMOVE_INVENTORY": str(lab.cfg.inventory_path),
+        env={**os.environ, "DOCKMOVE_INVENTORY": str(lab.cfg.inventory_path),
              "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if " of ~" in line and "MiB of" in line:
+        if when(line):
             action(proc)
             break
     rest, err = proc.communicate(timeout=300)
     return proc.returncode, "".join(seen) + rest, err
 
 
-def _fault_then_rerun(lab, tmp_path, action, words, repair=lambda: None):
+def streaming(line):
+    return " of ~" in line and "MiB of" in line
+
+
+def _fault_then_rerun(lab, tmp_path, action, words, repair=lambda: None, when=streaming):
     _bulk(lab)
     source_before, target_before = state(lab, "old"), state(lab, "new")
-    code, out, err = _during_stream(lab, tmp_path, action)
+    code, out, err = _migrate_with(lab, tmp_path, "bulk", ["--mode", "image"], when, action)
     repair()
     assert code == 1, out + err
     assert words in err, err
-    assert "new is as before; bulk on old untouched" in err or "could not undo" in err, err
+    assert "new is as before; bulk on old untouched" in err, err
     assert state(lab, "new") == target_before                   # nothing left behind
     assert state(lab, "old") == source_before                   # the source runs as before
     out, _ = migrate(lab, tmp_path, "bulk", "--mode", "image")
@@ -231,27 +237,15 @@ def test_target_engine_stopped_midway(clab, tmp_path):
 
 
 def test_ctrl_c_after_the_stop_starts_the_source_again(clab, tmp_path):
-    import signal
     for host in ("old", "new"):
         clab.sh(host, "docker rm -f ticker >/dev/null 2>&1; docker volume rm ticks >/dev/null 2>&1; true")
     clab.sh("old", "docker run -d --name ticker -v ticks:/data apache-test sh -c "
                    f"\"{LOOP.format(body='i=0;', step=TICK)}\" >/dev/null")
     target_before = state(clab, "new")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "migrate", "ticker", "--to", "new",
-         "--records", str(tmp_path / "records")], cwd=ROOT,
-        env={**__import__("os").environ, "DOCKMOVE_INVENTORY": str(clab.cfg.inventory_path),
-             "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if "] stop: ticker stopped on old" in line:
-            proc.send_signal(signal.SIGINT)
-            break
-    rest, err = proc.communicate(timeout=120)
-    output = "".join(seen) + rest
-    assert proc.returncode == 130, output + err
+    code, output, err = _migrate_with(clab, tmp_path, "ticker", [],
+                                      lambda line: "] stop: ticker stopped on old" in line,
+                                      lambda proc: proc.send_signal(signal.SIGINT))
+    assert code == 130, output + err
     assert "undone: ticker started again on old" in output
     assert json.loads(clab.sh("old", "docker inspect ticker"))[0]["State"]["Running"] is True
     assert state(clab, "new") == target_before
@@ -263,30 +257,12 @@ def test_target_disk_full_midway_then_a_rerun(clab, tmp_path):
             "until docker info >/dev/null 2>&1; do sleep 0.2; done")
     clab.sh("new", swap.format(mount="mount -t tmpfs -o size=1600m dockmove-small /var/lib/docker"))
     try:
-        _bulk(clab)
-        target_before = state(clab, "new")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "invoke", "migrate", "bulk", "--to", "new", "--mode", "image",
-             "--records", str(tmp_path / "records")], cwd=ROOT,
-            env={**__import__("os").environ, "DOCKMOVE_INVENTORY": str(clab.cfg.inventory_path),
-                 "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-        seen = []
-        for line in proc.stdout:
-            seen.append(line)
-            if "preflight: ok" in line:        # leave ~150 MB: less than the image needs
-                clab.sh("new", "fallocate -l $(( $(df -Pk /var/lib/docker | awk 'NR==2{print $4}')"
-                               " * 1024 - 150000000 )) /var/lib/docker/filler")
-                break
-        rest, err = proc.communicate(timeout=300)
-        output = "".join(seen) + rest
-        assert proc.returncode == 1, output + err
-        assert "no space left on device" in err.lower(), err
-        assert "new is as before; bulk on old untouched" in err
-        clab.sh("new", "rm /var/lib/docker/filler")
-        assert state(clab, "new") == target_before
-        assert json.loads(clab.sh("old", "docker inspect bulk"))[0]["State"]["Running"] is True
-        out, _ = migrate(clab, tmp_path, "bulk", "--mode", "image")
-        assert "bulk kept, stopped, on old" in out.stdout
+        _fault_then_rerun(
+            clab, tmp_path,
+            lambda proc: clab.sh("new", "fallocate -l $(( $(df -Pk /var/lib/docker | awk "
+                                        "'NR==2{print $4}') * 1024 - 150000000 )) "
+                                        "/var/lib/docker/filler"),     # ~150 MB left
+            "no space left on device", repair=lambda: clab.sh("new", "rm /var/lib/docker/filler"),
+            when=lambda line: "preflight: ok" in line)
     finally:
         clab.sh("new", swap.format(mount="rm -f /var/lib/docker/filler; umount /var/lib/docker"))
