@@ -143,6 +143,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     "empty_volumes": "create the container's volumes on the target without copying their data",
     "copy_binds": "copy bind-mounted host paths too (default: warn that they are not copied)",
     "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
+    "stop_timeout": "seconds the source gets to stop before it is killed (default: its own "
+                    "stop timeout, 10 unless set)",
     "port_check": "check that the published TCP ports answer from here (default; "
                   "--no-port-check for services that do not listen on all of them)",
     "inventory": INVENTORY_HELP})
@@ -150,7 +152,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
             env=None, replace=False, stop=True, offline=False, remove_source=False,
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
-            empty_volumes=False, copy_binds=False, json_report=None, inventory=None):
+            empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
+            inventory=None):
     """Move a container (image, volumes, run arguments) to another host, with a
     live cut-over; --rollback goes back."""
     from migrate.execute import Options, migrate as run
@@ -171,7 +174,16 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         replace=replace, cutover="none" if not stop else "offline" if offline else "live",
         remove_source=remove_source, compress=compress, dry_run=dry_run,
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
-        copy_binds=copy_binds, json_report=Path(json_report) if json_report else None))
+        copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
+        stop_timeout=_count(stop_timeout, "--stop-timeout")))
+
+
+def _count(value, option):
+    if value is None:
+        return None
+    if not str(value).isdigit():
+        raise UsageError(f"{option} {value!r}: expected a number of seconds")
+    return int(value)
 
 
 @task(help={"container": "the container whose docker run command to print",

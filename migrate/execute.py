@@ -38,7 +38,8 @@ from . import engine as eng
 from .overrides import apply, import_changes
 from .record import RunSpec, render, run_spec
 from .stream import human
-from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image, stream_prefix
+from .transfer import (COMPRESS, Ends, ImageSent, describe, send_data, send_image,
+                       source_filters, stream_prefix)
 from .volumes import (SNAPSHOT_DIR, DataCopy, DataPlan, container_layer, pin_volume_names,
                       plan_data, snapshot_path)
 
@@ -71,6 +72,7 @@ class Options:
     empty_volumes: bool = False
     copy_binds: bool = False
     json_report: Path | None = None
+    stop_timeout: int | None = None
 
 
 @dataclass
@@ -122,6 +124,7 @@ class Found:
     existing_volumes: set[str]
     data_size: int
     sizes: dict[str, int]                 # source path -> bytes on disk
+    source_filters: bool = False          # the source can leave layers out itself
 
 
 def _timestamp() -> str:
@@ -169,6 +172,8 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         raise UsageError(f"--cutover {opts.cutover!r}: expected one of {', '.join(CUTOVERS)}")
     if opts.remove_source and opts.cutover == "none":
         raise UsageError("--remove-source and --no-stop contradict each other")
+    if opts.json_report and not Path(opts.json_report).resolve().parent.is_dir():
+        raise UsageError(f"--json-report {opts.json_report}: its folder does not exist")
     src, dst = ends.src, ends.dst
     src.connect()
     dst.connect()
@@ -271,7 +276,7 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB, data {data_size >> 20} MiB; "
         f"{free >> 20} MiB free on the target)")
     return Found(c, image, spec, nets, existing, dst_info, data, target_paths,
-                 existing_volumes, data_size, sizes)
+                 existing_volumes, data_size, sizes, source_filters(src))
 
 
 def write_record(directory: Path, data: dict) -> Path:
@@ -393,7 +398,8 @@ class Run:
                              f"{self.ends.target.name} has it already")
         self.undo.add(f"image {image['Id'][7:19]} on {self.ends.target.name}",
                       lambda: eng.docker(self.dst, "rmi", "-f", image["Id"], check=False))
-        sent = send_image(self.ends, ref, image, self.f.dst_info, self.opts.compress, self.out)
+        sent = send_image(self.ends, ref, image, self.f.dst_info, self.opts.compress, self.out,
+                          at_source=self.f.source_filters)
         got = eng.inspect(self.dst, "image", image["Id"])
         if got is None:
             raise MigrateError(f"{self.ends.target.name}: image {image['Id'][:19]} is not there "
@@ -526,12 +532,13 @@ class Run:
         t0 = time.monotonic()
         self.undo.add(f"{self.container} started again on {self.ends.source.name}",
                       lambda: eng.docker(self.src, "start", "--", self.container), urgent=True)
-        eng.docker(self.src, "stop", "--", self.container)
+        timeout = [] if self.opts.stop_timeout is None else ["--time", str(self.opts.stop_timeout)]
+        eng.docker(self.src, "stop", *timeout, "--", self.container)
         self.stopped_at = time.monotonic()      # downtime: from stopped to answering
         took = self.stopped_at - t0
         return (f"{self.container} stopped on {self.ends.source.name}"
-                + (f" after {took:.1f}s (it did not exit on SIGTERM; the engine killed it after "
-                   "its stop timeout)" if took > 5 else "")
+                + (f" after {took:.1f}s (it did not exit on its stop signal; the engine killed "
+                   "it after its stop timeout: --stop-timeout shortens the wait)" if took > 5 else "")
                 + (f"; its answer on port(s) {', '.join(before)} recorded" if before else ""))
 
     def create(self) -> str:

@@ -124,7 +124,7 @@ class Selector:
 
     def __init__(self, plan: LayerPlan):
         self._chains = plan.skippable
-        self._blobs = {d.removeprefix("sha256:") for d in plan.skippable_diff_ids}
+        self._blobs = {d.split(":", 1)[-1] for d in plan.skippable_diff_ids}
         self._skip_dirs: set[str] = set()
 
     def wants_body(self, name: str) -> bool:

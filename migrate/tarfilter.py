@@ -65,6 +65,26 @@ def _pax(body: bytes) -> dict[str, str]:
     return out
 
 
+def _splice(rfd: int, wfd: int, n: int) -> int:
+    """os.splice where there is one (Linux, Python 3.10+; not between
+    regular files), else read and write: this module also runs on hosts'
+    own, older Pythons (migrate/remote_filter.py)."""
+    if _HAS_SPLICE:
+        try:
+            return os.splice(rfd, wfd, n)
+        except OSError as e:
+            if e.errno not in (22,):           # EINVAL: not a pipe
+                raise
+    data = os.read(rfd, n)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(wfd, view):]
+    return len(data)
+
+
+_HAS_SPLICE = hasattr(os, "splice")
+
+
 class _Pipe:
     def __init__(self, rfd: int, wfd: int, counts: Counts, tick: Callable[[], None]):
         self.rfd, self.wfd, self.c, self.tick = rfd, wfd, counts, tick
@@ -93,7 +113,7 @@ class _Pipe:
         """n bytes of body straight from input to output (or to /dev/null)."""
         out = self.wfd if keep else self.null
         while n:
-            moved = os.splice(self.rfd, out, min(n, SPLICE))
+            moved = _splice(self.rfd, out, min(n, SPLICE))
             if moved == 0:
                 raise TarFormatError("the stream ended inside a member")
             n -= moved
@@ -104,7 +124,7 @@ class _Pipe:
 
     def rest(self) -> None:
         while True:
-            moved = os.splice(self.rfd, self.wfd, SPLICE)
+            moved = _splice(self.rfd, self.wfd, SPLICE)
             if moved == 0:
                 return
             self.c.read += moved

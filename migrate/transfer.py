@@ -14,6 +14,7 @@ from fleet.remote import Remote
 from fleet.ssh_cli import ssh_argv
 
 from . import engine as eng
+from . import remote_filter
 from .layers import Selector, chain_ids, plan_layers
 from .stream import StreamError, StreamResult, human, pipe, tar_relay
 from .volumes import DataCopy, receive_command, send_command
@@ -84,10 +85,16 @@ class ImageSent:
     note: str
 
 
+def source_filters(remote: Remote) -> bool:
+    """Whether the source can leave layers out itself (it has Python 3.8+)."""
+    return remote.run(["sh", "-c", remote_filter.PROBE], check=False).ok
+
+
 def send_image(ends: Ends, ref: str, image: dict, dst_info: dict, compress: str,
-               say: Say) -> ImageSent:
+               say: Say, *, at_source: bool = False) -> ImageSent:
     """`docker save REF` on the source into `docker load` on the target,
-    leaving out the layers whose chain the target has."""
+    leaving out the layers whose chain the target has: on the source when it
+    can (`at_source`), so they never travel, else on the way through here."""
     diffs = list((image.get("RootFS") or {}).get("Layers") or [])
     size = int(image.get("Size") or 0)
     zip_, unzip = COMPRESS[compress]
@@ -99,28 +106,34 @@ def send_image(ends: Ends, ref: str, image: dict, dst_info: dict, compress: str,
             "a stream without the layers it has: sending every layer")
     else:
         plan = plan_layers(diffs, layer_chains(ends.dst))
-        if plan.skippable and zip_:
+        if plan.skippable and zip_ and not at_source:
             say(f"    --compress {compress}: the stream is compressed on {ends.source.name}, "
                 f"so the {len(plan.skippable)} layer(s) {ends.target.name} has are sent too")
             plan = None
         elif not plan.skippable:
             plan = None
+    full = f"set -o pipefail; {send} | {zip_}" if zip_ else send
     if zip_:
-        send = f"set -o pipefail; {send} | {zip_}"
         receive = f"set -o pipefail; {unzip} | {receive}"
     if plan is not None:
         try:
-            res = ends.stream(send, receive, expected=size, say=say, what="image stream",
-                              relay=tar_relay(Selector(plan)))
+            if at_source:
+                trimmed = f"set -o pipefail; {send} | {remote_filter.command(plan)}" + (
+                    f" | {zip_}" if zip_ else "")
+                res = ends.stream(trimmed, receive, expected=None, say=say, what="image stream")
+            else:
+                res = ends.stream(send, receive, expected=size, say=say, what="image stream",
+                                  relay=tar_relay(Selector(plan)))
             left = len(plan.skippable)
             return ImageSent(res.bytes, size, len(diffs), left,
-                             f"{left} of {len(diffs)} layers were on {ends.target.name} already")
+                             f"{left} of {len(diffs)} layers were on {ends.target.name} already, "
+                             f"left out {'on ' + ends.source.name if at_source else 'on the way'}")
         except StreamError as e:
             if "receiving side" not in str(e) or "no space" in str(e).lower():
                 raise
             say(f"    {ends.target.name} refused the stream without the layers it has "
                 f"({str(e)[-200:]}); sending the whole image")
-    res = ends.stream(send, receive, expected=size, say=say, what="image stream")
+    res = ends.stream(full, receive, expected=size, say=say, what="image stream")
     return ImageSent(res.bytes, size, len(diffs), 0, "every layer sent")
 
 

@@ -127,20 +127,30 @@ def test_a_target_volume_holding_data_is_refused_without_replace(clab, tmp_path)
 
 def test_a_second_container_on_the_same_base_sends_only_its_new_layers(clab, tmp_path):
     clab.sh("old", """set -e
-for n in one two; do
+for n in one two three; do
   docker run --name mk-$n apache-test sh -c "head -c 8000000 /dev/urandom > /$n" >/dev/null
   docker commit mk-$n layered-$n >/dev/null && docker rm mk-$n >/dev/null
   docker create --name layered-$n-cont layered-$n sleep 1 >/dev/null
 done""")
-    _, first = migrate(clab, tmp_path, "layered-one-cont", "--mode", "image")
     size = {n: json.loads(clab.sh("old", f"docker image inspect layered-{n}"))[0]["Size"]
-            for n in ("one", "two")}
+            for n in ("one", "two", "three")}
     base = json.loads(clab.sh("old", "docker image inspect apache-test"))[0]["Size"]
+    out, first = migrate(clab, tmp_path, "layered-one-cont", "--mode", "image")
     assert first["image_sent_bytes"] > size["one"] - base       # its own layer at least
-    _, second = migrate(clab, tmp_path, "layered-two-cont", "--mode", "image")
+    # old has python3: the layers new has never leave old
+    out, second = migrate(clab, tmp_path, "layered-two-cont", "--mode", "image")
+    assert "1 of 2 layers were on new already, left out on old" in out.stdout
     new_layer = size["two"] - base                              # 8 MB and a little
     assert new_layer <= second["image_sent_bytes"] < new_layer + 1024 * 1024
     assert second["image_bytes"] == size["two"]
+    # without python3 there, the stream is trimmed on its way through this machine
+    clab.sh("old", "mv /usr/bin/python3 /usr/bin/python3.hidden")
+    try:
+        out, third = migrate(clab, tmp_path, "layered-three-cont", "--mode", "image")
+    finally:
+        clab.sh("old", "mv /usr/bin/python3.hidden /usr/bin/python3")
+    assert "1 of 2 layers were on new already, left out on the way" in out.stdout
+    assert size["three"] - base <= third["image_sent_bytes"] < size["three"] - base + 1024 * 1024
 
 
 def test_live_cutover_loses_no_write_and_reports_the_downtime(clab, tmp_path):

@@ -129,3 +129,16 @@ def test_a_stream_cut_inside_a_member_is_an_error():
     data = _save_tar({d: os.urandom(5000) for d in DIRS})
     with pytest.raises(TarFormatError):
         _through_pipes(data[:2048 + 700], Selector(plan_layers(SAVE["diff_ids"], set())))
+
+
+def test_the_filter_runs_as_a_program_on_the_source_with_the_same_result():
+    import subprocess
+    from migrate import remote_filter
+    layers = {d: os.urandom(2000 + i) for i, d in enumerate(DIRS)}
+    data = _save_tar(layers)
+    plan = plan_layers(SAVE["diff_ids"], set(chain_ids(SAVE["diff_ids"])[:4]))
+    expected, _ = _through_pipes(data, Selector(plan))
+    ran = subprocess.run(["sh", "-c", remote_filter.command(plan)], input=data,
+                         capture_output=True, check=True)
+    assert ran.stdout == expected and len(expected) < len(data)
+    assert b"left out 4 layer(s)" in ran.stderr
