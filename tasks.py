@@ -156,7 +156,8 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             inventory=None):
     """Move a container (image, volumes, run arguments) to another host, with a
     live cut-over; --rollback goes back."""
-    from migrate.execute import Options, migrate as run
+    from migrate.execute import migrate as run
+    from migrate.options import Options
 
     inv = load_inventory(inventory)
     if rollback:

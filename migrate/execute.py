@@ -20,60 +20,29 @@ never changed; it is removed only with --remove-source, after verification.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from fleet.errors import DockmoveError, UsageError
+from fleet.errors import DockmoveError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.secrets import mask_assignment
-from verify import probe
 
 from . import engine as eng
-from .overrides import apply, import_changes
-from .record import RunSpec, render, run_spec
+from .checks import MigrateError, baseline, wait_ports, wait_running
+from .hostfs import du, nonempty, sh
+from .options import Options
+from .overrides import import_changes
+from .preflight import Found, preflight
+from .record import RunSpec, render
+from .records import update_record, write_record
 from .stream import human
-from .transfer import (COMPRESS, Ends, ImageSent, describe, send_data, send_image,
-                       source_filters, stream_prefix)
-from .volumes import (SNAPSHOT_DIR, DataCopy, DataPlan, container_layer, pin_volume_names,
-                      plan_data, snapshot_path)
-
-MODES = ("commit", "image", "export")
-CUTOVERS = ("live", "offline", "none")
-
-
-class PreflightError(DockmoveError):
-    pass
-
-
-class MigrateError(DockmoveError):
-    pass
-
-
-@dataclass(frozen=True)
-class Options:
-    mode: str = "commit"
-    name: str | None = None
-    publish: tuple[str, ...] = ()
-    env: tuple[str, ...] = ()
-    replace: bool = False
-    cutover: str = "live"
-    remove_source: bool = False
-    compress: str = "none"
-    dry_run: bool = False
-    records: Path = Path("records")
-    wait: float = 120
-    port_check: bool = True
-    empty_volumes: bool = False
-    copy_binds: bool = False
-    json_report: Path | None = None
-    stop_timeout: int | None = None
-
+from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image
+from .volumes import SNAPSHOT_DIR, DataCopy, container_layer, snapshot_path
 
 @dataclass
 class Undo:
@@ -110,237 +79,12 @@ class Result:
     downtime: float | None = None
 
 
-@dataclass
-class Found:
-    """What preflight learned."""
-    container: dict
-    image: dict
-    spec: RunSpec
-    networks: dict
-    existing: dict | None
-    dst_info: dict
-    data: DataPlan
-    target_paths: dict[str, str]          # DataCopy.name -> path on the target
-    existing_volumes: set[str]
-    data_size: int
-    sizes: dict[str, int]                 # source path -> bytes on disk
-    source_filters: bool = False          # the source can leave layers out itself
-
-
 def _timestamp() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
 
-def _sh(remote: Remote, script: str, check: bool = True):
-    return remote.run(["sh", "-c", script], sudo=True, check=check)
-
-
-def _sizes(remote: Remote, paths: list[str]) -> dict[str, int]:
-    """Bytes on disk under each path (du)."""
-    if not paths:
-        return {}
-    r = remote.run(["du", "-skx", "--", *paths], sudo=True, check=False)
-    out = {}
-    for line in r.stdout.splitlines():
-        kb, _, path = line.partition("\t")
-        if kb.isdigit():
-            out[path] = int(kb) * 1024
-    return out
-
-
-def _nonempty(remote: Remote, path: str) -> bool:
-    """A directory with entries, or a file with bytes."""
-    p = shlex.quote(path)
-    return _sh(remote, f'if [ -d {p} ]; then [ -n "$(find {p} -mindepth 1 -maxdepth 1 '
-                       f'-print -quit)" ]; else [ -s {p} ]; fi', check=False).ok
-
-
-_q = shlex.quote
-
-
-def _gnu_tar(remote: Remote) -> bool:
-    r = remote.run(["tar", "--version"], check=False)
-    return r.ok and "GNU tar" in r.stdout
-
-
-def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
-    if opts.mode not in MODES:
-        raise UsageError(f"--mode {opts.mode!r}: expected one of {', '.join(MODES)}")
-    if opts.compress not in COMPRESS:
-        raise UsageError(f"--compress {opts.compress!r}: expected none, gzip or zstd")
-    if opts.cutover not in CUTOVERS:
-        raise UsageError(f"--cutover {opts.cutover!r}: expected one of {', '.join(CUTOVERS)}")
-    if opts.remove_source and opts.cutover == "none":
-        raise UsageError("--remove-source and --no-stop contradict each other")
-    if opts.json_report and not Path(opts.json_report).resolve().parent.is_dir():
-        raise UsageError(f"--json-report {opts.json_report}: its folder does not exist")
-    src, dst = ends.src, ends.dst
-    src.connect()
-    dst.connect()
-    src_info, dst_info = eng.engine_info(src), eng.engine_info(dst)
-    c = eng.inspect(src, "container", container)
-    if c is None:
-        names = eng.docker(src, "ps", "-a", "--format", "{{.Names}}").stdout.split()
-        raise PreflightError(f"{src.name}: no container named {container!r}; "
-                             f"there: {', '.join(sorted(names)) or 'none'}")
-    image = eng.inspect(src, "image", c["Image"])
-    spec = apply(run_spec(c, image, src_info.get("LoggingDriver", "json-file")),
-                 name=opts.name, publish=opts.publish, env=opts.env)
-    problems: list[str] = []
-    existing = eng.inspect(dst, "container", spec.name)
-    if existing is not None and not opts.replace:
-        problems.append(f"{dst.name}: a container named {spec.name!r} exists; pass "
-                        "--name NEW, or --replace (the existing one is kept, stopped and renamed)")
-    taken = eng.listening_ports(dst)
-    if existing is not None and opts.replace:      # its ports are freed when it stops
-        taken -= {(p.partition("/")[2] or "tcp", int(b["HostPort"]))
-                  for p, bs in ((existing.get("HostConfig") or {}).get("PortBindings") or {}).items()
-                  for b in bs or [] if (b.get("HostPort") or "").isdigit()}
-    for proto, port in eng.published_ports(spec.options):
-        if (proto, port) in taken:
-            problems.append(f"{dst.name}: port {port}/{proto} is taken; pass --publish "
-                            f"NEW:CONTAINER to use another host port")
-
-    # data: volumes and bind mounts
-    mounts = c.get("Mounts") or []
-    vols = {m["Name"]: eng.inspect(src, "volume", m["Name"]) or {}
-            for m in mounts if m.get("Type") == "volume" and m.get("Name")}
-    binds = [m.get("Source", "") for m in mounts if m.get("Type") == "bind"]
-    kinds = {}
-    if opts.copy_binds:
-        for b in binds:
-            r = _sh(src, f"if [ -d {_q(b)} ]; then echo dir; elif [ -f {_q(b)} ]; then echo file; "
-                         "else echo other; fi", check=False)
-            kinds[b] = r.stdout.strip() or "other"
-    data = plan_data(c, vols, copy_binds=opts.copy_binds, empty_volumes=opts.empty_volumes,
-                     bind_kinds=kinds)
-    spec = pin_volume_names(spec, data)
-    problems += data.problems
-    for w in data.warnings:
-        out(f"warning: {w}")
-    target_paths: dict[str, str] = {}
-    existing_volumes: set[str] = set()
-    for copy in data.copies + data.empty:
-        if copy.kind == "volume":
-            v = eng.inspect(dst, "volume", copy.name)
-            if v is None:
-                continue
-            existing_volumes.add(copy.name)
-            if copy in data.copies:
-                target_paths[copy.name] = v.get("Mountpoint", "")
-                if not opts.replace and _nonempty(dst, target_paths[copy.name]):
-                    problems.append(f"{dst.name}: volume {copy.name} exists and holds data; "
-                                    "pass --replace to overwrite it with the source's data")
-        else:
-            target_paths[copy.name] = copy.name
-            if not opts.replace and _nonempty(dst, copy.name):
-                problems.append(f"{dst.name}: {copy.name} exists and is not empty; pass "
-                                "--replace to overwrite it with the source's (--copy-binds)")
-    if data.copies:
-        for r in (src, dst):
-            if not _gnu_tar(r):
-                problems.append(f"{r.name}: copying volume data needs GNU tar there")
-    if (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "always" \
-            and opts.cutover != "none":
-        out(f"warning: {container} has restart policy 'always': once stopped it starts "
-            f"again if the engine on {src.name} restarts")
-
-    # space
-    size = int(image.get("Size") or 0)
-    sizes = _sizes(src, [cp.source_path for cp in data.copies])
-    vol_size = sum(sizes.get(cp.source_path, 0) for cp in data.copies if cp.kind == "volume")
-    data_size = sum(sizes.values())
-    root = dst_info.get("DockerRootDir", "/var/lib/docker")
-    free = eng.free_kb(dst, root) * 1024
-    need = 2 * size + vol_size
-    if free < need:
-        problems.append(f"{dst.name}: {free >> 20} MiB free in {root}, the image and volumes "
-                        f"need about {need >> 20} MiB there (the image twice while it loads); "
-                        "free some space")
-    nets = {n: eng.inspect(src, "network", n) for n in spec.user_networks}
-    for tool in COMPRESS[opts.compress]:
-        if tool:
-            for r in (src, dst):
-                if not r.run(["sh", "-c", f"command -v {tool.split()[0]}"], check=False).ok:
-                    problems.append(f"{r.name}: --compress {opts.compress} needs "
-                                    f"{tool.split()[0]} there")
-    for r in (src, dst):
-        try:
-            stream_prefix(r)
-        except UsageError as e:
-            problems.append(str(e))
-    if problems:
-        raise PreflightError("preflight failed, nothing was changed:\n- " +
-                             "\n- ".join(dict.fromkeys(problems)))
-    out(f"preflight: ok ({src.name} {src_info.get('ServerVersion')} -> {dst.name} "
-        f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB, data {data_size >> 20} MiB; "
-        f"{free >> 20} MiB free on the target)")
-    return Found(c, image, spec, nets, existing, dst_info, data, target_paths,
-                 existing_volumes, data_size, sizes, source_filters(src))
-
-
-def write_record(directory: Path, data: dict) -> Path:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{data['created']}-{data['container']}.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    return path
-
-
-def update_record(path: Path, **fields) -> None:
-    """Add fields to a record, replacing the file atomically (mode 0600)."""
-    data = json.loads(path.read_text())
-    data.update(fields)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
 def masked_run_line(spec: RunSpec, image: str | None = None) -> str:
     return render(spec.run_argv(image), mask=mask_assignment)
-
-
-def _wait_running(dst: Remote, name: str, deadline: float) -> str:
-    while True:
-        state = (eng.inspect(dst, "container", name) or {}).get("State") or {}
-        health = (state.get("Health") or {}).get("Status")
-        if state.get("Running") and health in (None, "healthy"):
-            return "running" + (", healthy" if health else "")
-        if not state.get("Running") and state.get("Status") in ("exited", "dead"):
-            logs = eng.docker(dst, "logs", "--tail", "15", name, check=False)
-            raise MigrateError(f"{dst.name}: {name} exited (code {state.get('ExitCode')}) "
-                               f"right after start; its log:\n{logs.stdout}{logs.stderr}")
-        if time.monotonic() > deadline:
-            raise MigrateError(f"{dst.name}: {name} is {state.get('Status')}"
-                               f"{', ' + health if health else ''} after waiting; see "
-                               f"`docker logs {name}` there")
-        time.sleep(0.2)
-
-
-def _wait_ports(address: str, ports: list[tuple[str, int]], deadline: float) -> str:
-    """The same TCP check as `inv verify-port`."""
-    tcp = sorted({p for proto, p in ports if proto == "tcp"})
-    for port in tcp:
-        check = probe.tcp(address, port, deadline)
-        if not check.ok:
-            raise MigrateError(f"the container runs, but its port does not answer from here: "
-                               f"{check.detail}")
-    return f"port(s) {', '.join(map(str, tcp))} answer" if tcp else "no published TCP port"
-
-
-def baseline(address: str, ports: list[tuple[str, int]]) -> dict:
-    """The source's HTTP answers before the cut-over, for `inv verify-port`."""
-    out = {}
-    for proto, port in ports:
-        if proto != "tcp":
-            continue
-        web = probe.http_get(address, port, "/", time.monotonic() + 3)
-        if web.ok:
-            out[str(port)] = {k: web.data[k] for k in ("status", "bytes", "sha256", "body")}
-    return out
 
 
 class Run:
@@ -424,7 +168,7 @@ class Run:
         if not upper:
             raise MigrateError(f"{self.ends.target.name}: the new container has no overlay2 "
                                "upper directory to fill")
-        size = _sizes(self.src, [self.layer.source_path]).get(self.layer.source_path) if live else None
+        size = du(self.src, [self.layer.source_path]).get(self.layer.source_path) if live else None
         res = send_data(self.ends, self.layer, upper, snapshot=snapshot_path(self.ts, self.layer),
                         live=live, expected=size or None, say=self.out)
         self.data_sent += res.bytes
@@ -504,14 +248,14 @@ class Run:
         if any(a[0] == f"contents of {copy.label}" for a in self.undo.actions):
             return
         if copy.name in self.f.existing_volumes or copy.kind == "bind":
-            if _nonempty(self.dst, path):
+            if nonempty(self.dst, path):
                 self.undo.add(f"contents of {copy.label}",
                               lambda: self.out(f"  note: {copy.label} on "
                                                f"{self.ends.target.name} was overwritten "
                                                "(--replace); its earlier contents are gone"))
             else:
                 self.undo.add(f"contents of {copy.label}",
-                              lambda: _sh(self.dst, f"find {_q(path)} -mindepth 1 -delete"))
+                              lambda: sh(self.dst, f"find {shlex.quote(path)} -mindepth 1 -delete"))
 
     def networks(self) -> str:
         made = []
@@ -570,8 +314,8 @@ class Run:
     def verify(self) -> str:
         deadline = time.monotonic() + self.opts.wait
         ports = eng.published_ports(self.f.spec.options) if self.opts.port_check else []
-        state = _wait_running(self.dst, self.f.spec.name, deadline)
-        answer = (_wait_ports(self.ends.target.address, ports, deadline) if self.opts.port_check
+        state = wait_running(self.dst, self.f.spec.name, deadline)
+        answer = (wait_ports(self.ends.target.address, ports, deadline) if self.opts.port_check
                   else "port check skipped (--no-port-check)")
         if self.stopped_at is not None:
             self.downtime = time.monotonic() - self.stopped_at
@@ -589,7 +333,7 @@ class Run:
             # its entry if no tag names it (its layers stay, in use)
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
-        _sh(src, f"rm -rf {_q(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
+        sh(src, f"rm -rf {shlex.quote(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
         if self.opts.remove_source:
             eng.docker(src, "rm", "--", self.container)
             notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")

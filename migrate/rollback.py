@@ -38,7 +38,7 @@ def last_finished(records: Path, container: str) -> tuple[Path, dict]:
 
 def rollback(inventory: Inventory, container: str, records: Path,
              write: Callable[[str], None] = print) -> None:
-    from .execute import update_record          # one writer of records
+    from .records import update_record
     out = Printer("rollback", write=write)
     path, rec = last_finished(records, container)
     if rec.get("rolled_back"):
