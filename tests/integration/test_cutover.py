@@ -125,6 +125,19 @@ def test_a_target_volume_holding_data_is_refused_without_replace(clab, tmp_path)
     assert clab.sh("new", f"ls {MP.format('busy')}").split() == ["f"]
 
 
+def test_bind_mounts_are_named_in_a_warning_or_copied_with_copy_binds(clab, tmp_path):
+    conf = "/srv/app conf"
+    clab.sh("old", f"mkdir -p '{conf}/sub' && echo 'port=1' > '{conf}/app.ini' && "
+                   f"chown -R 33:33 '{conf}' && chmod 0750 '{conf}/sub' && "
+                   f"docker run -d --name binder -v '{conf}:/conf' apache-test sh -c "
+                   f"\"{LOOP.format(body='', step='')}\" >/dev/null")
+    dry = clab.inv("migrate", "binder", "--to", "new", "--dry-run")
+    assert f"warning: bind mount {conf} -> /conf is not copied (--copy-binds copies it)" in dry.stdout
+    migrate(clab, tmp_path, "binder", "--copy-binds")
+    assert listing(clab, "new", f"'{conf}'") == listing(clab, "old", f"'{conf}'")
+    assert clab.sh("new", "docker exec binder cat /conf/app.ini").strip() == "port=1"
+
+
 def test_a_second_container_on_the_same_base_sends_only_its_new_layers(clab, tmp_path):
     clab.sh("old", """set -e
 for n in one two three; do
