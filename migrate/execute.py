@@ -42,7 +42,7 @@ from .record import RunSpec, render
 from .records import update_record, write_record
 from .stream import human
 from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image
-from .volumes import SNAPSHOT_DIR, DataCopy, container_layer, snapshot_path
+from .volumes import ANONYMOUS, SNAPSHOT_DIR, DataCopy, container_layer, snapshot_path
 
 @dataclass
 class Undo:
@@ -228,7 +228,9 @@ class Run:
         if not self.f.data.copies and not self.f.data.empty:
             return "no volumes"
         done = []
-        for copy in self.f.data.empty:
+        for copy in self.f.data.empty:          # anonymous ones: the engine makes them
+            if ANONYMOUS.match(copy.name):
+                continue
             if copy.name not in self.f.existing_volumes and copy.name not in self.f.target_paths:
                 self._target_path(copy)
                 done.append(f"{copy.label} created empty (--empty-volumes)")

@@ -118,9 +118,10 @@ def container_layer(container: dict, target_driver: str) -> DataCopy | None:
 def pin_volume_names(spec: RunSpec, plan: DataPlan) -> RunSpec:
     """Anonymous volumes get the source's (hexadecimal) name on the target
     too, so that the data copied into them before the first start is what the
-    container mounts: `--volume /data` becomes `--volume NAME:/data`."""
+    container mounts: `--volume /data` becomes `--volume NAME:/data`. Those
+    created empty (--empty-volumes) stay anonymous, as on the source."""
     opts = list(spec.options)
-    for c in (*plan.copies, *plan.empty):
+    for c in plan.copies:
         if c.kind != "volume" or _names_volume(opts, c.name):
             continue
         bare = [i for i in range(len(opts) - 1)

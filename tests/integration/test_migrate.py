@@ -166,7 +166,7 @@ def test_failure_after_preflight_undoes_everything_on_the_target(ready, tmp_path
     out = ready.inv("migrate", "quitter", "--to", "new", "--records", str(tmp_path))
     assert out.returncode == 1
     assert "new: quitter exited (code 3) right after start" in out.stderr
-    assert "new is as before, quitter on old untouched" in out.stderr
+    assert "new is as before; quitter on old untouched" in out.stderr
     assert "undone: container quitter on new" in out.stdout
     assert state(ready) == before
 

@@ -48,6 +48,8 @@ def test_anonymous_volumes_get_their_name_on_the_target():
     pinned = pin_volume_names(spec, plan)
     assert pinned.options == ("--volume", f"{ANON}:/anon", "--volume", "named:/n",
                               "--volume", f"{'b' * 64}:/declared")
+    empty = plan_data(c, {}, copy_binds=False, empty_volumes=True)
+    assert pin_volume_names(spec, empty).options == spec.options
 
 
 def test_the_container_layer_is_copied_only_between_overlay2_engines():
