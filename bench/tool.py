@@ -46,24 +46,21 @@ def migrate(lab: Lab, container: str, *args: str, supported: set[str], records: 
     return sample
 
 
-def provision(lab: Lab, hosts: list[str], log: Path | None = None) -> dict:
-    argv = ("provision", "--host", ",".join(hosts))
+def _timed(lab: Lab, argv: tuple[str, ...], log: Path | None) -> dict:
     done = lab.inv(*argv, check=False)
     _keep(log, argv, done.output)
     if done.code != 0:
-        raise RuntimeError(f"inv provision exited {done.code}: "
+        raise RuntimeError(f"inv {argv[0]} exited {done.code}: "
                            + " / ".join(done.output.strip().splitlines()[-4:]))
     return {"seconds": done.seconds}
+
+
+def provision(lab: Lab, hosts: list[str], log: Path | None = None) -> dict:
+    return _timed(lab, ("provision", "--host", ",".join(hosts)), log)
 
 
 def hosts(lab: Lab, names: list[str], log: Path | None = None) -> dict:
-    argv = ("hosts", "--host", ",".join(names))
-    done = lab.inv(*argv, check=False)
-    _keep(log, argv, done.output)
-    if done.code != 0:
-        raise RuntimeError(f"inv hosts exited {done.code}: "
-                           + " / ".join(done.output.strip().splitlines()[-4:]))
-    return {"seconds": done.seconds}
+    return _timed(lab, ("hosts", "--host", ",".join(names)), log)
 
 
 def serial(fn, names: list[str], log: Path | None = None) -> dict:
