@@ -1,5 +1,6 @@
-"""Tests of the benchmark's pure parts: `python -m unittest bench.test_bench`
-(not in the project's default test run: pytest.ini's testpaths is tests/)."""
+"""Tests of the benchmark's pure parts (statistics, targets, the scripts it
+runs in lab hosts, the README splice, its settings), in the default test run;
+the benchmarks themselves run by hand (bench/)."""
 import unittest
 
 from bench import images, link, readme, report
