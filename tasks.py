@@ -203,10 +203,7 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     h = _one(inv, host, inv.settings.default_source, "host (--host)")
     with Remote(inv, h) as r:
         info = eng.engine_info(r)
-        cont = eng.inspect(r, "container", container)
-        if cont is None:
-            raise UsageError(f"{h.name}: no container named {container!r}")
-        spec = run_spec(cont, eng.inspect(r, "image", cont["Image"]),
+        spec = run_spec(*eng.container_and_image(r, container),
                         info.get("LoggingDriver", "json-file"))
     print(render(spec.run_argv(), mask=None if show_secrets else mask_assignment))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fleet.errors import CommandError, DockmoveError
+from fleet.errors import CommandError, DockmoveError, UsageError
 from fleet.remote import Remote
 from verify.listeners import parse_ss
 
@@ -24,6 +24,17 @@ def inspect(remote: Remote, kind: str, ref: str) -> dict | None:
             return None
         raise CommandError(remote.name, r.command, r.exit_code, r.stderr)
     return json.loads(r.stdout)[0]
+
+
+def container_and_image(remote: Remote, name: str) -> tuple[dict, dict]:
+    """`docker inspect` of a container and of its image; a name that is not
+    there is bad input (exit 2), answered with the names that are."""
+    c = inspect(remote, "container", name)
+    if c is None:
+        names = docker(remote, "ps", "-a", "--format", "{{.Names}}").stdout.split()
+        raise UsageError(f"{remote.name}: no container named {name!r}; "
+                         f"there: {', '.join(sorted(names)) or 'none'}")
+    return c, inspect(remote, "image", c["Image"])
 
 
 def engine_info(remote: Remote) -> dict:

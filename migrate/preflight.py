@@ -54,12 +54,7 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
     src.connect()
     dst.connect()
     src_info, dst_info = eng.engine_info(src), eng.engine_info(dst)
-    c = eng.inspect(src, "container", container)
-    if c is None:
-        names = eng.docker(src, "ps", "-a", "--format", "{{.Names}}").stdout.split()
-        raise PreflightError(f"{src.name}: no container named {container!r}; "
-                             f"there: {', '.join(sorted(names)) or 'none'}")
-    image = eng.inspect(src, "image", c["Image"])
+    c, image = eng.container_and_image(src, container)
     spec = apply(run_spec(c, image, src_info.get("LoggingDriver", "json-file")),
                  name=opts.name, publish=opts.publish, env=opts.env)
     problems: list[str] = []

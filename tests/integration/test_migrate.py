@@ -59,6 +59,8 @@ def test_target_without_engine_is_refused_before_anything_changes(mlab, tmp_path
 def test_record_prints_the_seed_command(ready):
     out = ready.inv("record", "apache-cont")
     assert out.returncode == 0, out.stderr
+    missing = ready.inv("record", "nope")
+    assert missing.returncode == 2 and "old: no container named 'nope'; there: " in missing.stderr
     assert out.stdout.strip() == ("docker run --detach --name apache-cont --hostname apache-host "
                                   "--publish 9080:80 apache-test")
 
@@ -134,13 +136,13 @@ def test_verify_port_compares_target_with_the_sources_recorded_answer(ready, see
 def test_preflight_refusals_change_nothing(ready, tmp_path):
     before = state(ready)
     cases = [
-        (["apache-cont"], "a container named 'apache-cont' exists; pass --name NEW, or --replace"),
-        (["apache-cont", "--name", "apache-two"], "port 9080/tcp is taken; pass --publish"),
-        (["no-such-thing"], "old: no container named 'no-such-thing'; there: "),
+        (["apache-cont"], 1, "a container named 'apache-cont' exists; pass --name NEW, or --replace"),
+        (["apache-cont", "--name", "apache-two"], 1, "port 9080/tcp is taken; pass --publish"),
+        (["no-such-thing"], 2, "old: no container named 'no-such-thing'; there: "),
     ]
-    for args, words in cases:
+    for args, code, words in cases:
         out = ready.inv("migrate", *args, "--to", "new", "--records", str(tmp_path))
-        assert out.returncode == 1, out.stdout
+        assert out.returncode == code, out.stdout
         assert words in out.stderr, out.stderr
     assert state(ready) == before and not list(tmp_path.iterdir())
 
