@@ -90,8 +90,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
     from fleet.remote import Remote
-    from fleet.table import render
-    from provision.execute import provision as run
+    from provision.execute import provision as run, summary_table
     from provision.plan import PACKAGES, Options
 
     inv = load_inventory(inventory)
@@ -106,15 +105,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
 
     outcomes = run_each(hosts, one, key=lambda h: h.name)
     if len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
-        rows = []
-        for name, o in outcomes.items():
-            if o.ok:
-                r = o.value
-                result = "planned" if r.dry_run else ("changed" if r.changed else "no change")
-                rows.append([name, result, r.changed, r.docker, f"{r.seconds:.1f}s"])
-            else:
-                rows.append([name, "FAILED", "", str(o.error).splitlines()[0][:70], ""])
-        print(render(["HOST", "RESULT", "CHANGED", "DOCKER", "TIME"], rows))
+        print(summary_table(outcomes))
     raise_if_failed(outcomes)
 
 

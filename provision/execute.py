@@ -14,6 +14,7 @@ from fleet.errors import CommandError, DockmoveError
 from fleet.inventory import Settings
 from fleet.output import Printer
 from fleet.remote import Remote, command_line
+from fleet.table import render
 
 from .facts import HostFacts, gather, summary
 from .plan import (CONFLICTS, ENGINE_WAIT, PACKAGES, Command, Options, Step, apt, plan,
@@ -175,3 +176,17 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
             out(f"{head}: changed ({step.reason}) ({took:.1f}s)")
             changed += 1
     return HostResult(changed, done, skipped, version, time.monotonic() - started, False)
+
+
+def summary_table(outcomes: dict) -> str:
+    """One row a host of a multi-host run: its result or why it failed.
+    `outcomes`: host name -> fleet.parallel outcome holding a HostResult."""
+    rows = []
+    for name, o in outcomes.items():
+        if o.ok:
+            r = o.value
+            result = "planned" if r.dry_run else ("changed" if r.changed else "no change")
+            rows.append([name, result, r.changed, r.docker, f"{r.seconds:.1f}s"])
+        else:
+            rows.append([name, "FAILED", "", str(o.error).splitlines()[0][:70], ""])
+    return render(["HOST", "RESULT", "CHANGED", "DOCKER", "TIME"], rows)
