@@ -3,6 +3,7 @@ source's answer before the cut-over, for `inv verify-port` to compare."""
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from fleet.errors import DockmoveError
 from fleet.remote import Remote
@@ -32,14 +33,19 @@ def wait_running(dst: Remote, name: str, deadline: float) -> str:
         time.sleep(0.2)
 
 
-def wait_ports(address: str, ports: list[tuple[str, int]], deadline: float) -> str:
-    """The same TCP check as `inv verify-port`."""
+def _not_answering(port: int, detail: str) -> Exception:
+    return MigrateError(f"the container runs, but its port does not answer from here: {detail}")
+
+
+def wait_ports(address: str, ports: list[tuple[str, int]], deadline: float,
+               fail: Callable[[int, str], Exception] = _not_answering) -> str:
+    """The same TCP check as `inv verify-port`, on each published TCP port;
+    `fail(port, detail)` is the error raised for one that does not answer."""
     tcp = sorted({p for proto, p in ports if proto == "tcp"})
     for port in tcp:
         check = probe.tcp(address, port, deadline)
         if not check.ok:
-            raise MigrateError(f"the container runs, but its port does not answer from here: "
-                               f"{check.detail}")
+            raise fail(port, check.detail)
     return f"port(s) {', '.join(map(str, tcp))} answer" if tcp else "no published TCP port"
 
 

@@ -103,9 +103,8 @@ class Run:
         self.downtime: float | None = None
         self.record: Path | None = None
         self.loaded: set[str] = set()           # image ids this run brought to the target
-        running = bool((found.container.get("State") or {}).get("Running"))
-        self.running = running
-        self.stops = running and opts.cutover != "none"
+        self.running = bool((found.container.get("State") or {}).get("Running"))
+        self.stops = self.running and opts.cutover != "none"
         self.two_pass = self.stops and opts.cutover == "live"
         # live commit: the container's own layer is copied like a volume
         # (twice, incrementally) instead of committed and saved after the stop
@@ -152,13 +151,19 @@ class Run:
         self.image_sent += sent.sent
         return sent
 
+    def _tag(self, remote: Remote, where: str, image_id: str | None) -> None:
+        """Tag `image_id` as this run's image there (None: it is tagged
+        already), and untag it if the run fails."""
+        if image_id is not None:
+            eng.docker(remote, "tag", image_id, self.final)
+        self.undo.add(f"tag {self.final} on {where}",
+                      lambda: eng.docker(remote, "rmi", self.final, check=False))
+
     def base_image(self) -> str:
         """Live pass: the container's image as it is, while the source runs."""
         sent = self._send_image(self.f.container["Image"], self.f.image)
         if self.layer:
-            eng.docker(self.dst, "tag", self.f.container["Image"], self.final)
-            self.undo.add(f"tag {self.final} on {self.ends.target.name}",
-                          lambda: eng.docker(self.dst, "rmi", self.final, check=False))
+            self._tag(self.dst, self.ends.target.name, self.f.container["Image"])
             return describe(sent) + f"; tagged {self.final} there"
         return describe(sent)
 
@@ -179,24 +184,18 @@ class Run:
         if o.mode == "export":
             return self._export()
         if o.mode == "image":
-            image_id = self.f.container["Image"]
-            eng.docker(src, "tag", image_id, self.final)
-            self.undo.add(f"tag {self.final} on {self.ends.source.name}",
-                          lambda: eng.docker(src, "rmi", self.final, check=False))
-            sent = self._send_image(self.final, self.f.image)
+            image_id, image = self.f.container["Image"], self.f.image
+            self._tag(src, self.ends.source.name, image_id)
         else:
             image_id = eng.docker(src, "commit", "--pause=true", "--", c, self.final).stdout.strip()
-            self.undo.add(f"tag {self.final} on {self.ends.source.name}",
-                          lambda: eng.docker(src, "rmi", self.final, check=False))
-            sent = self._send_image(self.final, eng.inspect(src, "image", image_id))
-        eng.docker(self.dst, "tag", image_id, self.final)
-        self.undo.add(f"tag {self.final} on {self.ends.target.name}",
-                      lambda: eng.docker(self.dst, "rmi", self.final, check=False))
+            image = eng.inspect(src, "image", image_id)
+            self._tag(src, self.ends.source.name, None)      # the commit tagged it
+        sent = self._send_image(self.final, image)
+        self._tag(self.dst, self.ends.target.name, image_id)
         what = "committed" if o.mode == "commit" else "tagged"
         return f"{what} {c} as {self.final}; {describe(sent)}"
 
     def _export(self) -> str:
-        import shlex
         changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(self.f.container))
         zip_, unzip = COMPRESS[self.opts.compress]
         send = f"docker export {shlex.quote(self.container)}"
@@ -353,8 +352,8 @@ class Run:
 
     # -- the whole run
     def steps(self) -> list[tuple[str, Callable[[], str], str]]:
-        """(title, action, what it will do) in order: run by go(), printed by
-        --dry-run."""
+        """(title, action, what it will do) in order: run by migrate(), the
+        last (finish) only once the rest passed; printed by --dry-run."""
         o, f, live = self.opts, self.f, self.two_pass
         src, tgt, c = self.ends.source.name, self.ends.target.name, self.container
         data = ", ".join(x.label for x in f.data.copies) or "none"
@@ -401,9 +400,6 @@ class Run:
                                                      else "left running")))
         return out
 
-    def go(self) -> None:
-        for title, action, _ in self.steps()[:-1]:
-            self.step(title, action)
 
 
 def migrate(inventory: Inventory, source: Host, target: Host, container: str,
@@ -418,11 +414,13 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         found = preflight(ends, container, opts, out)
         run = Run(ends, container, opts, found, out)
         out(f"target command: {masked_run_line(found.spec, run.final)}")
+        *steps, finish = run.steps()
         if opts.dry_run:
-            dry_run_plan(run, out)
+            dry_run_plan([*steps, finish], out)
             return None
         try:
-            run.go()
+            for title, action, _ in steps:
+                run.step(title, action)
         except BaseException as e:
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
             out(f"{why}: undoing what this run changed")
@@ -442,8 +440,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                 raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
                                    ) from None
             raise
-        title, action, _ = run.steps()[-1]
-        run.step(title, action)
+        run.step(*finish[:2])
         took = time.monotonic() - started
         result = Result(found.spec.name, target.name, run.final, run.image_sent + run.data_sent,
                         took, run.record, run.downtime)
@@ -464,9 +461,9 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         return result
 
 
-def dry_run_plan(run: Run, out: Printer) -> None:
+def dry_run_plan(steps: list[tuple[str, Callable[[], str], str]], out: Printer) -> None:
     out("dry run: nothing changed. The plan:")
-    for i, (_, _, what) in enumerate(run.steps(), 1):
+    for i, (_, _, what) in enumerate(steps, 1):
         out(f"  {i}. {what}")
 
 

@@ -34,9 +34,12 @@ class Found:
     data: DataPlan
     target_paths: dict[str, str]          # DataCopy.name -> path on the target
     existing_volumes: set[str]
-    data_size: int
     sizes: dict[str, int]                 # source path -> bytes on disk
     source_filters: bool = False          # the source can leave layers out itself
+
+    @property
+    def data_size(self) -> int:
+        return sum(self.sizes.values())
 
 
 def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
@@ -147,4 +150,4 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB, data {data_size >> 20} MiB; "
         f"{free >> 20} MiB free on the target)")
     return Found(c, image, spec, nets, existing, dst_info, data, target_paths,
-                 existing_volumes, data_size, sizes, source_filters(src))
+                 existing_volumes, sizes, source_filters(src))

@@ -13,9 +13,8 @@ from fleet.inventory import Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.selection import select
-from verify import probe
-
 from . import engine as eng
+from .checks import wait_ports
 
 
 class RollbackError(DockmoveError):
@@ -63,16 +62,13 @@ def rollback(inventory: Inventory, container: str, records: Path,
             out(f"[1/3] target: {name} is not running on {target.name}")
         eng.docker(src, "start", "--", container)
         out(f"[2/3] source: {container} started on {source.name}")
-        deadline = time.monotonic() + 60
-        ports = sorted({p for proto, p in eng.published_ports(tuple(rec.get("run_argv") or ()))
-                        if proto == "tcp"})
-        for port in ports:
-            check = probe.tcp(source.address, port, deadline)
-            if not check.ok:
-                raise RollbackError(f"{container} runs on {source.name} again, but port {port} "
-                                    f"does not answer: {check.detail}")
-        out(f"[3/3] verify: {container} runs"
-            + (f"; port(s) {', '.join(map(str, ports))} answer" if ports else ""))
+        answer = wait_ports(
+            source.address, eng.published_ports(tuple(rec.get("run_argv") or ())),
+            time.monotonic() + 60,
+            fail=lambda port, detail: RollbackError(
+                f"{container} runs on {source.name} again, but port {port} does not answer: "
+                f"{detail}"))
+        out(f"[3/3] verify: {container} runs; {answer}")
         update_record(path, rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         out(f"rolled back: {container} serves from {source.name}. Data written on "
             f"{target.name} since the cut-over was not copied back.")

@@ -76,10 +76,14 @@ def _splice(rfd: int, wfd: int, n: int) -> int:
             if e.errno not in (22,):           # EINVAL: not a pipe
                 raise
     data = os.read(rfd, n)
+    _write_all(wfd, data)
+    return len(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(wfd, view):]
-    return len(data)
+        view = view[os.write(fd, view):]
 
 
 _HAS_SPLICE = hasattr(os, "splice")
@@ -103,10 +107,7 @@ class _Pipe:
         return data
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(self.wfd, view)
-            view = view[n:]
+        _write_all(self.wfd, data)
         self.c.written += len(data)
 
     def move(self, n: int, keep: bool) -> None:

@@ -16,7 +16,7 @@ from fleet.ssh_cli import ssh_argv
 from . import engine as eng
 from . import remote_filter
 from .layers import Selector, chain_ids, plan_layers
-from .stream import StreamError, StreamResult, human, pipe, tar_relay
+from .stream import StreamError, StreamResult, human, pipe, splice_all, tar_relay
 from .volumes import DataCopy, receive_command, send_command
 
 COMPRESS = {"none": ("", ""), "gzip": ("gzip -1", "gzip -d"),
@@ -51,11 +51,11 @@ class Ends:
                         f"{stream_prefix(remote)}bash -c {shlex.quote(script)}")
 
     def stream(self, send: str, receive: str, *, expected: int | None, say: Say,
-               what: str, relay=None) -> StreamResult:
-        kw = {"relay": relay} if relay else {}
+               what: str, relay: Callable = splice_all) -> StreamResult:
         return pipe(self.ssh(self.source, self.src, send),
                     self.ssh(self.target, self.dst, receive),
-                    expected=expected, report=lambda line: say(f"    {line}"), what=what, **kw)
+                    expected=expected, report=lambda line: say(f"    {line}"), what=what,
+                    relay=relay)
 
 
 def uses_containerd_store(info: dict) -> bool:

@@ -162,14 +162,15 @@ def send_command(copy: DataCopy, *, snapshot: str | None, live: bool) -> str:
     records the state, later runs send what changed since. A live pass
     tolerates files changing while read (tar's exit 1): the pass after the
     stop sends them again."""
+    incremental = bool(snapshot) and not copy.is_file
     args = ["tar", "--create", "--file=-", *TAR_COMMON, "--sparse"]
     if live:
         args += ["--warning=no-file-changed", "--warning=no-file-removed"]
-    if snapshot and not copy.is_file:
+    if incremental:
         args += [f"--listed-incremental={snapshot}", "--no-check-device"]
     args += _operands(copy.source_path, copy.is_file)
     line = " ".join(shlex.quote(a) for a in args)
-    if snapshot and not copy.is_file:
+    if incremental:
         line = f"mkdir -p {shlex.quote(snapshot.rsplit('/', 1)[0])} && {line}"
     return f"{line} || [ $? -eq 1 ]" if live else line
 
@@ -180,9 +181,10 @@ def receive_command(copy: DataCopy, target_path: str) -> str:
     since the last pass is deleted here too."""
     args = ["tar", "--extract", "--file=-", *TAR_COMMON, "--same-permissions",
             "--same-owner"]
-    if copy.is_file:
-        parent = target_path.rstrip("/").rpartition("/")[0] or "/"
-        return (f"mkdir -p {shlex.quote(parent)} && "
-                + " ".join(shlex.quote(a) for a in args + [f"--directory={parent}"]))
-    args += ["--listed-incremental=/dev/null", f"--directory={target_path}"]
-    return f"mkdir -p {shlex.quote(target_path)} && " + " ".join(shlex.quote(a) for a in args)
+    if copy.is_file:                 # the archive holds the file under its own name
+        directory = target_path.rstrip("/").rpartition("/")[0] or "/"
+    else:
+        directory = target_path
+        args.append("--listed-incremental=/dev/null")
+    args.append(f"--directory={directory}")
+    return f"mkdir -p {shlex.quote(directory)} && " + " ".join(shlex.quote(a) for a in args)
