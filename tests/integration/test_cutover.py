@@ -133,9 +133,28 @@ def test_bind_mounts_are_named_in_a_warning_or_copied_with_copy_binds(clab, tmp_
                    f"\"{LOOP.format(body='', step='')}\" >/dev/null")
     dry = clab.inv("migrate", "binder", "--to", "new", "--dry-run")
     assert f"warning: bind mount {conf} -> /conf is not copied (--copy-binds copies it)" in dry.stdout
-    migrate(clab, tmp_path, "binder", "--copy-binds")
+    clab.sh("new", f"mkdir -p '{conf}' && echo theirs > '{conf}/other'")
+    out, _ = migrate(clab, tmp_path, "binder", "--copy-binds", ok=False)
+    assert out.returncode == 1
+    assert f"new: {conf} exists and is not empty; pass --replace" in out.stderr
+    migrate(clab, tmp_path, "binder", "--copy-binds", "--replace")
     assert listing(clab, "new", f"'{conf}'") == listing(clab, "old", f"'{conf}'")
     assert clab.sh("new", "docker exec binder cat /conf/app.ini").strip() == "port=1"
+
+
+def test_a_host_without_gnu_tar_is_refused_before_anything_changes(clab, tmp_path):
+    clab.sh("old", "docker volume create tarless >/dev/null && echo x > " + MP.format("tarless") +
+            "/f && docker create --name tarless-cont -v tarless:/data apache-test true >/dev/null")
+    before = state(clab, "new")
+    clab.sh("new", "mv /bin/tar /bin/tar.hidden")
+    try:
+        out, _ = migrate(clab, tmp_path, "tarless-cont", ok=False)
+    finally:
+        clab.sh("new", "mv /bin/tar.hidden /bin/tar")
+    assert out.returncode == 1
+    assert "new: copying volume data needs GNU tar there" in out.stderr
+    assert "preflight failed, nothing was changed" in out.stderr
+    assert state(clab, "new") == before
 
 
 def test_a_second_container_on_the_same_base_sends_only_its_new_layers(clab, tmp_path):

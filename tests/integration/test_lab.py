@@ -21,6 +21,12 @@ def test_old_serves_the_seed_page_and_volume(lab):
     assert "Volume Page" in fetch(f"http://{old}:9081/")[1]
 
 
+def test_too_many_extra_hosts_is_a_usage_error(lab):
+    out = lab.inv("lab.up", "--extra", "17")
+    assert out.returncode == 2
+    assert "lab: extra lab hosts: 17 is not between 0 and 16" in out.stderr
+
+
 def test_status_shows_hosts_and_engines(lab):
     rows = {r.name: r for r in status(lab.cfg)}
     assert rows["old"].state == rows["new"].state == "running"

@@ -56,6 +56,21 @@ def test_target_without_engine_is_refused_before_anything_changes(mlab, tmp_path
     assert mlab.sh("old", STATE) == before and not list(tmp_path.iterdir())
 
 
+def test_contradicting_or_malformed_options_are_refused_before_any_host_is_asked(mlab, tmp_path):
+    cases = [
+        (["--offline", "--no-stop"], "--offline and --no-stop contradict each other"),
+        (["--remove-source", "--no-stop"], "--remove-source and --no-stop contradict each other"),
+        (["--stop-timeout", "soon"], "--stop-timeout 'soon': expected a number of seconds"),
+        (["--json-report", str(tmp_path / "nowhere" / "r.json")],
+         f"--json-report {tmp_path / 'nowhere' / 'r.json'}: its folder does not exist"),
+    ]
+    for args, words in cases:
+        out = mlab.inv("migrate", "apache-cont", "--to", "new", *args, "--records", str(tmp_path))
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert words in out.stderr, out.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_record_prints_the_seed_command(ready):
     out = ready.inv("record", "apache-cont")
     assert out.returncode == 0, out.stderr

@@ -148,3 +148,12 @@ def test_a_receiver_that_succeeds_before_the_end_lets_the_sender_finish():
     assert res.read >= 10
     with pytest.raises(StreamError, match="the sending side failed \\(exit 5\\)"):
         pipe(["sh", "-c", "head -c 5000000 /dev/zero; exit 5"], ["head", "-c", "10"])
+
+
+def test_a_stream_that_is_not_a_tar_is_named_so():
+    from migrate.layers import Selector, plan_layers
+    from migrate.stream import tar_relay
+    relay = tar_relay(Selector(plan_layers(["sha256:" + "a" * 64], {"sha256:" + "a" * 64})))
+    with pytest.raises(StreamError, match=r"the stream is not the tar expected \(the stream "
+                                          r"ended inside a header\)"):
+        pipe(["printf", "not a tar"], ["cat"], relay=relay)
