@@ -19,7 +19,13 @@ from lab.config import LabConfig
 from lab.lab import up
 
 ROOT = Path(__file__).parents[2]
-TEST_LAB = "dockmove-test"
+# DOCKMOVE_TEST_LABS renames every test lab (several test runs side by side)
+TEST_LAB = os.environ.get("DOCKMOVE_TEST_LABS", "dockmove-test")
+
+
+def lab_name(suffix: str = "") -> str:
+    """A test lab's name: `dockmove-test` (or $DOCKMOVE_TEST_LABS) + suffix."""
+    return TEST_LAB + suffix
 
 
 @dataclass
@@ -64,4 +70,4 @@ def make_lab(name: str, tmp_path_factory) -> Lab:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory) -> Lab:
     """The shared lab; tests on it change nothing on its hosts."""
-    return make_lab(TEST_LAB, tmp_path_factory)
+    return make_lab(lab_name(), tmp_path_factory)

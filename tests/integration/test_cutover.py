@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, make_lab
+from .conftest import ROOT, lab_name, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -29,7 +29,7 @@ TICK = "i=\\$((i+1)); echo \\$i >> /data/ticks;"     # escaped for the lab host'
 
 @pytest.fixture(scope="module")
 def clab(tmp_path_factory):
-    lab = make_lab("dockmove-test-cut", tmp_path_factory)
+    lab = make_lab(lab_name("-cut"), tmp_path_factory)
     out = lab.inv("provision", "--host", "new")
     assert out.returncode == 0, out.stdout + out.stderr
     return lab

@@ -7,6 +7,8 @@ import pytest
 from lab.config import LABEL, LabConfig
 from lab.lab import down, status, up
 
+from .conftest import lab_name
+
 pytestmark = pytest.mark.lab
 
 
@@ -35,7 +37,7 @@ def test_status_shows_hosts_and_engines(lab):
     assert rows["old"].address == lab.addresses["old"]
     assert rows["repo"].state == "running"
     out = lab.inv("lab.status")
-    assert out.returncode == 0 and "dockmove-test-old" in out.stdout
+    assert out.returncode == 0 and lab.cfg.container("old") in out.stdout
 
 
 def test_up_again_keeps_hosts_and_their_state(lab):
@@ -50,8 +52,8 @@ def test_up_again_keeps_hosts_and_their_state(lab):
 
 def test_down_removes_exactly_what_its_lab_created(tmp_path):
     client = docker.from_env()
-    cfg = LabConfig(name="dockmove-test-down", state_dir=tmp_path)
-    bystander = client.volumes.create("dockmove-test-down-bystander")   # same prefix, no label
+    cfg = LabConfig(name=lab_name("-down"), state_dir=tmp_path)
+    bystander = client.volumes.create(lab_name("-down-bystander"))   # same prefix, no label
     try:
         up(cfg, log=lambda m: None)
         names = {c.name for c in client.containers.list(filters={"label": f"{LABEL}={cfg.name}"})}
@@ -63,7 +65,7 @@ def test_down_removes_exactly_what_its_lab_created(tmp_path):
             assert kind == []
         assert not cfg.inventory_path.exists()
         client.volumes.get(bystander.name)               # still there
-        assert client.containers.get(f"{'dockmove-test'}-old")   # the other lab is untouched
+        assert client.containers.get(f"{lab_name()}-old")   # the other lab is untouched
     finally:
         bystander.remove(force=True)
         down(cfg, log=lambda m: None)

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, make_lab
+from .conftest import ROOT, lab_name, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -18,7 +18,7 @@ STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker
 
 @pytest.fixture(scope="module")
 def mlab(tmp_path_factory):
-    return make_lab("dockmove-test-mig", tmp_path_factory)
+    return make_lab(lab_name("-mig"), tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import yaml
 
-from .conftest import make_lab
+from .conftest import lab_name, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -25,7 +25,7 @@ LOCKER = ("use Fcntl; open(my $f, '>>', '/var/lib/dpkg/lock-frontend') or die; "
 
 @pytest.fixture(scope="module")
 def plab(tmp_path_factory):
-    return make_lab("dockmove-test-prov", tmp_path_factory)
+    return make_lab(lab_name("-prov"), tmp_path_factory)
 
 
 def snapshot(plab, host):
