@@ -18,7 +18,8 @@ from fleet.inventory import Settings
 from .facts import (DOCKER_KEY, DOCKER_SOURCES, HELPER, HELPER_PACKAGE, STOPPED_LIST, HostFacts,
                     is_docker_repo_line, key_url, parse_release, repo_hosts, repo_url,
                     upstream_version)
-from .openpgp import KeyFormatError, normalize, primary_fingerprints, spaced
+from .openpgp import (FingerprintError, KeyCountError, KeyFormatError, VerifiedKey, normalize,
+                      spaced, verify)
 
 CONFLICTS = ("docker.io", "docker-doc", "docker-compose", "docker-compose-v2",
              "podman-docker", "containerd", "runc", "docker", "docker-engine")
@@ -101,29 +102,34 @@ def sources_text(facts: HostFacts, settings: Settings) -> str:
             f"Architectures: {facts.arch}\nSigned-By: {DOCKER_KEY}\n")
 
 
-def verified_key(facts: HostFacts, settings: Settings) -> str:
+def verified_key(facts: HostFacts, settings: Settings) -> VerifiedKey:
+    """Docker's key as the host downloaded it, read strictly and checked
+    against settings.docker_repo.fingerprint; what the host gets is the
+    verified certificate, re-serialized, never the downloaded text."""
     url = key_url(settings, facts.os)
     fetched = facts.repo_key
     if fetched is None or fetched.text is None:
         why = fetched.error if fetched else "no curl or wget on the host"
         raise PlanError(f"cannot download Docker's apt key from {url}: {why}")
-    try:
-        fprs = primary_fingerprints(fetched.text)
-    except KeyFormatError as e:
-        raise PlanError(f"the key at {url} is not usable: {e}") from None
-    if len(fprs) != 1:
-        raise PlanError(f"the key file at {url} holds {len(fprs)} primary keys "
-                        f"({', '.join(spaced(f) for f in fprs) or 'none'}); exactly "
-                        "one is expected. Nothing was changed.")
     want = normalize(settings.docker_repo.fingerprint)
-    if fprs[0] != want:
+    try:
+        return verify(fetched.text, want)
+    except FingerprintError as e:
         raise PlanError(
             f"Docker's apt key at {url} has the WRONG FINGERPRINT:\n"
-            f"  expected {spaced(want)} (settings.docker_repo.fingerprint)\n"
-            f"  found    {spaced(fprs[0])}\n"
+            f"  expected {spaced(e.expected)} (settings.docker_repo.fingerprint)\n"
+            f"  found    {spaced(e.found)}\n"
             "  Nothing was changed. If the repository really rotated its key, "
-            "check the new fingerprint from a trusted source and update the setting.")
-    return fetched.text
+            "check the new fingerprint from a trusted source and update the setting.") from None
+    except KeyCountError as e:
+        raise PlanError(f"the key file at {url} holds {len(e.fingerprints)} primary keys "
+                        f"({', '.join(spaced(f) for f in e.fingerprints) or 'none'}); exactly "
+                        "one is expected. Nothing was changed.") from None
+    except KeyFormatError as e:
+        raise PlanError(f"the key at {url} is refused: {e}. Nothing was changed; "
+                        "Docker publishes exactly one armored public key there, so "
+                        "whoever serves this file (a mirror, a proxy) may be tampering "
+                        "with it.") from None
 
 
 def check_repository(facts: HostFacts, settings: Settings) -> None:
@@ -239,11 +245,11 @@ def _file_step(key: str, title: str, path: str, current: str | None, wanted: str
 
 
 def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> list[Step]:
-    key_text = verified_key(facts, settings)       # refusals first: nothing changed yet
+    key = verified_key(facts, settings)            # refusals first: nothing changed yet
     check_repository(facts, settings)
     steps = [_remove_conflicts(facts), _clean_sources(facts, settings)]
 
-    steps.append(_file_step("key", "Docker's apt key", DOCKER_KEY, facts.docker_key, key_text,
+    steps.append(_file_step("key", "Docker's apt key", DOCKER_KEY, facts.docker_key, key.armored,
                             f"holds the key {spaced(settings.docker_repo.fingerprint)}",
                             f"fingerprint {spaced(settings.docker_repo.fingerprint)} checked"))
     steps.append(_file_step("repository", "Docker's apt repository", DOCKER_SOURCES,

@@ -2,12 +2,15 @@
 without Docker (`new`) and one with Debian's docker.io running the seed's
 containers (`old`). The tests run in file order on a lab of their own: each
 builds on the state the one before left, and says so."""
+import base64
 import re
 import time
 import urllib.request
 
 import pytest
 import yaml
+
+from tests.hostile_keys import EVIL_BIN, armored, hostile
 
 from .conftest import lab_name, make_lab
 
@@ -49,14 +52,20 @@ def test_dry_run_prints_the_plan_and_changes_nothing(plab):
     assert {h: snapshot(plab, h) for h in ("old", "new")} == before
 
 
-def test_wrong_fingerprint_aborts_before_any_change(plab, tmp_path):
+def inventory_with(plab, path, **docker_repo):
+    """The lab's inventory with other docker_repo settings, written to `path`."""
     data = yaml.safe_load(plab.cfg.inventory_path.read_text())
-    data["settings"]["docker_repo"]["fingerprint"] = "9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88"
+    data["settings"]["docker_repo"].update(docker_repo)
     for h in data["hosts"].values():
         for key in ("identity_file", "known_hosts"):
             h[key] = str(plab.cfg.state_dir / h[key])
-    inv = tmp_path / "hosts.yaml"
-    inv.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_wrong_fingerprint_aborts_before_any_change(plab, tmp_path):
+    inv = inventory_with(plab, tmp_path / "hosts.yaml",
+                         fingerprint="9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88")
     before = snapshot(plab, "old")
     out = plab.inv("provision", "--host", "old", inventory=inv)
     assert out.returncode == 1
@@ -64,6 +73,38 @@ def test_wrong_fingerprint_aborts_before_any_change(plab, tmp_path):
     assert "expected 9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88" in out.stderr
     assert "Nothing was changed" in out.stderr
     assert snapshot(plab, "old") == before
+
+
+HOSTILE_CASES = ("suffixed BEGIN line", "a PRIVATE KEY block beside it",
+                 "two primary keys in one block", "trailing garbage",
+                 "a truncated packet header")
+
+
+def test_hostile_key_files_are_refused_and_no_byte_of_another_key_reaches_etc_apt(plab, tmp_path):
+    """The repository's key URL serves Docker's (here: the lab's) key with
+    another key smuggled in, as a compromised mirror could."""
+    repo = _repo_host(plab)
+    good = fetch(f"http://{repo}/linux/debian/gpg")
+    cases = hostile(good)
+    for i, case in enumerate(HOSTILE_CASES):
+        data = base64.b64encode(cases[case][0].encode()).decode()
+        plab.sh("repo", f"mkdir -p /srv/repo/hostile/{i}/debian && "
+                        f"echo {data} | base64 -d > /srv/repo/hostile/{i}/debian/gpg")
+    evil_lines = [l for l in armored(EVIL_BIN).splitlines()[3:-2] if len(l) > 40]
+    before = snapshot(plab, "new")
+    for i, case in enumerate(HOSTILE_CASES):
+        inv = inventory_with(plab, tmp_path / f"hosts-{i}.yaml",
+                             key_url=f"http://{repo}/hostile/{i}/{{distro}}/gpg")
+        out = plab.inv("provision", "--host", "new", inventory=inv)
+        assert out.returncode == 1, (case, out.stdout, out.stderr)
+        assert f"http://{repo}/hostile/{i}/debian/gpg" in out.stderr, case
+        assert cases[case][1] in out.stderr, (case, out.stderr)
+        assert "Nothing was changed" in out.stderr, case
+        assert "Traceback" not in out.stderr, case
+        assert snapshot(plab, "new") == before, case
+        found = plab.sh("new", "grep -rlF -e " + " -e ".join(f"'{l}'" for l in evil_lines)
+                               + " /etc/apt || true")
+        assert found.strip() == "", (case, found)
 
 
 def test_held_dpkg_lock_makes_it_wait_then_fail(plab):
@@ -89,6 +130,11 @@ def test_new_gets_docker_ce_that_runs_a_container_and_a_rerun_changes_nothing(pl
     pk = plab.sh("new", "dpkg-query -W -f '${db:Status-Abbrev}${Package} ${Version}\\n' "
                         "docker-ce containerd.io")
     assert "ii docker-ce 5:20.10.24-1~debian.12~bookworm" in pk and "ii containerd.io" in pk
+    want = yaml.safe_load(plab.cfg.inventory_path.read_text())["settings"]["docker_repo"]["fingerprint"]
+    keys = plab.sh("new", "gpg --show-keys --with-colons /etc/apt/keyrings/docker.asc 2>/dev/null")
+    assert [l.split(":")[9] for l in keys.splitlines() if l.startswith("fpr:")][0] == \
+        "".join(want.split()).upper()
+    assert sum(l.startswith("pub:") for l in keys.splitlines()) == 1
     hello = plab.sh("new", "tar -C / -chf - bin/dash lib64/ld-linux-x86-64.so.2 "
                            "lib/x86_64-linux-gnu/libc.so.6 | docker import - mini >/dev/null && "
                            "docker run --rm --pull never mini /bin/dash -c 'echo hello from new'")

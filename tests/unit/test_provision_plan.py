@@ -1,6 +1,7 @@
 """Provisioning facts and plans over recorded outputs of Ubuntu and Debian
 releases (hosts we cannot run here). Each case: what is parsed, and which
 steps the plan changes."""
+import base64
 import dataclasses
 import subprocess
 from pathlib import Path
@@ -11,13 +12,15 @@ from fleet.facts import DockerVersions
 from fleet.inventory import CredentialHelper, DockerRepo, Settings
 from provision.facts import (Fetched, Helper, HostFacts, UnsupportedHost, os_info,
                              parse_dpkg_query, parse_helper, upstream_version)
-from provision.openpgp import primary_fingerprints
+from provision.openpgp import verify
 from provision.plan import (DISABLE_LINES, Options, PlanError, plan, sources_text,
                             write_file)
 
 DATA = Path(__file__).parent / "data"
 HOSTS = DATA / "hosts"
 DOCKER_KEY = (DATA / "docker-apt-key.asc").read_text()
+DOCKER_FPR = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
+VERIFIED_KEY = verify(DOCKER_KEY, DOCKER_FPR).armored     # what a provisioned host holds
 SETTINGS = Settings()   # Docker's real URLs and fingerprint
 
 
@@ -134,7 +137,7 @@ def installed_state(name="debian-12", **over):
                  ("containerd.io", "1.7.22-1"), ("docker-buildx-plugin", "0.17.1-1~debian.12~bookworm"),
                  ("docker-compose-plugin", "2.29.7-1~debian.12~bookworm")]:
         pk[n] = parse_dpkg_query(f"ii \t{n}\t{v}\tamd64\n")[n]
-    f = dataclasses.replace(f, packages=pk, docker_key=DOCKER_KEY,
+    f = dataclasses.replace(f, packages=pk, docker_key=VERIFIED_KEY,
                             docker=DockerVersions("27.3.1", "27.3.1"), engine_running=True,
                             running_containers=("web",))
     f = dataclasses.replace(f, docker_sources=sources_text(f, SETTINGS))
@@ -158,7 +161,8 @@ def test_wrong_fingerprint_refuses_with_expected_and_found():
 
 @pytest.mark.parametrize("text, words", [
     ("<html>not found</html>", "not an ASCII-armored"),
-    (DOCKER_KEY + DOCKER_KEY, "holds 2 primary keys"),   # a second block cannot hide
+    (DOCKER_KEY + DOCKER_KEY, "refused: a second armored block"),   # nothing hides beside it
+    ("<p>\n" + DOCKER_KEY, "refused: data before the armored block"),
     (DOCKER_KEY.replace("=0YYh\n", "").replace("mQINBF", "mQ!NBF"), "bad base64"),
 ])
 def test_unusable_key_texts(text, words):
@@ -179,8 +183,15 @@ def test_key_download_failure_and_repository_checks():
             SETTINGS, docker_repo=DockerRepo(channel="nightly")))
 
 
-def test_docker_key_fixture_is_dockers():
-    assert primary_fingerprints(DOCKER_KEY) == ["9DC858229FC7DD38854AE2D88D81803C0EBFCD88"]
+def test_the_host_gets_the_verified_key_not_the_downloaded_text():
+    s = step(plan(facts_for("debian-12"), SETTINGS), "key")
+    assert s.state == "change" and "fingerprint 9DC8 5822" in s.reason
+    path, data = argvs(s)[0][-3:-1]
+    assert path == "/etc/apt/keyrings/docker.asc"
+    assert base64.b64decode(data).decode() == VERIFIED_KEY != DOCKER_KEY
+    # a host provisioned before holds the downloaded text: it gets the verified one
+    s = step(plan(installed_state(docker_key=DOCKER_KEY), SETTINGS), "key")
+    assert s.state == "change"
 
 
 def test_old_sources_and_keys_are_cleaned(tmp_path):
