@@ -6,7 +6,9 @@ place (`_handled`). Run `inv --list`, `inv --help TASK`.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from invoke import Collection, Exit, task
@@ -19,16 +21,35 @@ INVENTORY_HELP = ("inventory file (default: $DOCKMOVE_INVENTORY, else the lab's 
                   ".lab/hosts.yaml)")
 
 
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a killed job, a closed terminal): undone like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    raise _Signalled(signum)
+
+
 def _handled(fn):
-    """DockmoveError -> its message on stderr and its exit code; Ctrl-C -> 130."""
+    """DockmoveError -> its message on stderr and its exit code; Ctrl-C -> 130,
+    SIGTERM -> 143 and SIGHUP -> 129, each after the same undo as Ctrl-C."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        saved = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
         try:
             return fn(*args, **kwargs)
         except DockmoveError as e:
             raise Exit(f"error: {e}", code=e.exit_code) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted", code=130) from None
+        except KeyboardInterrupt as e:
+            signum = getattr(e, "signum", signal.SIGINT)
+            raise Exit(f"interrupted ({signal.Signals(signum).name})",
+                       code=128 + signum) from None
+        finally:
+            for s, handler in saved.items():
+                signal.signal(s, handler)
     return wrapper
 
 
@@ -82,11 +103,12 @@ def _ask(question: str) -> bool:
     "pin": "pin docker-ce and docker-ce-cli to this version (held by apt-mark)",
     "packages": "comma list of packages to install (default: Docker's five)",
     "lock_timeout": "seconds to wait for a held apt/dpkg lock (default 300)",
+    "parallel": "hosts provisioned at once (default 8); Ctrl-C starts no further host",
     "verbose": "print every command as it runs",
     "inventory": INVENTORY_HELP})
 @_handled
 def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users="", pin=None,
-              packages="", lock_timeout=300, verbose=False, inventory=None):
+              packages="", lock_timeout=300, parallel=8, verbose=False, inventory=None):
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
     from fleet.remote import Remote
@@ -98,12 +120,15 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     options = Options(packages=_words(packages) or PACKAGES, version=pin,
                       upgrade=upgrade, users=_words(users), reboot=reboot)
 
+    cancel = threading.Event()
+
     def one(h):
         with Remote(inv, h) as remote:
             return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
-                       lock_timeout=float(lock_timeout))
+                       lock_timeout=float(lock_timeout), cancel=cancel)
 
-    outcomes = run_each(hosts, one, key=lambda h: h.name)
+    outcomes = run_each(hosts, one, key=lambda h: h.name, workers=_count(parallel, "--parallel", "a number of hosts (1 or more)", 1),
+                        cancel=cancel)
     if len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
         print(summary_table(outcomes))
     raise_if_failed(outcomes)
@@ -170,11 +195,11 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         stop_timeout=_count(stop_timeout, "--stop-timeout")))
 
 
-def _count(value, option):
+def _count(value, option, what="a number of seconds", least=0):
     if value is None:
         return None
-    if not str(value).isdigit():
-        raise UsageError(f"{option} {value!r}: expected a number of seconds")
+    if not str(value).isdigit() or int(value) < least:
+        raise UsageError(f"{option} {value!r}: expected {what}")
     return int(value)
 
 

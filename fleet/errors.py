@@ -10,6 +10,8 @@
     +-- CommandError            exit 1  a remote command failed; carries host, command,
     |                                   exit code and the tail of stderr
     +-- HostsFailed                     some hosts of a multi-host run failed
+    +-- Interrupted             exit 130  Ctrl-C (or SIGTERM, SIGHUP) stopped the run at a
+        +-- NotStarted                    safe point; NotStarted: a host it never began
 
 Each message names the host, what ran, what came back and what to do next.
 tasks.py turns these into `invoke.Exit(message, code)` in one place.
@@ -81,6 +83,18 @@ class HostsFailed(DockmoveError):
         self.exit_code = codes.pop() if len(codes) == 1 else 1
         names = ", ".join(failures)
         parts = [summary] if summary else []
-        parts.append(f"{len(failures)} host(s) failed: {names}")
+        if all(isinstance(e, Interrupted) for e in failures.values()):
+            parts.append(f"interrupted: {len(failures)} host(s) not finished: {names}")
+        else:
+            parts.append(f"{len(failures)} host(s) failed: {names}")
         parts.extend(f"- {e}" for e in failures.values())
         super().__init__("\n".join(parts))
+
+
+class Interrupted(DockmoveError):
+    """The run was interrupted; what had been done so far is in the message."""
+    exit_code = 130
+
+
+class NotStarted(Interrupted):
+    """An interrupted multi-host run never began this host: it is unchanged."""

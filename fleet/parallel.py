@@ -1,12 +1,18 @@
 """Runs over several hosts at once: every host's result or error is kept,
-and the caller fails once, at the end (like Fabric's GroupResult)."""
+and the caller fails once, at the end (like Fabric's GroupResult).
+
+Ctrl-C in the middle: no host that has not begun is started (its outcome is
+NotStarted), `cancel` is set so the running ones stop at their next safe
+point, and every host's outcome is still returned."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from .errors import DockmoveError, HostsFailed
+from .errors import DockmoveError, HostsFailed, NotStarted
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -23,21 +29,42 @@ class Outcome(Generic[T]):
 
 
 def run_each(items: Iterable[K], fn: Callable[[K], T], *,
-             key: Callable[[K], str] = str, workers: int = 8) -> dict[str, Outcome[T]]:
+             key: Callable[[K], str] = str, workers: int = 8,
+             cancel: threading.Event | None = None) -> dict[str, Outcome[T]]:
     """Call `fn(item)` for each item in parallel; a dict by key, in input order.
     Project errors are kept per host; anything else is a bug and is kept too,
-    so one host cannot hide the others' outcomes."""
+    so one host cannot hide the others' outcomes. On Ctrl-C: `cancel` is set,
+    hosts not begun are never started, the running ones are waited for."""
     items = list(items)
     if not items:
         return {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
-        futures = [(key(i), pool.submit(fn, i)) for i in items]
-        out: dict[str, Outcome[T]] = {}
-        for name, fut in futures:
-            try:
-                out[name] = Outcome(value=fut.result())
-            except Exception as e:  # kept, reported per host below
-                out[name] = Outcome(error=e)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items))))
+    futures: dict[str, Future] = {}
+    try:
+        for i in items:
+            futures[key(i)] = pool.submit(fn, i)
+        for fut in futures.values():
+            while True:                     # short waits: Ctrl-C lands here at once
+                try:
+                    fut.exception(timeout=0.2)
+                    break
+                except FuturesTimeout:
+                    continue
+    except KeyboardInterrupt:
+        if cancel is not None:
+            cancel.set()
+        for fut in futures.values():
+            fut.cancel()                    # only those not begun
+    pool.shutdown(wait=True)
+    out: dict[str, Outcome[T]] = {}
+    for name in map(key, items):
+        fut = futures.get(name)
+        if fut is None or fut.cancelled():
+            out[name] = Outcome(error=NotStarted(f"{name}: not started (interrupted "
+                                                 "before its turn): unchanged"))
+            continue
+        err = fut.exception()
+        out[name] = Outcome(value=fut.result()) if err is None else Outcome(error=err)
     return out
 
 

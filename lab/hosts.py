@@ -4,6 +4,13 @@ The run options are those LAB-NOTES.md found to work for a container that runs
 its own dockerd here (--privileged does not): all capabilities but
 SYS_RESOURCE, no seccomp/apparmor confinement, unmasked system paths, the
 cgroup tree mounted read-write, and /var/lib/docker on a volume.
+
+The cgroup tree: on a cgroup v1 machine /sys/fs/cgroup is a tmpfs holding one
+mount per hierarchy. A host gets a tmpfs of its own there with each hierarchy
+bound into it, never this machine's tmpfs itself: a host that removes those
+directories (cgroupfs-mount's `cgroupfs-umount` does, when apt removes it)
+would otherwise detach every cgroup mount of this machine, and no container
+could start here any more.
 """
 from __future__ import annotations
 
@@ -51,8 +58,8 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
         init=True,
         cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
-        binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
-               volume: {"bind": "/var/lib/docker", "mode": "rw"}},
+        binds={**cgroup_binds(), volume: {"bind": "/var/lib/docker", "mode": "rw"}},
+        tmpfs=cgroup_tmpfs(),
         network_mode=cfg.network,
         restart_policy={"Name": "unless-stopped"},   # `reboot` inside comes back
     )
@@ -73,6 +80,39 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
     container = client.containers.get(created["Id"])
     container.start()
     return container
+
+
+def cgroup_mounts(mountinfo: str) -> tuple[str, list[str]]:
+    """(type of /sys/fs/cgroup, the cgroup hierarchies mounted below it), from
+    /proc/self/mountinfo. Pure."""
+    top, below = "", []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if "-" not in fields:
+            continue
+        where, fstype = fields[4], fields[fields.index("-") + 1]
+        if where == "/sys/fs/cgroup":
+            top = fstype
+        elif where.startswith("/sys/fs/cgroup/") and fstype in ("cgroup", "cgroup2"):
+            below.append(where)
+    return top, below
+
+
+def _machine_cgroups() -> tuple[str, list[str]]:
+    with open("/proc/self/mountinfo") as f:
+        return cgroup_mounts(f.read())
+
+
+def cgroup_binds() -> dict:
+    top, below = _machine_cgroups()
+    if top != "tmpfs" or not below:         # cgroup v2 (or unknown): the tree as it is
+        return {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}}
+    return {m: {"bind": m, "mode": "rw"} for m in below}
+
+
+def cgroup_tmpfs() -> dict:
+    top, below = _machine_cgroups()
+    return {"/sys/fs/cgroup": "rw,mode=755"} if top == "tmpfs" and below else {}
 
 
 def ensure_repo(client: docker.DockerClient, cfg: LabConfig, image: str,

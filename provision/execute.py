@@ -6,11 +6,12 @@ there, with the step named: nothing after it has run.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from fleet.errors import CommandError, DockmoveError
+from fleet.errors import CommandError, DockmoveError, Interrupted, NotStarted
 from fleet.inventory import Settings
 from fleet.output import Printer
 from fleet.remote import Remote, command_line
@@ -91,6 +92,22 @@ def wait_for_reboot(remote: Remote, boot: str, out: Printer, timeout: float) -> 
                      "host's console")
 
 
+def _recover(remote: Remote, step: Step, out: Printer, lock_timeout: float) -> str:
+    """After `step` failed: put back what was there before it (the distro
+    engine and its containers), and say how that went."""
+    if not step.recover:
+        return ""
+    out(f"    putting back {step.recover_what}")
+    try:
+        for cmd in step.recover:
+            out(f"      $ {shown(cmd)}")
+            run_command(remote, cmd, out, lock_timeout)
+    except DockmoveError as e:
+        return (f" Putting back {step.recover_what} FAILED too, the host may have no "
+                f"engine now: {str(e).splitlines()[0]}")
+    return f" Put back as before: {step.recover_what}."
+
+
 def _probe_ok(remote: Remote, cmd: Command) -> bool:
     return remote.run(cmd.argv, sudo=cmd.sudo, env=dict(cmd.env) or None,
                       check=False).ok
@@ -123,7 +140,10 @@ def prerequisites(remote: Remote, facts: HostFacts, dry_run: bool, out: Printer,
 
 def provision(remote: Remote, settings: Settings, options: Options = Options(), *,
               dry_run: bool = False, verbose: bool = False, lock_timeout: float = 300,
-              reboot_timeout: float = 600, write: Callable[[str], None] = print) -> HostResult:
+              reboot_timeout: float = 600, write: Callable[[str], None] = print,
+              cancel: threading.Event | None = None) -> HostResult:
+    """`cancel` set (Ctrl-C in a multi-host run): stop before the next step;
+    a step that runs is never cut in the middle (apt, dpkg)."""
     started = time.monotonic()
     out = Printer(remote.name, verbose, write)
     out("reading the host")
@@ -143,6 +163,11 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
     version = facts.docker.describe()
     for i, step in enumerate(steps, 1):
         head = f"[{i}/{len(steps)}] {step.title}"
+        if cancel is not None and cancel.is_set():
+            out(f"{head}: not run (interrupted)")
+            raise Interrupted(f"{remote.name}: interrupted before step {i}/{len(steps)} "
+                              f"'{step.title}' ({changed} changed so far); run provision "
+                              "again to finish")
         t0 = time.monotonic()
         if step.state in ("done", "skip"):
             out(f"{head}: {'already done' if step.state == 'done' else 'skipped'} ({step.reason})")
@@ -165,8 +190,9 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
                 for cmd in (ENGINE_WAIT, start_recorded()):
                     run_command(remote, cmd, out, lock_timeout)
         except DockmoveError as e:
+            back = _recover(remote, step, out, lock_timeout)
             raise StepFailed(f"{remote.name}: step {i}/{len(steps)} '{step.title}' failed; "
-                             f"the steps after it did not run.\n{e}") from None
+                             f"the steps after it did not run.{back}\n{e}") from None
         took = time.monotonic() - t0
         if step.state == "check":
             version = output.strip() or version
@@ -188,5 +214,7 @@ def summary_table(outcomes: dict) -> str:
             result = "planned" if r.dry_run else ("changed" if r.changed else "no change")
             rows.append([name, result, r.changed, r.docker, f"{r.seconds:.1f}s"])
         else:
-            rows.append([name, "FAILED", "", str(o.error).splitlines()[0][:70], ""])
+            result = ("NOT STARTED" if isinstance(o.error, NotStarted) else
+                      "INTERRUPTED" if isinstance(o.error, Interrupted) else "FAILED")
+            rows.append([name, result, "", str(o.error).splitlines()[0][:70], ""])
     return render(["HOST", "RESULT", "CHANGED", "DOCKER", "TIME"], rows)

@@ -64,6 +64,8 @@ class Step:
     probe: Command | None = None
     notes: tuple[str, ...] = ()
     reboot: bool = False         # the executor waits for the host to come back
+    recover: tuple[Command, ...] = ()   # run when this step fails: puts back what was before
+    recover_what: str = ""              # what `recover` puts back, for the message
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,7 @@ def _file_step(key: str, title: str, path: str, current: str | None, wanted: str
 def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> list[Step]:
     key = verified_key(facts, settings)            # refusals first: nothing changed yet
     check_repository(facts, settings)
-    steps = [_remove_conflicts(facts), _clean_sources(facts, settings)]
+    steps = [_clean_sources(facts, settings)]
 
     steps.append(_file_step("key", "Docker's apt key", DOCKER_KEY, facts.docker_key, key.armored,
                             f"holds the key {spaced(settings.docker_repo.fingerprint)}",
@@ -266,7 +268,7 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
         return False
 
     missing = [n for n in options.packages if wanted(n)]
-    sources_changed = any(s.state == "change" for s in steps[1:4])
+    sources_changed = any(s.state == "change" for s in steps[0:3])
     if missing or sources_changed:
         steps.append(Step("apt-update", "apt-get update", "change",
                           "sources changed" if sources_changed else "before installing",
@@ -274,34 +276,43 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
     else:
         steps.append(Step("apt-update", "apt-get update", "done", "nothing to install"))
 
+    names = [f"{n}={options.version}" if options.version and n in PINNED else n
+             for n in options.packages]
     if missing:
-        names = [f"{n}={options.version}" if options.version and n in PINNED else n
-                 for n in options.packages]
+        # the whole transaction is downloaded before anything is removed: a bad
+        # --pin or a broken repository stops here, with the distro engine intact
+        steps.append(Step("download", "download Docker CE", "change",
+                          "the whole transaction, before anything is removed",
+                          (apt("install", "--download-only", *names),)))
+    else:
+        steps.append(Step("download", "download Docker CE", "done", "nothing to install"))
+    remove = _remove_conflicts(facts)
+    steps.append(remove)
+
+    start, probe = _start_engine(facts)
+    removed = [n for n in CONFLICTS if facts.installed(n)]
+    recover: tuple[Command, ...] = ()
+    if remove.state == "change":
+        # exactly what was removed: the same versions, and nothing it would
+        # recommend today (what it pulled in when first installed is still there)
+        again = [f"{n}={facts.installed(n).version}" for n in removed]
+        recover = (apt("install", "--no-install-recommends", *again), start, ENGINE_WAIT,
+                   *_start_containers(facts.running_containers))
+    if missing:
         commands = [apt("install", *names)]
         if options.version:
             commands.append(Command(("apt-mark", "hold", *PINNED)))
         steps.append(Step("install", "install Docker CE", "change",
                           f"installing {', '.join(missing)}"
                           + (f" (pinned to {options.version}, held)" if options.version else ""),
-                          tuple(commands)))
+                          tuple(commands), recover=recover,
+                          recover_what=f"{', '.join(removed)}, the engine and its containers"))
     else:
         steps.append(Step("install", "install Docker CE", "done",
                           f"{', '.join(options.packages)} installed"))
 
     engine_changed = any(s.state == "change" for s in steps
                          if s.key in ("remove-conflicts", "install"))
-    if facts.systemd:
-        start = Command(("systemctl", "enable", "--now", "docker"))
-        probe = Command(("sh", "-c", "systemctl is-active --quiet docker && "
-                         "systemctl is-enabled --quiet docker"))
-    else:
-        # docker.io's postrm leaves /etc/init.d/docker non-executable on
-        # remove; the conffile then stays that way under docker-ce
-        start = Command(("sh", "-c", "if [ -f /etc/init.d/docker ] && [ ! -x /etc/init.d/docker ]; "
-                         "then chmod 0755 /etc/init.d/docker; fi; service docker start"),
-                        display="service docker start (making /etc/init.d/docker "
-                                "executable again if docker.io's removal left it not)")
-        probe = Command(("docker", "info", "--format", "{{.ServerVersion}}"))
     how = "systemctl" if facts.systemd else "the init script (no systemd)"
     if facts.engine_running and not engine_changed:
         steps.append(Step("engine", "start the engine", "done", "the engine answers"))
@@ -312,12 +323,8 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
     names = tuple(dict.fromkeys(facts.recorded_containers + (
         facts.running_containers if engine_changed else ())))
     if names:
-        script = ('failed=; for n; do docker start "$n" >/dev/null || failed="$failed $n"; done; '
-                  f'if [ -n "$failed" ]; then echo "could not start:$failed" >&2; exit 1; fi; '
-                  f'rm -f {STOPPED_LIST}')
         steps.append(Step("containers", "start containers that ran before", "change",
-                          ", ".join(names), (Command(("sh", "-c", script, "sh", *names),
-                                                     display="docker start " + " ".join(names)),)))
+                          ", ".join(names), _start_containers(names)))
     else:
         steps.append(Step("containers", "start containers that ran before", "done",
                           "no running container was stopped"))
@@ -349,6 +356,31 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
                                                      display="reboot (in 2 s, detached)")),
                           reboot=True))
     return steps
+
+
+def _start_engine(facts: HostFacts) -> tuple[Command, Command]:
+    """The command that starts and enables the engine, and the probe that
+    finds it so."""
+    if facts.systemd:
+        return (Command(("systemctl", "enable", "--now", "docker")),
+                Command(("sh", "-c", "systemctl is-active --quiet docker && "
+                         "systemctl is-enabled --quiet docker")))
+    # docker.io's postrm leaves /etc/init.d/docker non-executable on
+    # remove; the conffile then stays that way under docker-ce
+    return (Command(("sh", "-c", "if [ -f /etc/init.d/docker ] && [ ! -x /etc/init.d/docker ]; "
+                     "then chmod 0755 /etc/init.d/docker; fi; service docker start"),
+                    display="service docker start (making /etc/init.d/docker "
+                            "executable again if docker.io's removal left it not)"),
+            Command(("docker", "info", "--format", "{{.ServerVersion}}")))
+
+
+def _start_containers(names: tuple[str, ...]) -> tuple[Command, ...]:
+    if not names:
+        return ()
+    script = ('failed=; for n; do docker start "$n" >/dev/null || failed="$failed $n"; done; '
+              f'if [ -n "$failed" ]; then echo "could not start:$failed" >&2; exit 1; fi; '
+              f'rm -f {STOPPED_LIST}')
+    return (Command(("sh", "-c", script, "sh", *names), display="docker start " + " ".join(names)),)
 
 
 # reboot in the background so the ssh command returns first

@@ -69,3 +69,29 @@ def test_down_removes_exactly_what_its_lab_created(tmp_path):
     finally:
         bystander.remove(force=True)
         down(cfg, log=lambda m: None)
+
+
+def test_a_host_that_unmounts_its_cgroups_leaves_this_machines_alone(lab):
+    """What cgroupfs-mount's removal does inside a host (cgroupfs-umount):
+    unmount and rmdir every hierarchy. Run with the lab's own mount options
+    in a throwaway container; this machine keeps every cgroup mount."""
+    from lab.hosts import cgroup_binds, cgroup_mounts, cgroup_tmpfs
+    machine = open("/proc/self/mountinfo").read
+    before = cgroup_mounts(machine())
+    client = docker.from_env()
+    api = client.api
+    config = api.create_host_config(cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+                                    security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+                                    binds=cgroup_binds(), tmpfs=cgroup_tmpfs())
+    image = lab.container("new").image.id
+    made = api.create_container(image, command=[
+        "sh", "-c", "cd /sys/fs/cgroup && for d in *; do umount $d; rmdir $d; done; ls -A"],
+        host_config=config, labels=lab.cfg.labels())
+    try:
+        api.start(made)
+        assert api.wait(made, timeout=60)["StatusCode"] == 0
+        assert api.logs(made).decode().strip() == ""          # gone inside the host
+    finally:
+        api.remove_container(made, force=True)
+    assert cgroup_mounts(machine()) == before
+    client.containers.run(image, ["true"], remove=True)         # containers still start here

@@ -12,7 +12,7 @@ import yaml
 
 from tests.hostile_keys import EVIL_BIN, armored, hostile
 
-from .conftest import lab_name, make_lab
+from .conftest import ROOT, lab_name, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -45,7 +45,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(plab):
     out = plab.inv("provision", "--host", "old,new", "--dry-run")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "old: dry run: the plan, nothing changed" in out.stdout
-    assert re.search(r"old: \[1/10\] remove distro Docker packages: will change "
+    assert re.search(r"old: \[6/11\] remove distro Docker packages: will change "
                      r"\(installed: docker\.io, containerd, runc", out.stdout)
     assert "old:   ii  docker.io " in out.stdout                      # dpkg -l view
     assert "new:       $ env DEBIAN_FRONTEND=noninteractive" in out.stdout
@@ -121,7 +121,38 @@ def test_held_dpkg_lock_makes_it_wait_then_fail(plab):
     assert "waiting for the lock /var/lib/dpkg/lock-frontend, held by process" in out.stdout
     assert "(perl)" in out.stdout
     assert "is still held by process" in out.stderr and "then run provision again" in out.stderr
-    assert "step 6/10 'install Docker CE' failed; the steps after it did not run" in out.stderr
+    assert "step 5/11 'download Docker CE' failed; the steps after it did not run" in out.stderr
+
+
+def test_ctrl_c_in_a_multi_host_run_starts_no_new_host_and_reports_each(plab):
+    """One host at a time: Ctrl-C while `new` runs apt-get update lets that
+    step finish, runs no further step there, and never begins `old`."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    before = snapshot(plab, "old")
+    env = {**os.environ, "DOCKMOVE_INVENTORY": str(plab.cfg.inventory_path),
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "provision", "--host", "new,old",
+                             "--parallel", "1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("new: [3/11]"):       # the step before apt-get update ended
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=300)
+    output = "".join(seen) + rest
+    assert proc.returncode == 130, output + err
+    assert re.search(r"new: \[\d+/11\] [^:]+: not run \(interrupted\)", output), output
+    assert re.search(r"^new\s+INTERRUPTED\s+new: interrupted before step \d+/11", output, re.M), output
+    assert re.search(r"^old\s+NOT STARTED\s+old: not started", output, re.M), output
+    assert not any(l.startswith("old: ") for l in output.splitlines())    # never began
+    assert "interrupted: 2 host(s) not finished: new, old" in err
+    assert "Traceback" not in err
+    assert snapshot(plab, "old") == before
 
 
 def test_new_gets_docker_ce_that_runs_a_container_and_a_rerun_changes_nothing(plab):
@@ -144,9 +175,46 @@ def test_new_gets_docker_ce_that_runs_a_container_and_a_rerun_changes_nothing(pl
     again = plab.inv("provision", "--host", "new")
     assert again.returncode == 0, again.stderr
     steps = [l for l in again.stdout.splitlines() if re.match(r"new: \[\d+/\d+\]", l)]
-    assert len(steps) == 10
+    assert len(steps) == 11
     assert all("already done" in l or ": ok: " in l for l in steps), "\n".join(steps)
     assert snapshot(plab, "new") == before
+
+
+def engine_state(plab, host):
+    return plab.sh(host, "dpkg-query -W -f '${db:Status-Abbrev}${Package}\\n' docker.io "
+                         "containerd runc docker-ce 2>/dev/null; docker ps --format '{{.Names}}' | sort")
+
+
+def test_a_failing_install_never_leaves_the_host_without_its_engine(plab):
+    """A bad --pin, then an install that fails after the distro engine was
+    removed: both times old ends with docker.io running its containers."""
+    before = engine_state(plab, "old")
+    assert "ii docker.io" in before and "apache-cont" in before
+    out = plab.inv("provision", "--host", "old", "--pin", "9.9.9-nosuch")
+    assert out.returncode == 1
+    assert "step 5/11 'download Docker CE' failed" in out.stderr, out.stderr
+    assert "Version '9.9.9-nosuch' for 'docker-ce' was not found" in out.stderr
+    assert engine_state(plab, "old") == before                # nothing was removed
+
+    # dpkg refuses to install docker-ce (as a broken package or a full disk would)
+    hook = "/etc/apt/apt.conf.d/00-test-refuse-docker-ce"
+    plab.sh("old", "printf '#!/bin/sh\\n! grep -q /docker-ce_\\n' > /usr/local/sbin/refuse-docker-ce && "
+                   "chmod 755 /usr/local/sbin/refuse-docker-ce && "
+                   f"echo 'DPkg::Pre-Install-Pkgs {{\"/usr/local/sbin/refuse-docker-ce\";}};' > {hook}")
+    try:
+        out = plab.inv("provision", "--host", "old")
+    finally:
+        plab.sh("old", f"rm -f {hook}")
+    assert out.returncode == 1
+    assert "step 7/11 'install Docker CE' failed" in out.stderr, out.stdout + out.stderr
+    assert "old:     putting back docker.io, containerd, runc, the engine and its containers" \
+        in out.stdout
+    assert "Put back as before: docker.io, containerd, runc, the engine and its containers." \
+        in out.stderr
+    assert engine_state(plab, "old") == before
+    old = plab.addresses["old"]
+    assert "Docker Custom Page" in fetch(f"http://{old}:9080/")
+    assert "Volume Page" in fetch(f"http://{old}:9081/")
 
 
 def test_old_moves_from_docker_io_keeping_containers_images_and_volumes(plab):

@@ -112,9 +112,9 @@ def test_deb822_source_for_the_detected_distro(name, uri, suite):
 
 def test_fresh_host_plan_in_order():
     steps = plan(facts_for("debian-12"), SETTINGS)
-    assert [s.key for s in steps] == ["remove-conflicts", "clean-sources", "key", "repository",
-                                      "apt-update", "install", "engine", "containers", "verify",
-                                      "credential-helper"]
+    assert [s.key for s in steps] == ["clean-sources", "key", "repository", "apt-update",
+                                      "download", "remove-conflicts", "install", "engine",
+                                      "containers", "verify", "credential-helper"]
     install = argvs(step(steps, "install"))[0]
     assert install[-5:] == ["docker-ce", "docker-ce-cli", "containerd.io",
                             "docker-buildx-plugin", "docker-compose-plugin"]
@@ -279,6 +279,30 @@ def test_containers_that_ran_are_started_again_even_after_a_failed_run():
     s = step(plan(again, SETTINGS), "containers")
     assert s.state == "change" and s.commands[0].argv[-2:] == ("web", "db")
     assert step(plan(again, SETTINGS), "engine").state == "change"
+
+
+def test_the_whole_install_is_downloaded_before_the_distro_engine_is_removed():
+    f = facts_for("ubuntu-22.04", running_containers=("web", "db"),
+                  docker=DockerVersions("24.0.7", "24.0.7"), engine_running=True)
+    steps = plan(f, SETTINGS, Options(version="5:27.3.1-1~ubuntu.22.04~jammy"))
+    keys = [s.key for s in steps]
+    assert keys.index("download") < keys.index("remove-conflicts") < keys.index("install")
+    download = argvs(step(steps, "download"))[0]
+    assert download[-7:] == ["install", "--download-only", "docker-ce=5:27.3.1-1~ubuntu.22.04~jammy",
+                             "docker-ce-cli=5:27.3.1-1~ubuntu.22.04~jammy", "containerd.io",
+                             "docker-buildx-plugin", "docker-compose-plugin"]
+    # if the install still fails, the distro engine and its containers come back
+    install = step(steps, "install")
+    back = [list(c.argv) for c in install.recover]
+    assert back[0][-6:-4] == ["install", "--no-install-recommends"]
+    assert [a.split("=")[0] for a in back[0][-4:]] == ["docker.io", "docker-compose-v2",
+                                                       "containerd", "runc"]
+    assert back[0][-4] == "docker.io=" + f.installed("docker.io").version
+    assert back[1] == ["systemctl", "enable", "--now", "docker"]
+    assert back[-1][-2:] == ["web", "db"]
+    assert "docker.io" in install.recover_what and "containers" in install.recover_what
+    # nothing was removed: nothing to put back
+    assert step(plan(installed_state(), SETTINGS, Options(version="5:1")), "install").recover == ()
 
 
 def test_version_pin_and_hold():

@@ -71,3 +71,14 @@ def test_run_each_is_parallel_keeps_every_outcome_and_fails_once():
         assert e.exit_code == 1
     else:
         raise AssertionError("no HostsFailed")
+
+
+def test_lab_hosts_never_share_this_machines_cgroup_tmpfs():
+    from lab.hosts import cgroup_mounts
+    v1 = ("31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+          "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+          "33 31 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+          "34 23 0:31 / /sys/kernel/debug rw - debugfs debugfs rw\n")
+    assert cgroup_mounts(v1) == ("tmpfs", ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/systemd"])
+    v2 = "31 23 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
+    assert cgroup_mounts(v2) == ("cgroup2", [])

@@ -1,0 +1,38 @@
+"""Multi-host runs interrupted by Ctrl-C: no host that had not begun is started,
+the running ones are told to stop and are waited for, every outcome is kept."""
+import _thread
+import threading
+
+from fleet.errors import HostsFailed, Interrupted, NotStarted
+from fleet.parallel import raise_if_failed, run_each
+
+
+def test_ctrl_c_starts_no_new_host_and_keeps_every_outcome():
+    cancel = threading.Event()
+    began = []
+
+    def one(name):
+        began.append(name)
+        if name == "a":
+            _thread.interrupt_main()             # Ctrl-C while host a runs
+            assert cancel.wait(10), "cancel was not set"
+            raise Interrupted("a: interrupted before step 3/11")
+        return name
+
+    outcomes = run_each(["a", "b", "c"], one, workers=1, cancel=cancel)
+    assert began == ["a"]
+    assert isinstance(outcomes["a"].error, Interrupted)
+    assert all(isinstance(outcomes[n].error, NotStarted) for n in ("b", "c"))
+    assert "b: not started (interrupted before its turn): unchanged" == str(outcomes["b"].error)
+    try:
+        raise_if_failed(outcomes)
+    except HostsFailed as e:
+        assert e.exit_code == 130
+        assert "interrupted: 3 host(s) not finished: a, b, c" in str(e)
+    else:
+        raise AssertionError("no error raised")
+
+
+def test_without_ctrl_c_every_host_runs():
+    outcomes = run_each(["a", "b", "c"], str.upper, workers=2, cancel=threading.Event())
+    assert {k: o.value for k, o in outcomes.items()} == {"a": "A", "b": "B", "c": "C"}
