@@ -230,3 +230,29 @@ def test_trust_looks_the_host_up_like_ssh(hop, tmp_path):
     new_fp = fingerprint(ed25519(hop, "new"))
     assert f"host key of {hop.addresses['new']} is not known: ssh-ed25519 {new_fp}" in out.stderr
     assert unknown_bastion.read_text() == ""
+
+
+def test_revoked_and_certificate_lines_of_known_hosts(hop, tmp_path):
+    """A @cert-authority line or a line that is no key is skipped (no
+    traceback); a @revoked key is refused by both sides, even where a line
+    lists it as the host's."""
+    other_ca = ed25519(hop, "inner").split(None, 1)[1]
+    ok = write_known(tmp_path / "ok", ["# comment", f"@cert-authority * {other_ca}",
+                                       "not a key line", *key_lines(hop, "old")])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(ok))})
+    out = hop.inv("hosts", "--host", "old", inventory=path)
+    assert out.returncode == 0, out.stderr
+    revoked_line = "@revoked " + ed25519(hop, "old")
+    bad = write_known(tmp_path / "revoked", [revoked_line, ed25519(hop, "old")])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(bad))})
+    out = hop.inv("hosts", "--host", "old", inventory=path)
+    assert out.returncode == 4, out.stderr
+    assert f"is REVOKED (a @revoked line of known_hosts): ssh-ed25519 " \
+           f"{fingerprint(ed25519(hop, 'old'))}" in out.stderr
+    inv = load_inventory(path)
+    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    assert ssh.returncode == 255 and "REVOKED" in ssh.stderr
+    out = hop.inv("hosts.trust", "old", "--yes", inventory=path)
+    assert out.returncode == 4 and "REVOKED" in out.stderr
