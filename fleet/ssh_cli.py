@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import shlex
 
-from .inventory import Inventory, Settings
+from .inventory import Host, Inventory, Settings
 from .route import Hop, route
 from .sshconfig import read_ssh_config
 
 
-def ssh_argv(inventory: Inventory, host, command: str | None = None,
+def ssh_argv(inventory: Inventory, host: Host, command: str | None = None,
              *, batch: bool = True) -> list[str]:
     settings = inventory.settings
     hops = route(inventory, host, read_ssh_config(settings))
