@@ -5,13 +5,13 @@ They follow the same way and trust as the Fabric connections
 (fleet/route.py): every hop is an ssh process of ours, chained by
 ProxyCommand (`ssh ... -W host:port jump`), each with strict host key
 checking against the hop's known_hosts files, the key looked up under the
-name the Fabric side uses (HostKeyAlias), no DNS keys, no learning of new
-keys (UpdateHostKeys=no), and ProxyJump from any config switched off, so
-OpenSSH never opens a hop of its own. What the Fabric side takes from
-ssh_config (HostName, Port, User, IdentityFile, the known_hosts files, the
-jumps) is passed explicitly, as fleet/sshconfig.py read it; the rest of
-OpenSSH's own config (ciphers, agent, ...) applies as usual, and with
-`settings.ssh_config` that file (-F).
+name the Fabric side uses (HostKeyAlias), no DNS keys, no KnownHostsCommand,
+no learning of new keys (UpdateHostKeys=no), and the ProxyJump and
+ProxyCommand of any config switched off, so OpenSSH never opens a hop of its
+own. What the Fabric side takes from ssh_config (HostName, Port, User,
+IdentityFile, the known_hosts files, the jumps) is passed explicitly, as
+fleet/sshconfig.py read it; the rest of OpenSSH's own config (ciphers,
+agent, ...) applies as usual, and with `settings.ssh_config` that file (-F).
 
 Paths are written the way OpenSSH reads its options: `%` doubled (tokens),
 quoted where they hold a blank or a quote, and once more for each
@@ -19,7 +19,10 @@ ProxyCommand level.
 """
 from __future__ import annotations
 
+import functools
+import re
 import shlex
+import subprocess
 
 from .inventory import Host, Inventory, Settings
 from .route import Hop, route
@@ -63,14 +66,25 @@ def _options(hop: Hop, settings: Settings, batch: bool, proxy: str | None) -> li
              "-o", "HostKeyAlias=" + hop.key_name,
              "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no",
              "-o", "VerifyHostKeyDNS=no"]
-    if ep.known_hosts_command:
-        opts += ["-o", "KnownHostsCommand=none"]
+    if ep.known_hosts_command or openssh_version() >= (8, 5):
+        opts += ["-o", "KnownHostsCommand=none"]     # (an option since OpenSSH 8.5)
     opts += ["-o", "ProxyCommand=" + proxy] if proxy else ["-o", "ProxyJump=none"]
     opts += ["-o", f"ConnectTimeout={settings.connect_timeout}",
              "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
     if batch:
         opts += ["-o", "BatchMode=yes"]
     return opts
+
+
+@functools.cache
+def openssh_version() -> tuple[int, int]:
+    """This machine's OpenSSH client version, (0, 0) when unknown."""
+    try:
+        out = subprocess.run(["ssh", "-V"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return (0, 0)
+    m = re.search(r"OpenSSH_(\d+)\.(\d+)", out.stderr + out.stdout)
+    return (int(m[1]), int(m[2])) if m else (0, 0)
 
 
 def known_hosts_value(files: tuple[str, ...] | list[str]) -> str:
