@@ -70,18 +70,18 @@ def hosts_list(c, host="all", inventory=None):
 
 
 @task(name="trust", help={
-    "name": "inventory host (or user@address:port) whose key to record",
+    "name": "inventory host, user@address:port or a Host alias of ssh_config whose key to record",
     "fingerprint": "the SHA256:... fingerprint you expect (checked before recording)",
     "yes": "record the key shown without asking",
     "inventory": INVENTORY_HELP})
 @_handled
 def hosts_trust(c, name, fingerprint=None, yes=False, inventory=None):
     """Record a host's SSH key in known_hosts after you checked its fingerprint."""
-    from fleet.trust import trust
+    from fleet.trust import trust, trust_targets
     inv = load_inventory(inventory)
     confirm = (lambda q: True) if yes else _ask
-    for h in select(inv, name):
-        r = trust(h, inv.settings, expected=fingerprint, confirm=confirm)
+    for h in trust_targets(inv, name):
+        r = trust(inv, h, expected=fingerprint, confirm=confirm)
         verb = "recorded in" if r.recorded else "already in"
         print(f"{r.host}: {r.key_type} {r.fingerprint} {verb} {r.file}")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shlex
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
@@ -35,10 +37,14 @@ def known_hosts_name(address: str, port: int | None) -> str:
 
 
 def known_hosts_files(host: Host, settings: Settings,
-                      ssh_config_files: tuple[str, ...] = ()) -> list[str]:
-    """Every file whose keys count for `host`, most specific first."""
-    files = [host.known_hosts, *ssh_config_files, *settings.known_hosts,
-             USER_KNOWN_HOSTS, SYSTEM_KNOWN_HOSTS]
+                      user_files: tuple[str, ...] = (),
+                      global_files: tuple[str, ...] = ()) -> list[str]:
+    """Every file whose keys count for `host`, most specific first: its own
+    (inventory), ssh_config's UserKnownHostsFile, the inventory's, then
+    ~/.ssh/known_hosts and ssh_config's GlobalKnownHostsFile (else
+    /etc/ssh/ssh_known_hosts). `hosts.trust` records in the first."""
+    files = [host.known_hosts, *user_files, *settings.known_hosts,
+             USER_KNOWN_HOSTS, *(global_files or (SYSTEM_KNOWN_HOSTS,))]
     out: list[str] = []
     for f in files:
         if f:
@@ -48,29 +54,36 @@ def known_hosts_files(host: Host, settings: Settings,
     return out
 
 
-def trust_file(host: Host, settings: Settings) -> str:
-    """Where `hosts.trust` records a key: the host's own file, else the
-    inventory's first, else ~/.ssh/known_hosts."""
-    return os.path.expanduser(
-        host.known_hosts or (settings.known_hosts[0] if settings.known_hosts
-                             else USER_KNOWN_HOSTS))
-
-
 class RefuseUnknownKey(paramiko.MissingHostKeyPolicy):
-    """paramiko policy: refuse, saying what the key is and how to trust it."""
+    """paramiko policy: refuse, saying what the key is and how to trust it
+    (or that known_hosts revokes it)."""
 
-    def __init__(self, host: Host, files: list[str]):
+    def __init__(self, host: Host, files: list[str], revoked: tuple = ()):
         self.host = host
         self.files = files
+        self.revoked = revoked
 
     def missing_host_key(self, client, hostname, key):
+        if is_revoked(key, self.revoked):
+            raise revoked_error(self.host.name, hostname, key)
         raise HostKeyError(
             f"{self.host.name}: host key of {hostname} is not known: "
             f"{key.get_name()} {fingerprint(key)}\n"
             f"  looked in: {', '.join(self.files)}\n"
             f"  check this fingerprint with the host's admin (on the host: "
             f"ssh-keygen -lf /etc/ssh/ssh_host_{_short(key)}_key.pub), then record it: "
-            f"inv hosts.trust {self.host.name} --fingerprint {fingerprint(key)}")
+            f"inv hosts.trust {shlex.quote(self.host.name)} --fingerprint {fingerprint(key)}")
+
+
+def revoked_error(name: str, hostname: str, key: paramiko.PKey) -> HostKeyError:
+    return HostKeyError(
+        f"{name}: host key of {hostname} is REVOKED (a @revoked line of known_hosts): "
+        f"{key.get_name()} {fingerprint(key)}; refusing it. Someone may be "
+        f"intercepting the connection, or the host still uses a retired key")
+
+
+def is_revoked(key: paramiko.PKey, revoked: tuple) -> bool:
+    return any(key.asbytes() == r.asbytes() for r in revoked)
 
 
 def _short(key: paramiko.PKey) -> str:
@@ -82,39 +95,102 @@ def _short(key: paramiko.PKey) -> str:
     return "rsa"
 
 
-def changed_key_error(host: Host, e: paramiko.BadHostKeyException) -> HostKeyError:
-    name = known_hosts_name(host.address, host.port)
+def changed_key_error(name: str, key_name: str,
+                      e: paramiko.BadHostKeyException) -> HostKeyError:
+    """`name` (the host as the user calls it) showed another key than the
+    one known_hosts has for `key_name`."""
     return HostKeyError(
-        f"{host.name}: HOST KEY CHANGED for {e.hostname}: known_hosts has "
+        f"{name}: HOST KEY CHANGED for {e.hostname}: known_hosts has "
         f"{e.expected_key.get_name()} {fingerprint(e.expected_key)}, the host "
         f"now shows {e.key.get_name()} {fingerprint(e.key)}.\n"
         f"  Someone may be intercepting the connection. If the host was "
-        f"reinstalled, remove the old key (ssh-keygen -R '{name}') and trust "
-        f"the new one: inv hosts.trust {host.name}")
+        f"reinstalled, remove the old key (ssh-keygen -R '{key_name}') and trust "
+        f"the new one: inv hosts.trust {shlex.quote(name)}")
 
 
-def load_known_keys(files: list[str]) -> paramiko.HostKeys:
-    keys = paramiko.HostKeys()
+@dataclass(frozen=True)
+class KnownHosts:
+    keys: paramiko.HostKeys               # the keys that count, revoked ones left out
+    revoked: tuple[paramiko.PKey, ...]    # keys of @revoked lines
+
+
+def read_known_hosts(files: list[str] | tuple[str, ...],
+                     into: paramiko.HostKeys | None = None) -> KnownHosts:
+    """The keys of `files`, in order (for a host and key type, the first file
+    wins). @revoked lines revoke their key everywhere; @cert-authority lines
+    and lines that are not keys are skipped, as are missing files."""
+    keys = into if into is not None else paramiko.HostKeys()
+    entries, revoked = [], []
     for f in files:
-        if os.path.exists(f):
-            keys.load(f)
-    return keys
+        try:
+            text = Path(f).read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            marker = ""
+            if line.startswith("@"):
+                marker, _, line = line.partition(" ")
+            try:
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line.strip())
+            except (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError):
+                continue
+            if entry is None or entry.key is None:
+                continue
+            if marker == "@revoked":
+                revoked.append(entry.key)
+            elif not marker:
+                entries.append(entry)
+    for entry in entries:
+        if is_revoked(entry.key, tuple(revoked)):
+            continue
+        kind = entry.key.get_name()
+        for name in entry.hostnames:
+            if kind not in (keys.get(name) or {}):
+                keys[name] = {kind: entry.key}
+    return KnownHosts(keys, tuple(revoked))
 
 
-def fetch_host_key(address: str, port: int, timeout: float) -> paramiko.PKey:
-    """The key a server presents, read without logging in."""
+def tcp_socket(address: str, port: int, timeout: float) -> socket.socket:
     try:
-        sock = socket.create_connection((address, port), timeout=timeout)
+        return socket.create_connection((address, port), timeout=timeout)
     except OSError as e:
         raise ConnectError(f"{address}:{port}: cannot connect: {e}") from None
+
+
+def fetch_host_key(sock, where: str, timeout: float,
+                   key_types: list[str] | None = None) -> paramiko.PKey:
+    """The key a server presents on `sock` (a socket or an ssh channel), read
+    without logging in; with `key_types`, only a key of those types (the
+    server offering none raises KeyTypeNotOffered)."""
     transport = paramiko.Transport(sock)
     try:
+        if key_types is not None:
+            options = transport.get_security_options()
+            options.key_types = [t for t in options.key_types if t in key_types]
         transport.start_client(timeout=timeout)
         return transport.get_remote_server_key()
-    except paramiko.SSHException as e:
-        raise ConnectError(f"{address}:{port}: ssh handshake failed: {e}") from None
+    except paramiko.ssh_exception.IncompatiblePeer as e:
+        if key_types is not None and "host key" in str(e):
+            raise KeyTypeNotOffered(where) from None
+        raise ConnectError(f"{where}: ssh handshake failed: {e}") from None
+    except (paramiko.SSHException, EOFError, OSError) as e:
+        raise ConnectError(f"{where}: ssh handshake failed: {e}") from None
     finally:
         transport.close()
+
+
+class KeyTypeNotOffered(Exception):
+    """The server offers no host key of the types asked for."""
+
+
+def algorithms(key_type: str) -> list[str]:
+    """The host key algorithms that prove a key of this known_hosts type."""
+    if key_type == "ssh-rsa":
+        return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+    return [key_type]
 
 
 def record_key(path: str, name: str, key: paramiko.PKey) -> None:

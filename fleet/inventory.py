@@ -10,6 +10,7 @@ Layout of the file:
       default_source: old
       default_target: new
       known_hosts: [~/.ssh/known_hosts]     # extra files, besides ~/.ssh/known_hosts
+      ssh_config: path              # read this instead of ~/.ssh/config and /etc/ssh/ssh_config
       connect_timeout: 10
       docker_repo: {base_url, key_url, fingerprint, channel}
       credential_helper: {url, sha256, action}
@@ -87,6 +88,7 @@ class Settings:
     default_source: str | None = None
     default_target: str | None = None
     known_hosts: tuple[str, ...] = ()
+    ssh_config: str | None = None       # instead of ~/.ssh/config + /etc/ssh/ssh_config
     connect_timeout: int = 10
     docker_repo: DockerRepo = DockerRepo()
     credential_helper: CredentialHelper = CredentialHelper()
@@ -110,7 +112,7 @@ class Inventory:
 
 HOST_FIELDS = {"address", "user", "port", "identity_file", "sudo", "jump",
                "groups", "known_hosts"}
-SETTINGS_FIELDS = {"default_source", "default_target", "known_hosts",
+SETTINGS_FIELDS = {"default_source", "default_target", "known_hosts", "ssh_config",
                    "connect_timeout", "docker_repo", "credential_helper"}
 TOP_FIELDS = {"settings", "hosts"}
 
@@ -231,6 +233,8 @@ def _parse_settings(data: Any, path: Path) -> Settings:
         default_target=_opt(data, "default_target", str, path, "settings"),
         known_hosts=tuple(_resolve_path(p, path.parent) for p in _str_list(
             data.get("known_hosts", []), path, "settings", "known_hosts")),
+        ssh_config=_resolve_path(_opt(data, "ssh_config", str, path, "settings"),
+                                 path.parent),
         connect_timeout=timeout if timeout is not None else 10,
         docker_repo=_section(data, "docker_repo", DockerRepo, path),
         credential_helper=helper,

@@ -1,18 +1,31 @@
 """`inv hosts.trust NAME`: record a host's key in known_hosts, on purpose.
 
-The key is shown with its fingerprint; it is recorded only when it matches the
-fingerprint the user got out of band (--fingerprint), or when the user says
-yes. A key that differs from one already known is never replaced here.
+The host is looked up the way the connections reach it (fleet/route.py):
+ssh_config's HostName and Port, and through its jump hosts, whose own keys
+must already be known. The key is shown with its fingerprint; it is recorded
+only when it matches the fingerprint the user got out of band
+(--fingerprint), or when the user says yes. Never recorded:
+- a key that differs from one already known for the host (changed key);
+- a key of another type while the host is known by a key the server does not
+  offer at all: a man in the middle without the known key would offer just
+  such a key.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
-from .errors import HostKeyError, UsageError
-from .hostkeys import (fetch_host_key, fingerprint, known_hosts_files,
-                       known_hosts_name, load_known_keys, record_key, trust_file)
-from .inventory import Host, Settings
+import paramiko
+
+from .connection import connect_route, open_jump
+from .errors import ConnectError, HostKeyError, UnknownHostError, UsageError
+from .hostkeys import (KeyTypeNotOffered, algorithms, fetch_host_key, fingerprint,
+                       is_revoked, read_known_hosts, record_key, revoked_error, tcp_socket)
+from .inventory import Host, Inventory
+from .route import Hop, route
+from .selection import select
+from .sshconfig import read_ssh_config
 
 
 @dataclass(frozen=True)
@@ -24,23 +37,43 @@ class TrustResult:
     recorded: bool          # False: it was already known
 
 
-def trust(host: Host, settings: Settings, *, expected: str | None = None,
+def trust_targets(inventory: Inventory, spec: str) -> list[Host]:
+    """Hosts for `hosts.trust SPEC`: as --host reads it, and besides a Host
+    alias of ssh_config (a jump host named there, say)."""
+    try:
+        return select(inventory, spec)
+    except UnknownHostError:
+        aliases = read_ssh_config(inventory.settings).get_hostnames()
+        if spec in aliases and not any(c in spec for c in "*?!,"):
+            return [Host(name=spec, address=spec)]
+        raise
+
+
+def trust(inventory: Inventory, host: Host, *, expected: str | None = None,
           confirm: Callable[[str], bool] | None = None) -> TrustResult:
-    port = host.port or 22
-    key = fetch_host_key(host.address, port, settings.connect_timeout)
+    config = read_ssh_config(inventory.settings)
+    hops = route(inventory, host, config)
+    target = hops[-1]
+    name = target.key_name
+    known_hosts = read_known_hosts(target.known_hosts)
+    known = known_hosts.keys.lookup(name) or {}
+    file = target.known_hosts[0]
+    timeout = inventory.settings.connect_timeout
+    with _sockets(inventory, host, hops, config) as connect:
+        if known:
+            key = _known_kind(host, name, known, connect, timeout)
+            if known[key.get_name()] == key:
+                return TrustResult(host.name, fingerprint(key), key.get_name(), file, False)
+            raise HostKeyError(
+                f"{host.name}: {name} shows {key.get_name()} {fingerprint(key)}, but "
+                f"known_hosts has another key for it "
+                f"({fingerprint(known[key.get_name()])}). Not replacing it: if the host "
+                f"was reinstalled, remove the old key first (ssh-keygen -R '{name}'), "
+                f"then trust again")
+        key = fetch_host_key(connect(), name, timeout)
+    if is_revoked(key, known_hosts.revoked):
+        raise revoked_error(host.name, name, key)
     fp = fingerprint(key)
-    name = known_hosts_name(host.address, host.port)
-    files = known_hosts_files(host, settings)
-    known = load_known_keys(files).lookup(name) or {}
-    target = trust_file(host, settings)
-    if key.get_name() in known:
-        if known[key.get_name()] == key:
-            return TrustResult(host.name, fp, key.get_name(), target, False)
-        raise HostKeyError(
-            f"{host.name}: {name} shows {key.get_name()} {fp}, but known_hosts "
-            f"has another key for it ({fingerprint(known[key.get_name()])}). "
-            f"Not replacing it: if the host was reinstalled, remove the old key "
-            f"first (ssh-keygen -R '{name}'), then trust again")
     if expected is not None:
         if _norm(expected) != _norm(fp):
             raise HostKeyError(
@@ -52,8 +85,58 @@ def trust(host: Host, settings: Settings, *, expected: str | None = None,
             f"{host.name}: not trusted: {name} shows {key.get_name()} {fp}. "
             f"Compare it with the host's (ssh-keygen -lf on the host), then pass "
             f"--fingerprint {fp}, or --yes")
-    record_key(target, name, key)
-    return TrustResult(host.name, fp, key.get_name(), target, True)
+    record_key(file, name, key)
+    return TrustResult(host.name, fp, key.get_name(), file, True)
+
+
+def _known_kind(host: Host, name: str, known, connect, timeout: float) -> paramiko.PKey:
+    """The server's key of a type known_hosts has for it; refuse when it
+    offers none of them, naming them."""
+    wanted = [a for kind in known.keys() for a in algorithms(kind)]
+    try:
+        return fetch_host_key(connect(), name, timeout, key_types=wanted)
+    except KeyTypeNotOffered:
+        shown = fetch_host_key(connect(), name, timeout)
+    keys = ", ".join(f"{k} {fingerprint(known[k])}" for k in known.keys())
+    raise HostKeyError(
+        f"{host.name}: known_hosts knows {name} by {keys}, but the server does not "
+        f"offer {'that key type' if len(known.keys()) == 1 else 'any of those key types'}"
+        f": it shows {shown.get_name()} {fingerprint(shown)}.\n"
+        f"  Someone may be intercepting the connection (a server without the known "
+        f"key offers another type); nothing recorded. If the host's keys were really "
+        f"replaced, remove the old ones (ssh-keygen -R '{name}') and trust again")
+
+
+@contextlib.contextmanager
+def _sockets(inventory: Inventory, host: Host, hops: tuple[Hop, ...],
+             config) -> Iterator[Callable[[], object]]:
+    """A function giving a fresh connection to the host's ssh port: straight,
+    through ssh_config's ProxyCommand, or a channel through its jump hosts
+    (opened with their keys checked)."""
+    target = hops[-1]
+    ep = target.endpoint
+    timeout = inventory.settings.connect_timeout
+    if len(hops) == 1:
+        if target.proxy_command:
+            yield lambda: paramiko.ProxyCommand(target.proxy_command)
+        else:
+            yield lambda: tcp_socket(ep.hostname, ep.port, timeout)
+        return
+    gateway = connect_route(hops[:-1], inventory.settings, config)
+    try:
+        open_jump(host, gateway)
+
+        def channel():
+            try:
+                return gateway.transport.open_channel(
+                    "direct-tcpip", (ep.hostname, ep.port), ("", 0), timeout=timeout)
+            except paramiko.ChannelException as e:
+                raise ConnectError(
+                    f"{host.name}: the jump host {hops[-2].host.name} could not open a "
+                    f"connection to {ep.hostname}:{ep.port}: {e.text}") from None
+        yield channel
+    finally:
+        gateway.close()
 
 
 def _norm(fp: str) -> str:

@@ -24,9 +24,13 @@ class HostSpec:
     name: str
     image: str               # which lab image: "host" or "old"
     seed: bool = False       # run the seed scenario (apache-cont & co.)
+    behind: str | None = None  # reachable only through this lab host (the hop network)
 
 
 HOSTS = (HostSpec("old", "old", seed=True), HostSpec("new", "host"))
+# `inner` sits on a network of its own that only `new` shares; it answers only
+# `new`, so this machine reaches it through `new` as a jump host or not at all
+HOP_HOST = HostSpec("inner", "host", behind="new")
 MAX_EXTRA = 16
 
 
@@ -43,10 +47,11 @@ class LabConfig:
     state_dir: Path = PROJECT_DIR / ".lab"
     mirror: str = DEFAULT_MIRROR
     extra: int = 0           # node1..nodeN besides old and new
+    hop: bool = False        # also `inner`, reachable only through `new`
 
     @property
     def hosts(self) -> tuple[HostSpec, ...]:
-        return HOSTS + extra_hosts(self.extra)
+        return HOSTS + extra_hosts(self.extra) + ((HOP_HOST,) if self.hop else ())
 
     @classmethod
     def from_env(cls) -> "LabConfig":
@@ -55,14 +60,25 @@ class LabConfig:
         extra = os.environ.get("DOCKMOVE_LAB_EXTRA", "0")
         if not extra.isdigit():
             raise ValueError(f"DOCKMOVE_LAB_EXTRA={extra!r}: expected a number of hosts")
+        hop = os.environ.get("DOCKMOVE_LAB_HOP", "0")
+        if hop not in ("0", "1"):
+            raise ValueError(f"DOCKMOVE_LAB_HOP={hop!r}: expected 1 (add `inner`) or 0")
         return cls(name=name,
                    state_dir=Path(state) if state else PROJECT_DIR / ".lab",
                    mirror=os.environ.get("DOCKMOVE_LAB_MIRROR", DEFAULT_MIRROR),
-                   extra=int(extra))
+                   extra=int(extra), hop=hop == "1")
 
     @property
     def network(self) -> str:
         return f"{self.name}-net"
+
+    @property
+    def hop_network(self) -> str:
+        """The network of the hosts `behind` another (internal: no way out)."""
+        return f"{self.name}-hop-net"
+
+    def network_of(self, spec: HostSpec) -> str:
+        return self.hop_network if spec.behind else self.network
 
     def container(self, host: str) -> str:
         return f"{self.name}-{host}"

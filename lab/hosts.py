@@ -29,12 +29,23 @@ from .images import LabError
 Log = Callable[[str], None]
 
 
-def ensure_network(client: docker.DockerClient, cfg: LabConfig):
-    found = client.networks.list(names=[cfg.network])
-    for net in found:
-        if net.name == cfg.network:
+def ensure_network(client: docker.DockerClient, cfg: LabConfig, name: str | None = None,
+                   *, internal: bool = False):
+    """The lab's network (or another of its networks: `name`), created once."""
+    name = name or cfg.network
+    for net in client.networks.list(names=[name]):
+        if net.name == name:
             return net
-    return client.networks.create(cfg.network, driver="bridge", labels=cfg.labels())
+    return client.networks.create(name, driver="bridge", internal=internal,
+                                  labels=cfg.labels())
+
+
+def join_network(client: docker.DockerClient, container: Container, network: str,
+                 alias: str) -> None:
+    """Attach a running host to a second network, once."""
+    container.reload()
+    if network not in container.attrs["NetworkSettings"]["Networks"]:
+        client.networks.get(network).connect(container, aliases=[alias])
 
 
 def find_host(client: docker.DockerClient, cfg: LabConfig, name: str) -> Container | None:
@@ -54,13 +65,14 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
     if not client.volumes.list(filters={"name": volume}):
         client.volumes.create(volume, labels=cfg.labels(spec.name))
     api = client.api
+    network = cfg.network_of(spec)
     host_config = api.create_host_config(
         init=True,
         cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         binds={**cgroup_binds(), volume: {"bind": "/var/lib/docker", "mode": "rw"}},
         tmpfs=cgroup_tmpfs(),
-        network_mode=cfg.network,
+        network_mode=network,
         restart_policy={"Name": "unless-stopped"},   # `reboot` inside comes back
     )
     # --security-opt systempaths=unconfined, which the SDK has no word for
@@ -75,7 +87,7 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
                      "LAB_CGROUP_PARENT": cfg.cgroup_parent(spec.name)},
         host_config=host_config,
         networking_config=api.create_networking_config(
-            {cfg.network: api.create_endpoint_config(aliases=[spec.name])}),
+            {network: api.create_endpoint_config(aliases=[spec.name])}),
     )
     container = client.containers.get(created["Id"])
     container.start()
@@ -139,10 +151,10 @@ def repo_facts(container: Container) -> dict:
     return json.loads(out)
 
 
-def address(container: Container, cfg: LabConfig) -> str | None:
+def address(container: Container, network: str) -> str | None:
     container.reload()
     nets = container.attrs["NetworkSettings"]["Networks"]
-    ip = (nets.get(cfg.network) or {}).get("IPAddress")
+    ip = (nets.get(network) or {}).get("IPAddress")
     return ip or None
 
 
@@ -165,6 +177,39 @@ def wait_for_ssh(container: Container, ip: str, timeout: float = 60) -> None:
         time.sleep(0.2)
     raise LabError(f"lab: sshd on {container.name} ({ip}) did not answer within "
                    f"{timeout:.0f}s ({last}); see `docker logs {container.name}`")
+
+
+def wait_for_ssh_inside(container: Container, timeout: float = 60) -> None:
+    """Until sshd greets on the host's own loopback (for a host this machine
+    is not meant to reach)."""
+    probe = ["timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3"]
+    deadline = time.monotonic() + timeout
+    out = ""
+    while time.monotonic() < deadline:
+        code, out = exec_ok(container, probe)
+        if code == 0 and out.startswith("SSH-"):
+            return
+        time.sleep(0.2)
+    raise LabError(f"lab: sshd on {container.name} did not answer within {timeout:.0f}s "
+                   f"({out.strip()}); see `docker logs {container.name}`")
+
+
+CONFINE = r"""set -eu
+peer=$1
+route=$(ip -o -4 route get "$peer")
+dev=$(printf '%s\n' "$route" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+src=$(printf '%s\n' "$route" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+ip -4 route flush dev "$dev"
+ip -4 route add "$peer/32" dev "$dev" src "$src"
+"""
+
+
+def confine(container: Container, peer: str) -> None:
+    """Leave the host one route: to `peer`. Whoever else connects (this
+    machine, through the network's bridge) never gets an answer."""
+    code, out = exec_ok(container, ["sh", "-c", CONFINE, "confine", peer])
+    if code != 0:
+        raise LabError(f"lab: cannot limit {container.name}'s routes to {peer}: {out}")
 
 
 def exec_ok(container: Container, argv: list[str]) -> tuple[int, str]:

@@ -84,29 +84,42 @@ def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
     tags = ensure_images(client, cfg, rebuild=rebuild, log=log)
     pubkey = ensure_key(cfg)
     lh.ensure_network(client, cfg)
+    bastions = {s.behind: s.name for s in cfg.hosts if s.behind}
+    if bastions:
+        lh.ensure_network(client, cfg, cfg.hop_network, internal=True)
     repo = lh.ensure_repo(client, cfg, tags["repo"], fresh or rebuild, log)
     containers = {s.name: _ensure_host(client, cfg, s, tags[s.image], pubkey,
                                        fresh or rebuild, log) for s in cfg.hosts}
+    for bastion in bastions:
+        lh.join_network(client, containers[bastion], cfg.hop_network, bastion)
     addresses: dict[str, str] = {}
     keys: dict[str, list[str]] = {}
     for spec in cfg.hosts:
         c = containers[spec.name]
-        ip = lh.address(c, cfg)
-        if not ip:
-            raise LabError(f"lab: {c.name} has no address on {cfg.network}")
-        lh.wait_for_ssh(c, ip)
+        ip = _address(c, cfg.network_of(spec))
+        if spec.behind:
+            lh.wait_for_ssh_inside(c)
+            lh.confine(c, _address(containers[spec.behind], cfg.hop_network))
+        else:
+            lh.wait_for_ssh(c, ip)
         addresses[spec.name] = ip
         keys[ip] = lh.host_public_keys(c)
         if spec.seed:
             _seed(c, log)
-    repo_ip = lh.address(repo, cfg)
-    if not repo_ip:
-        raise LabError(f"lab: {repo.name} has no address on {cfg.network}")
-    write_state(cfg, addresses, keys, repo_settings(repo_ip, lh.repo_facts(repo)))
+    repo_ip = _address(repo, cfg.network)
+    jumps = {s.name: s.behind for s in cfg.hosts if s.behind}
+    write_state(cfg, addresses, keys, repo_settings(repo_ip, lh.repo_facts(repo)), jumps)
     log(f"lab: up; inventory {cfg.inventory_path}")
     log(render(["HOST", "ADDRESS", "SSH"],
                [[n, a, f"ssh -F {cfg.ssh_config_path} {n}"] for n, a in addresses.items()]))
     return addresses
+
+
+def _address(container, network: str) -> str:
+    ip = lh.address(container, network)
+    if not ip:
+        raise LabError(f"lab: {container.name} has no address on {network}")
+    return ip
 
 
 @dataclass(frozen=True)
@@ -132,11 +145,12 @@ def status(cfg: LabConfig) -> list[HostStatus]:
             continue
         running = c.status == "running"
         engine = (lh.engine_version(c) or "none") if running else ""
-        out.append(HostStatus(spec.name, c.name, c.status, lh.address(c, cfg) or "",
+        ip = lh.address(c, cfg.network) or lh.address(c, cfg.hop_network) or ""
+        out.append(HostStatus(spec.name, c.name, c.status, ip,
                               (c.image.tags or [c.image.short_id])[0], engine))
     repo = lh.find_host(client, cfg, "repo")
     if repo is not None:
-        out.append(HostStatus("repo", repo.name, repo.status, lh.address(repo, cfg) or "",
+        out.append(HostStatus("repo", repo.name, repo.status, lh.address(repo, cfg.network) or "",
                               (repo.image.tags or [repo.image.short_id])[0], "(web server)"))
     return out
 

@@ -55,11 +55,15 @@ def repo_settings(repo_ip: str, facts: dict) -> dict:
 
 
 def inventory_data(cfg: LabConfig, addresses: dict[str, str],
-                   extra_settings: dict | None = None) -> dict:
+                   extra_settings: dict | None = None,
+                   jumps: dict[str, str] | None = None) -> dict:
+    """`jumps`: host -> the lab host it is reached through."""
     hosts: dict[str, dict] = {}
     for name, ip in addresses.items():
         common = {"address": ip, "identity_file": cfg.key_path.name,
                   "known_hosts": cfg.known_hosts_path.name}
+        if name in (jumps or {}):
+            common["jump"] = jumps[name]
         hosts[name] = {**common, "user": SUDO_USER, "sudo": "passwordless",
                        "groups": ["lab"]}
         hosts[f"{name}-root"] = {**common, "user": "root", "groups": ["lab-root"]}
@@ -69,25 +73,28 @@ def inventory_data(cfg: LabConfig, addresses: dict[str, str],
     return {"settings": settings, "hosts": hosts}
 
 
-def ssh_config_text(cfg: LabConfig, addresses: dict[str, str]) -> str:
+def ssh_config_text(cfg: LabConfig, addresses: dict[str, str],
+                    jumps: dict[str, str] | None = None) -> str:
     out = [f"# written by `inv lab.up` for lab {cfg.name}\n"]
     for name, ip in addresses.items():
+        jump = f"  ProxyJump {jumps[name]}\n" if name in (jumps or {}) else ""
         out.append(f"Host {name}\n  HostName {ip}\n  User {SUDO_USER}\n"
                    f"  IdentityFile {cfg.key_path}\n  IdentitiesOnly yes\n"
                    f"  UserKnownHostsFile {cfg.known_hosts_path}\n"
-                   f"  StrictHostKeyChecking yes\n")
+                   f"  StrictHostKeyChecking yes\n{jump}")
     return "\n".join(out)
 
 
 def write_state(cfg: LabConfig, addresses: dict[str, str],
-                host_keys: dict[str, list[str]], extra_settings: dict | None = None) -> None:
+                host_keys: dict[str, list[str]], extra_settings: dict | None = None,
+                jumps: dict[str, str] | None = None) -> None:
     _write_private(cfg.known_hosts_path, known_hosts_text(host_keys))
     header = (f"# The lab's inventory, written by `inv lab.up` (lab {cfg.name}).\n"
               "# Rewritten on every lab.up; for your own hosts use a copy of the\n"
               "# project's hosts.yaml with --inventory or DOCKMOVE_INVENTORY.\n")
-    _write_private(cfg.inventory_path,
-                   header + yaml.safe_dump(inventory_data(cfg, addresses, extra_settings), sort_keys=False))
-    _write_private(cfg.ssh_config_path, ssh_config_text(cfg, addresses))
+    data = inventory_data(cfg, addresses, extra_settings, jumps)
+    _write_private(cfg.inventory_path, header + yaml.safe_dump(data, sort_keys=False))
+    _write_private(cfg.ssh_config_path, ssh_config_text(cfg, addresses, jumps))
 
 
 def remove_state(cfg: LabConfig) -> None:

@@ -61,8 +61,9 @@ class Lab:
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def make_lab(name: str, tmp_path_factory) -> Lab:
-    cfg = LabConfig(name=name, state_dir=tmp_path_factory.mktemp(name))
+def make_lab(name: str, tmp_path_factory, **options) -> Lab:
+    """A lab of its own; `options` are LabConfig's (extra=N, hop=True)."""
+    cfg = LabConfig(name=name, state_dir=tmp_path_factory.mktemp(name), **options)
     addresses = up(cfg, fresh=True, log=lambda m: print(m, file=sys.stderr))
     return Lab(cfg, addresses)
 

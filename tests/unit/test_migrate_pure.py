@@ -115,7 +115,7 @@ hosts:
     assert ["-i", "/k/id"] == argv[1:3] and "StrictHostKeyChecking=yes" in argv
     assert any(a.startswith("UserKnownHostsFile=/k/kh ") for a in argv)
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
-    assert "-p 2222" in proxy and "admin@b.example.com" in proxy and "-W %h:%p" in proxy
+    assert "-p 2222" in proxy and "admin@b.example.com" in proxy and "-W '[10.0.0.5]:22'" in proxy
 
 
 def test_pipe_moves_every_byte_between_real_processes(tmp_path):

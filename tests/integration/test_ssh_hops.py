@@ -1,0 +1,258 @@
+"""SSH trust on every hop, against real sshd: a lab whose host `inner` only
+`new` can reach (its own network; this machine gets no answer from it), jump
+hosts from the inventory and from ssh_config, known_hosts in awkward places,
+and `hosts.trust` facing a server that hides the key type it is known by."""
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fleet.inventory import load_inventory
+from fleet.ssh_cli import ssh_argv
+from migrate.stream import pipe
+
+from .conftest import lab_name, make_lab
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def hop(tmp_path_factory):
+    return make_lab(lab_name("-hop"), tmp_path_factory, hop=True)
+
+
+def key_lines(hop, host: str) -> list[str]:
+    """The lab's known_hosts lines of one host (its real keys)."""
+    ip = hop.addresses[host]
+    return [l for l in hop.cfg.known_hosts_path.read_text().splitlines()
+            if l.split()[0] == ip]
+
+
+def fingerprint(line: str) -> str:
+    out = subprocess.run(["ssh-keygen", "-lf", "-"], input=line, capture_output=True,
+                         text=True, check=True).stdout
+    return out.split()[1]
+
+
+def ed25519(hop, host: str) -> str:
+    return next(l for l in key_lines(hop, host) if " ssh-ed25519 " in l)
+
+
+def write_known(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(l + "\n" for l in lines))
+    return path
+
+
+def write_inventory(path: Path, hosts: dict, settings: dict | None = None) -> Path:
+    path.write_text(yaml.safe_dump({"settings": settings or {}, "hosts": hosts}))
+    return path
+
+
+def lab_host(hop, host: str, **fields) -> dict:
+    """An inventory entry as the lab's, with absolute paths; `fields` win."""
+    entry = {"address": hop.addresses[host], "user": "admin",
+             "identity_file": str(hop.cfg.key_path)}
+    entry.update(fields)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL, **kw)
+
+
+def rows(out: str) -> dict[str, str]:
+    return {l.split()[0]: l for l in out.splitlines()[2:] if l.strip()}
+
+
+def test_inner_is_reachable_only_through_new(hop, tmp_path):
+    """The lab's second hop is real: direct, this machine gets no answer."""
+    out = hop.inv("hosts", "--host", "inner,inner-root")
+    assert out.returncode == 0, out.stderr
+    assert "Debian GNU/Linux 12" in rows(out.stdout)["inner"]
+    direct = write_inventory(tmp_path / "hosts.yaml",
+                             {"inner": lab_host(hop, "inner", known_hosts=str(hop.cfg.known_hosts_path))},
+                             {"connect_timeout": 3})
+    out = hop.inv("hosts", "--host", "inner", inventory=direct)
+    assert out.returncode == 3 and "no answer within 3s" in out.stderr
+
+
+def test_stream_reaches_inner_through_the_inventory_jump(hop):
+    inv = hop.inventory
+    data = "".join(f"line {i}\n" for i in range(100000)).encode()
+    res = pipe(ssh_argv(inv, inv.hosts["old"], f"seq -f 'line %g' 0 99999"),
+               ssh_argv(inv, inv.hosts["inner"], "cat > /tmp/hop-data"),
+               expected=len(data))
+    assert res.bytes == len(data)
+    got = hop.sh("inner", "sha256sum < /tmp/hop-data").split()[0]
+    assert got == hashlib.sha256(data).hexdigest()
+
+
+def test_unknown_inventory_jump_key_is_refused_on_both_sides(hop, tmp_path):
+    kh = write_known(tmp_path / "kh", key_lines(hop, "inner"))      # inner known, new not
+    path = write_inventory(tmp_path / "hosts.yaml", {
+        "new": lab_host(hop, "new", known_hosts=str(kh)),
+        "inner": lab_host(hop, "inner", known_hosts=str(kh), jump="new")})
+    out = hop.inv("hosts", "--host", "inner", inventory=path)
+    assert out.returncode == 4, out.stderr
+    new_fp = fingerprint(ed25519(hop, "new"))
+    assert f"host key of {hop.addresses['new']} is not known: ssh-ed25519 {new_fp}" in out.stderr
+    assert "jump host new" in out.stderr
+    inv = load_inventory(path)
+    ssh = run(ssh_argv(inv, inv.hosts["inner"], "hostname"))
+    assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
+
+
+def ssh_config_jump(hop, home: Path) -> Path:
+    """~/.ssh/config in `home`: inner-alias through ProxyJump bastion (= new)."""
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    cfg = home / ".ssh" / "config"
+    cfg.write_text(f"Host inner-alias\n  HostName {hop.addresses['inner']}\n"
+                   f"  ProxyJump bastion\n"
+                   f"Host bastion\n  HostName {hop.addresses['new']}\n"
+                   f"Host *\n  User admin\n  IdentityFile {hop.cfg.key_path}\n")
+    return cfg
+
+
+def test_ssh_config_proxyjump_checks_the_bastion_key(hop, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    ssh_config_jump(hop, home)
+    kh = write_known(tmp_path / "kh", key_lines(hop, "inner"))      # the bastion is not known
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"inner-cfg": {"address": "inner-alias", "known_hosts": str(kh)}})
+    env = {"HOME": str(home)}
+    out = hop.inv("hosts", "--host", "inner-cfg", inventory=path, env=env)
+    assert out.returncode == 4, out.stdout + out.stderr
+    new_fp = fingerprint(ed25519(hop, "new"))
+    assert f"host key of {hop.addresses['new']} is not known: ssh-ed25519 {new_fp}" in out.stderr
+    assert "inv hosts.trust bastion --fingerprint" in out.stderr
+    monkeypatch.setenv("HOME", str(home))
+    inv = load_inventory(path)
+    ssh = run(ssh_argv(inv, inv.hosts["inner-cfg"], "hostname"))
+    assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
+
+    trusted = hop.inv("hosts.trust", "bastion", "--fingerprint", new_fp, inventory=path, env=env)
+    assert trusted.returncode == 0, trusted.stderr
+    assert f"recorded in {home / '.ssh/known_hosts'}" in trusted.stdout
+    out = hop.inv("hosts", "--host", "inner-cfg", inventory=path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "Debian GNU/Linux 12" in rows(out.stdout)["inner-cfg"]
+    ssh = run(ssh_argv(inv, inv.hosts["inner-cfg"], "hostname"))
+    assert ssh.returncode == 0, ssh.stderr
+    assert ssh.stdout.strip() == "inner"
+
+
+def test_known_hosts_path_with_space_and_percent_on_both_sides(hop, tmp_path, monkeypatch):
+    odd = write_known(tmp_path / "known hosts 100%d" / "kh #1", key_lines(hop, "old"))
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(odd))})
+    out = hop.inv("hosts", "--host", "old", inventory=path)
+    assert out.returncode == 0, out.stderr
+    inv = load_inventory(path)
+    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    assert ssh.returncode == 0, ssh.stderr
+    assert ssh.stdout.strip() == "old"
+
+
+def test_user_known_hosts_file_of_ssh_config_counts_on_both_sides(hop, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    odd = write_known(tmp_path / "from config" / "known hosts", key_lines(hop, "old"))
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f'Host {hop.addresses["old"]}\n  UserKnownHostsFile "{odd}"\n')
+    path = write_inventory(tmp_path / "hosts.yaml", {"old": lab_host(hop, "old")})
+    out = hop.inv("hosts", "--host", "old", inventory=path, env={"HOME": str(home)})
+    assert out.returncode == 0, out.stderr
+    monkeypatch.setenv("HOME", str(home))
+    inv = load_inventory(path)
+    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    assert ssh.returncode == 0, ssh.stderr
+    assert ssh.stdout.strip() == "old"
+
+
+@pytest.fixture
+def rsa_only_sshd(hop):
+    """A second sshd on new, port 2222, that offers only its RSA host key."""
+    hop.sh("new", "/usr/sbin/sshd -p 2222 -o HostKey=/etc/ssh/ssh_host_rsa_key "
+                  "-o PidFile=/run/sshd-rsa-only.pid")
+    yield 2222
+    hop.sh("new", "kill $(cat /run/sshd-rsa-only.pid)")
+
+
+def test_trust_refuses_a_key_of_another_type_than_the_known_one(hop, tmp_path, rsa_only_sshd):
+    """known_hosts knows the host by its ed25519 key; a server offering only
+    RSA (a man in the middle without that key) must not get its key recorded."""
+    ip = hop.addresses["new"]
+    ed = ed25519(hop, "new").split(None, 1)[1]
+    kh = write_known(tmp_path / "kh", [f"[{ip}]:{rsa_only_sshd} {ed}"])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"rsa-only": lab_host(hop, "new", port=rsa_only_sshd, known_hosts=str(kh))})
+    before = kh.read_text()
+    out = hop.inv("hosts.trust", "rsa-only", "--yes", inventory=path)
+    assert out.returncode == 4, out.stdout + out.stderr
+    assert f"ssh-ed25519 {fingerprint(ed25519(hop, 'new'))}" in out.stderr
+    assert "does not offer" in out.stderr and "ssh-rsa" in out.stderr
+    assert kh.read_text() == before
+
+
+def test_trust_looks_the_host_up_like_ssh(hop, tmp_path):
+    """An ssh_config alias is trusted under its HostName; a host behind a jump
+    host is asked through it (the jump host's key checked)."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host old-alias\n  HostName {hop.addresses['old']}\n")
+    kh = write_known(tmp_path / "kh", key_lines(hop, "new"))        # only the bastion known
+    path = write_inventory(tmp_path / "hosts.yaml", {
+        "aliased": lab_host(hop, "old", address="old-alias", known_hosts=str(kh)),
+        "new": lab_host(hop, "new", known_hosts=str(kh)),
+        "inner": lab_host(hop, "inner", known_hosts=str(kh), jump="new")})
+    env = {"HOME": str(home)}
+    old_fp = fingerprint(ed25519(hop, "old"))
+    out = hop.inv("hosts.trust", "aliased", "--fingerprint", old_fp, inventory=path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"{hop.addresses['old']} ssh-ed25519 " in kh.read_text()
+    inner_fp = fingerprint(ed25519(hop, "inner"))
+    out = hop.inv("hosts.trust", "inner", "--fingerprint", inner_fp, inventory=path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"{hop.addresses['inner']} ssh-ed25519 " in kh.read_text()
+    out = hop.inv("hosts", "--host", "aliased,inner", inventory=path, env=env)
+    assert out.returncode == 0, out.stderr
+
+    unknown_bastion = write_known(tmp_path / "kh2", [])
+    path2 = write_inventory(tmp_path / "hosts2.yaml", {
+        "new": lab_host(hop, "new", known_hosts=str(unknown_bastion)),
+        "inner": lab_host(hop, "inner", known_hosts=str(unknown_bastion), jump="new")})
+    out = hop.inv("hosts.trust", "inner", "--yes", inventory=path2, env=env)
+    assert out.returncode == 4, out.stderr
+    new_fp = fingerprint(ed25519(hop, "new"))
+    assert f"host key of {hop.addresses['new']} is not known: ssh-ed25519 {new_fp}" in out.stderr
+    assert unknown_bastion.read_text() == ""
+
+
+def test_revoked_and_certificate_lines_of_known_hosts(hop, tmp_path):
+    """A @cert-authority line or a line that is no key is skipped (no
+    traceback); a @revoked key is refused by both sides, even where a line
+    lists it as the host's."""
+    other_ca = ed25519(hop, "inner").split(None, 1)[1]
+    ok = write_known(tmp_path / "ok", ["# comment", f"@cert-authority * {other_ca}",
+                                       "not a key line", *key_lines(hop, "old")])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(ok))})
+    out = hop.inv("hosts", "--host", "old", inventory=path)
+    assert out.returncode == 0, out.stderr
+    revoked_line = "@revoked " + ed25519(hop, "old")
+    bad = write_known(tmp_path / "revoked", [revoked_line, ed25519(hop, "old")])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(bad))})
+    out = hop.inv("hosts", "--host", "old", inventory=path)
+    assert out.returncode == 4, out.stderr
+    assert f"is REVOKED (a @revoked line of known_hosts): ssh-ed25519 " \
+           f"{fingerprint(ed25519(hop, 'old'))}" in out.stderr
+    inv = load_inventory(path)
+    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    assert ssh.returncode == 255 and "REVOKED" in ssh.stderr
+    out = hop.inv("hosts.trust", "old", "--yes", inventory=path)
+    assert out.returncode == 4 and "REVOKED" in out.stderr
