@@ -76,7 +76,9 @@ def test_a_host_that_unmounts_its_cgroups_leaves_this_machines_alone(lab):
     unmount and rmdir every hierarchy. Run with the lab's own mount options
     in a throwaway container; this machine keeps every cgroup mount."""
     from lab.hosts import cgroup_binds, cgroup_mounts, cgroup_tmpfs
-    machine = open("/proc/self/mountinfo").read
+    def machine():
+        with open("/proc/self/mountinfo") as f:
+            return f.read()
     before = cgroup_mounts(machine())
     client = docker.from_env()
     api = client.api
