@@ -13,7 +13,7 @@ from pathlib import Path
 
 from invoke import Collection, Exit, task
 
-from fleet.errors import DockmoveError, HostsFailed, UsageError
+from fleet.errors import DockmoveError, HostsFailed, UsageError, unexpected
 from fleet.inventory import PROJECT_DIR, load_inventory
 from fleet.selection import select
 
@@ -43,6 +43,11 @@ def _handled(fn):
             return fn(*args, **kwargs)
         except DockmoveError as e:
             raise Exit(f"error: {e}", code=e.exit_code) from None
+        except Exit:
+            raise
+        except Exception as e:              # never a traceback: one line and its exit code
+            err = unexpected(e)
+            raise Exit(f"error: {err}", code=err.exit_code) from None
         except KeyboardInterrupt as e:
             signum = getattr(e, "signum", signal.SIGINT)
             raise Exit(f"interrupted ({signal.Signals(signum).name})",
@@ -244,17 +249,18 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
 def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_status=None,
                 compare=None, timeout=30, json=False, records=None, inventory=None):
     """Prove a service answers on its port: listener, TCP, HTTP, and as before."""
-    from verify.run import as_json, last_migration, passed, table, verify
+    from migrate.records import last_finished
+    from verify.run import as_json, passed, table, verify
 
     inv = load_inventory(inventory)
-    last = last_migration(_records(records))
-    target = last.get("target")
+    last = last_finished(_records(records), rolled_back=False)
+    target = last.target if last else None
     h = _one(inv, host, target or inv.settings.default_target, "host (--host)",
              "the target of the last migration" if target else "the inventory's default")
     other = _one(inv, compare, None, "compare (--compare)") if compare else None
     before = None
     if other is None and h.name == target and path == "/" and not tls:
-        before = (last.get("baseline") or {}).get(str(int(port)))
+        before = last.baseline.get(str(int(port)))
     checks = verify(inv, h, int(port), path=path, tls=tls, expect=expect,
                     expect_status=int(expect_status) if expect_status else None,
                     compare_host=other, timeout=float(timeout), before=before)

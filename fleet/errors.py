@@ -13,6 +13,10 @@
     +-- Interrupted             exit 130  Ctrl-C (or SIGTERM, SIGHUP) stopped the run at a
         +-- NotStarted                    safe point; NotStarted: a host it never began
 
+Anything else raised (paramiko, sockets, the file system) becomes one of
+these through unexpected(): ConnectError for ssh and socket failures,
+DockmoveError otherwise, with one line of message, never a traceback.
+
 Each message names the host, what ran, what came back and what to do next.
 tasks.py turns these into `invoke.Exit(message, code)` in one place.
 """
@@ -98,3 +102,21 @@ class Interrupted(DockmoveError):
 
 class NotStarted(Interrupted):
     """An interrupted multi-host run never began this host: it is unchanged."""
+
+
+def unexpected(e: Exception) -> DockmoveError:
+    """An error that is not ours (paramiko, a socket, the file system) as one
+    of ours: its exit code and a one-line message; never a traceback."""
+    import socket
+
+    import paramiko
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, (paramiko.SSHException, EOFError, socket.timeout, ConnectionError,
+                      socket.gaierror)):
+        return ConnectError(f"the ssh connection failed: {type(e).__name__}: {text}; check "
+                            "that the host is up and reachable, then run again")
+    if isinstance(e, OSError):
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        return DockmoveError(f"{e.strerror or text}{where}")
+    return DockmoveError(f"unexpected {type(e).__name__}: {text} (a bug: please report it "
+                         "with the command you ran)")

@@ -12,7 +12,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from .errors import DockmoveError, HostsFailed, NotStarted
+from .errors import DockmoveError, HostsFailed, NotStarted, unexpected
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -77,5 +77,5 @@ def raise_if_failed(outcomes: dict[str, Outcome[Any]], summary: str = "") -> Non
     if failed:
         for name, err in failed.items():
             if not isinstance(err, DockmoveError):
-                failed[name] = DockmoveError(f"{name}: unexpected {type(err).__name__}: {err}")
+                failed[name] = DockmoveError(f"{name}: {unexpected(err)}")
         raise HostsFailed(failed, summary)

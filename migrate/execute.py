@@ -20,6 +20,7 @@ never changed; it is removed only with --remove-source, after verification.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,13 @@ def _timestamp() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
 
+def tag_name(container: str) -> str:
+    """A repository name for `container`: container names allow capitals and
+    runs of `._-` that image references do not (`MyApp` -> `myapp`)."""
+    name = re.sub(r"[^a-z0-9]+", "-", container.lower()).strip("-")
+    return name or "container"
+
+
 def masked_run_line(spec: RunSpec, image: str | None = None) -> str:
     return render(spec.run_argv(image), mask=mask_assignment)
 
@@ -94,7 +102,7 @@ class Run:
         self.ends, self.container, self.opts, self.f, self.out = ends, container, opts, found, out
         self.src, self.dst = ends.src, ends.dst
         self.ts = _timestamp()
-        self.final = f"dockmove/{found.spec.name}:{self.ts}"
+        self.final = f"dockmove/{tag_name(found.spec.name)}:{self.ts}"
         self.undo = Undo()
         self.n = 0
         self.image_sent = 0
@@ -104,6 +112,15 @@ class Run:
         self.record: Path | None = None
         self.loaded: set[str] = set()           # image ids this run brought to the target
         self.running = bool((found.container.get("State") or {}).get("Running"))
+        host_config = found.container.get("HostConfig") or {}
+        # --rm: a stop would make the engine delete it and its anonymous volumes
+        self.autoremove = bool(host_config.get("AutoRemove"))
+        self.restart_policy = host_config.get("RestartPolicy") or {}
+        self.paused = False
+        self.frozen_at: float | None = None     # --no-stop: the source paused for the last pass
+        self.freeze_s: float | None = None
+        self.autoremoved = False
+        self.policy_changed = False
         self.stops = self.running and opts.cutover != "none"
         self.two_pass = self.stops and opts.cutover == "live"
         # live commit: the container's own layer is copied like a volume
@@ -187,7 +204,8 @@ class Run:
             image_id, image = self.f.container["Image"], self.f.image
             self._tag(src, self.ends.source.name, image_id)
         else:
-            image_id = eng.docker(src, "commit", "--pause=true", "--", c, self.final).stdout.strip()
+            pause = "--pause=false" if self.paused else "--pause=true"
+            image_id = eng.docker(src, "commit", pause, "--", c, self.final).stdout.strip()
             image = eng.inspect(src, "image", image_id)
             self._tag(src, self.ends.source.name, None)      # the commit tagged it
         sent = self._send_image(self.final, image)
@@ -239,7 +257,8 @@ class Run:
             if not fresh or copy.kind == "bind":
                 self._undo_contents(copy, path)
             snap = snapshot_path(self.ts, copy)     # incremental even once: see volumes.py
-            res = send_data(self.ends, copy, path, snapshot=snap, live=live or not self.stops,
+            res = send_data(self.ends, copy, path, snapshot=snap,
+                            live=live or (not self.stops and not self.paused),
                             expected=self.f.sizes.get(copy.source_path) or None, say=self.out)
             self.data_sent += res.bytes
             done.append(f"{copy.label} {human(res.bytes)}")
@@ -274,6 +293,16 @@ class Run:
         before = baseline(self.ends.source.address, ports)
         if before and self.record:
             update_record(self.record, baseline=before)
+        shown = f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
+        if self.autoremove:
+            # stopping it would delete it and its anonymous volumes: it stays
+            # paused (frozen, nothing served, nothing written) until the target
+            # passed verification; a failure unpauses it
+            self._pause()
+            self.stopped_at = time.monotonic()
+            return (f"{self.container} paused on {self.ends.source.name}, not stopped: it runs "
+                    "with --rm, and a stop would delete it and its anonymous volumes; it is "
+                    "removed only once the target passed verification" + shown)
         t0 = time.monotonic()
         self.undo.add(f"{self.container} started again on {self.ends.source.name}",
                       lambda: eng.docker(self.src, "start", "--", self.container), urgent=True)
@@ -284,7 +313,41 @@ class Run:
         return (f"{self.container} stopped on {self.ends.source.name}"
                 + (f" after {took:.1f}s (it did not exit on its stop signal; the engine killed "
                    "it after its stop timeout: --stop-timeout shortens the wait)" if took > 5 else "")
-                + (f"; its answer on port(s) {', '.join(before)} recorded" if before else ""))
+                + shown)
+
+    def _pause(self) -> None:
+        def unpause():
+            if self.paused:
+                eng.docker(self.src, "unpause", "--", self.container)
+                self.paused = False
+        self.undo.add(f"{self.container} unpaused on {self.ends.source.name}", unpause,
+                      urgent=True)
+        eng.docker(self.src, "pause", "--", self.container)
+        self.paused = True
+
+    def freeze(self) -> str:
+        """--no-stop: the last pass runs with the source paused, so the data
+        and the image are one consistent snapshot."""
+        self._pause()
+        self.frozen_at = time.monotonic()
+        return f"{self.container} paused on {self.ends.source.name} for the last pass"
+
+    def thaw(self) -> str:
+        eng.docker(self.src, "unpause", "--", self.container)
+        self.paused = False
+        took = time.monotonic() - (self.frozen_at or time.monotonic())
+        self.freeze_s = took
+        return f"{self.container} unpaused on {self.ends.source.name}: it was frozen {took:.2f}s"
+
+    def stop_replaced(self) -> str:
+        """--replace: the target's container of that name is stopped before
+        its volumes are overwritten (started again if the run fails)."""
+        name = self.f.spec.name
+        eng.docker(self.dst, "stop", "--", name)
+        self.undo.add(f"{name} started again on {self.ends.target.name}",
+                      lambda: eng.docker(self.dst, "start", "--", name))
+        return (f"{name} stopped on {self.ends.target.name}: it uses "
+                f"{', '.join(self.f.replaced_uses)}, which is overwritten next")
 
     def create(self) -> str:
         spec, dst, ts = self.f.spec, self.dst, self.ts
@@ -335,10 +398,27 @@ class Run:
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
         sh(src, f"rm -rf {shlex.quote(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
-        if self.opts.remove_source:
+        if self.autoremove and self.stops:
+            # verified: the frozen source goes, as its --rm asks; removed without
+            # -v, so its anonymous volumes stay on the source, unused
+            eng.docker(src, "rm", "-f", "--", self.container)
+            self.autoremoved = True
+            vols = [c.name for c in self.f.data.copies if ANONYMOUS.match(c.name)]
+            notes.append(f"{self.container} (--rm) removed from {self.ends.source.name} now that "
+                         f"{self.ends.target.name} passed verification; rollback is not possible"
+                         + (f"; its anonymous volumes stay there: {', '.join(vols)}" if vols else ""))
+        elif self.opts.remove_source:
             eng.docker(src, "rm", "--", self.container)
             notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")
         elif self.stops:
+            policy = self.restart_policy.get("Name") or "no"
+            if policy != "no":
+                # else the old host's next engine start runs a second copy
+                eng.docker(src, "update", "--restart", "no", "--", self.container)
+                self.policy_changed = True
+                notes.append(f"{self.container}'s restart policy on {self.ends.source.name} set "
+                             f"from {policy} to no, so it cannot start there again by itself "
+                             "(--rollback restores it)")
             notes.append(f"{self.container} kept, stopped, on {self.ends.source.name} "
                          f"(rollback: inv migrate {self.container} --rollback)")
         else:
@@ -358,17 +438,35 @@ class Run:
         src, tgt, c = self.ends.source.name, self.ends.target.name, self.container
         data = ", ".join(x.label for x in f.data.copies) or "none"
         missing = [n for n in f.networks if eng.inspect(self.dst, "network", n) is None]
-        stop = ("stop", self.stop_source, f"stop {c} on {src}" + (" (downtime starts)" if live else ""))
+        if self.autoremove:
+            stop = ("pause", self.stop_source,
+                    f"pause {c} on {src} (it runs with --rm: a stop would delete it and its "
+                    "anonymous volumes; removed only after the target passed verification)"
+                    + (" (downtime starts)" if live else ""))
+        else:
+            stop = ("stop", self.stop_source,
+                    f"stop {c} on {src}" + (" (downtime starts)" if live else ""))
+        # --no-stop with data: a live pass, then the last one with the source paused
+        frozen = o.cutover == "none" and self.running and bool(f.data.copies)
         out = [("record", self.write_record,
                 f"record {c}'s run arguments in {o.records}/ (mode 0600)")]
+        existing_runs = bool(((f.existing or {}).get("State") or {}).get("Running"))
+        if f.replaced_uses and existing_runs:
+            out.append(("replace", self.stop_replaced,
+                        f"stop {f.spec.name} on {tgt} (--replace): it uses "
+                        f"{', '.join(f.replaced_uses)}, which the copy overwrites"))
         if self.stops and not live:
             out.append(stop)
         if live and o.mode != "export":
             out.append(("image (source running)", self.base_image,
                         f"send the layers of {c}'s image that {tgt} lacks, while it runs"))
-        if live:
+        if live or frozen:
             out.append(("data (source running)", lambda: self.data(live=True),
                         f"copy its data while it runs: {data}"))
+        if frozen:
+            out.append(("freeze", self.freeze,
+                        f"pause {c} on {src} for the last pass (a short freeze: a consistent "
+                        "snapshot of its data and changes)"))
         out.append(("networks", self.networks,
                     f"create networks: {', '.join(missing)}" if missing else "no network to create"))
         if self.layer:
@@ -384,8 +482,12 @@ class Run:
                          "image": f"tag its image as {self.final}, send it unless {tgt} has it",
                          "export": f"docker export {c} | docker import on {tgt}, config restored"}
                         [o.mode] + f" (compression {o.compress})"))
-        out.append(("data" + (" (changes since)" if live else ""), lambda: self.data(live=False),
-                    ("copy what changed in its data since: " if live else "copy its data: ") + data))
+        out.append(("data" + (" (changes since)" if live or frozen else ""),
+                    lambda: self.data(live=False),
+                    ("copy what changed in its data since: " if live or frozen
+                     else "copy its data: ") + data))
+        if frozen:
+            out.append(("unpause", self.thaw, f"unpause {c} on {src}; report the freeze"))
         if self.layer:
             out.append(("container layer (changes since)", lambda: self.copy_layer(live=False),
                         f"copy what changed in {c}'s layer since"))
@@ -432,11 +534,13 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             if isinstance(e, DockmoveError):
                 state = (f"{target.name} is as before" if not left else
                          f"on {target.name}, could not undo: {', '.join(left)}")
-                src_state = (f"{container} on {source.name} untouched" if not run.stopped_at else
-                             f"{container} on {source.name} could not be started again: "
-                             f"start it there (docker start {container})"
-                             if any("started again on" in w for w in left) else
-                             f"{container} on {source.name} started again")
+                back = "unpaused" if run.autoremove else "started again"
+                src_state = (f"{container} on {source.name} untouched"
+                             if not run.stopped_at and run.freeze_s is None and not left else
+                             f"{container} on {source.name} could not be {back}: do it there "
+                             f"(docker {'unpause' if run.autoremove else 'start'} {container})"
+                             if any(w.startswith(f"{container} ") for w in left) else
+                             f"{container} on {source.name} {back}, with its data as it was")
                 raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
                                    ) from None
             raise
@@ -451,13 +555,18 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                    "volume_sent_bytes": run.data_sent,
                    "downtime_s": round(run.downtime, 3) if run.downtime is not None else None,
                    "seconds": round(took, 3)}
+        if run.freeze_s is not None:
+            summary["freeze_s"] = round(run.freeze_s, 3)
         update_record(run.record, outcome="done", result=summary,
-                      source_stopped=run.stops, source_removed=opts.remove_source)
+                      source_stopped=run.stops, source_removed=opts.remove_source,
+                      source_autoremoved=run.autoremoved,
+                      source_restart_policy=run.restart_policy if run.policy_changed else None)
         if opts.json_report:
             Path(opts.json_report).write_text(json.dumps(summary, indent=2) + "\n")
         out(f"done in {took:.1f}s: {found.spec.name} runs on {target.name} as {run.final}; "
             f"sent {human(run.image_sent)} of image, {human(run.data_sent)} of data"
-            + (f"; downtime {run.downtime:.2f}s" if run.downtime is not None else ""))
+            + (f"; downtime {run.downtime:.2f}s" if run.downtime is not None else "")
+            + (f"; source frozen {run.freeze_s:.2f}s for the last pass" if run.freeze_s else ""))
         return result
 
 

@@ -36,6 +36,7 @@ class Found:
     existing_volumes: set[str]
     sizes: dict[str, int]                 # source path -> bytes on disk
     source_filters: bool = False          # the source can leave layers out itself
+    replaced_uses: tuple[str, ...] = ()   # volumes we copy into that --replace's container uses
 
     @property
     def data_size(self) -> int:
@@ -94,12 +95,23 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         out(f"warning: {w}")
     target_paths: dict[str, str] = {}
     existing_volumes: set[str] = set()
+    replaced_uses: list[str] = []
     for copy in data.copies + data.empty:
         if copy.kind == "volume":
             v = eng.inspect(dst, "volume", copy.name)
             if v is None:
                 continue
             existing_volumes.add(copy.name)
+            users = set(eng.docker(dst, "ps", "-a", "--filter", f"volume={copy.name}",
+                                   "--format", "{{.Names}}").stdout.split())
+            others = sorted(users - {spec.name}) if existing is not None else sorted(users)
+            if copy in data.copies and others:
+                problems.append(f"{dst.name}: volume {copy.name} is used by "
+                                f"{', '.join(others)} there; its data cannot be replaced under "
+                                "a running or stopped container: remove that container (or "
+                                "move this one with --empty-volumes)")
+            elif copy in data.copies and users:
+                replaced_uses.append(copy.name)
             if copy in data.copies:
                 target_paths[copy.name] = v.get("Mountpoint", "")
                 if not opts.replace and nonempty(dst, target_paths[copy.name]):
@@ -150,4 +162,4 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         f"{dst_info.get('ServerVersion')}; image {size >> 20} MiB, data {data_size >> 20} MiB; "
         f"{free >> 20} MiB free on the target)")
     return Found(c, image, spec, nets, existing, dst_info, data, target_paths,
-                 existing_volumes, sizes, source_filters(src))
+                 existing_volumes, sizes, source_filters(src), tuple(replaced_uses))

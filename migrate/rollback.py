@@ -3,7 +3,6 @@ migration. The target's container is stopped (kept), the source's started
 and checked. Writes the target received since the cut-over stay there."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,39 +14,35 @@ from fleet.remote import Remote
 from fleet.selection import select
 from . import engine as eng
 from .checks import wait_ports
+from .records import last_finished, update_record
 
 
 class RollbackError(DockmoveError):
     pass
 
 
-def last_finished(records: Path, container: str) -> tuple[Path, dict]:
-    """The newest record of a finished migration of `container`."""
-    files = sorted(records.glob(f"*-{container}.json")) if records.is_dir() else []
-    for f in reversed(files):
-        try:
-            data = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        if data.get("container") == container and data.get("outcome") == "done":
-            return f, data
-    raise UsageError(f"no finished migration of {container!r} on record in {records}/ "
-                     "(--records DIR points elsewhere)")
-
-
 def rollback(inventory: Inventory, container: str, records: Path,
              write: Callable[[str], None] = print) -> None:
-    from .records import update_record
     out = Printer("rollback", write=write)
-    path, rec = last_finished(records, container)
-    if rec.get("rolled_back"):
-        out(f"note: {path.name} was rolled back already at {rec['rolled_back']}; doing it again")
-    if rec.get("source_removed"):
-        raise RollbackError(f"{container} was removed from {rec['source']} after the migration "
+    rec = last_finished(records, container)
+    if rec is None:
+        raise UsageError(f"no finished migration of {container!r} on record in {records}/ "
+                         "(--records DIR points elsewhere)")
+    path = rec.path
+    if rec.rolled_back:
+        out(f"note: {path.name} was rolled back already at {rec.rolled_back}; doing it again")
+    if rec.source_removed:
+        raise RollbackError(f"{container} was removed from {rec.source} after the migration "
                             "(--remove-source): there is nothing to go back to")
-    source = select(inventory, rec["source"], role="source (from the record)")[0]
-    target = select(inventory, rec["target"], role="target (from the record)")[0]
-    name = rec.get("target_name") or container
+    if rec.source_autoremoved:
+        raise RollbackError(
+            f"{container} ran with --rm on {rec.source}: its stop after the verified "
+            f"migration removed it there, as --rm asks, so there is nothing to go back to. "
+            f"Its data and container run on {rec.target}; `inv record {container} --host "
+            f"{rec.target}` prints the command that recreates it")
+    source = select(inventory, rec.source, role="source (from the record)")[0]
+    target = select(inventory, rec.target, role="target (from the record)")[0]
+    name = rec.target_name
     out(f"{container}: back from {target.name} ({name}) to {source.name}, per {path.name}")
     with Remote(inventory, source) as src, Remote(inventory, target) as dst:
         mine = eng.inspect(src, "container", container)
@@ -60,10 +55,14 @@ def rollback(inventory: Inventory, container: str, records: Path,
                 "there when you are sure)")
         else:
             out(f"[1/3] target: {name} is not running on {target.name}")
+        policy = rec.source_restart_policy
+        if policy:
+            eng.docker(src, "update", "--restart", restart_value(policy), "--", container)
         eng.docker(src, "start", "--", container)
-        out(f"[2/3] source: {container} started on {source.name}")
+        out(f"[2/3] source: {container} started on {source.name}"
+            + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
         answer = wait_ports(
-            source.address, eng.published_ports(tuple(rec.get("run_argv") or ())),
+            source.address, eng.published_ports(rec.run_argv),
             time.monotonic() + 60,
             fail=lambda port, detail: RollbackError(
                 f"{container} runs on {source.name} again, but port {port} does not answer: "
@@ -72,3 +71,10 @@ def rollback(inventory: Inventory, container: str, records: Path,
         update_record(path, rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         out(f"rolled back: {container} serves from {source.name}. Data written on "
             f"{target.name} since the cut-over was not copied back.")
+
+
+def restart_value(policy: dict) -> str:
+    """`docker update --restart` value of an inspect RestartPolicy."""
+    name = policy.get("Name") or "no"
+    retries = policy.get("MaximumRetryCount") or 0
+    return f"{name}:{retries}" if name == "on-failure" and retries else name

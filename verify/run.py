@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
@@ -12,19 +11,6 @@ from fleet.table import render
 from . import probe
 from .listeners import listeners
 from .probe import Check
-
-
-def last_migration(records: Path) -> dict:
-    """The newest finished migration's record in `records`, or {}."""
-    files = sorted(records.glob("*.json")) if records.is_dir() else []
-    for f in reversed(files):
-        try:
-            data = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        if data.get("outcome", "done") == "done" and not data.get("rolled_back"):
-            return data
-    return {}
 
 
 def on_host(remote: Remote, port: int) -> bool:

@@ -36,3 +36,32 @@ def test_ctrl_c_starts_no_new_host_and_keeps_every_outcome():
 def test_without_ctrl_c_every_host_runs():
     outcomes = run_each(["a", "b", "c"], str.upper, workers=2, cancel=threading.Event())
     assert {k: o.value for k, o in outcomes.items()} == {"a": "A", "b": "B", "c": "C"}
+
+
+def test_foreign_errors_become_one_line_and_an_exit_code():
+    import socket
+
+    import paramiko
+    from invoke import Exit
+
+    import tasks
+
+    def fails(e):
+        @tasks._handled
+        def task():
+            raise e
+        try:
+            task()
+        except Exit as x:
+            return x.code, x.message
+        raise AssertionError("no Exit")
+
+    code, msg = fails(paramiko.SSHException("Error reading SSH protocol banner"))
+    assert code == 3 and msg.startswith("error: the ssh connection failed: SSHException: "
+                                        "Error reading SSH protocol banner")
+    code, msg = fails(socket.timeout("timed out"))
+    assert code == 3 and "\n" not in msg
+    code, msg = fails(FileNotFoundError(2, "No such file or directory", "/x/report.json"))
+    assert (code, msg) == (1, "error: No such file or directory (/x/report.json)")
+    code, msg = fails(KeyError("Mounts"))
+    assert code == 1 and msg.startswith("error: unexpected KeyError: 'Mounts' (a bug")

@@ -1,11 +1,13 @@
-"""`inv migrate NAME --rollback` refuses what it cannot do, before any host is
-asked: no finished migration on record, or a source removed after it."""
+"""Migration records: one typed reader with one rule for "finished", used by
+`inv verify-port` and `inv migrate --rollback` alike; rollback refuses what it
+cannot do before any host is asked."""
 import json
 
 import pytest
 
 from fleet.errors import UsageError
-from migrate.rollback import RollbackError, last_finished, rollback
+from migrate.records import last_finished, read_record
+from migrate.rollback import RollbackError, restart_value, rollback
 
 
 def _record(folder, name, **fields):
@@ -16,13 +18,29 @@ def _record(folder, name, **fields):
 
 def test_only_a_finished_migration_of_that_container_counts(tmp_path):
     records = tmp_path / "records"
+    assert last_finished(records, "web") is None
     with pytest.raises(UsageError, match=f"no finished migration of 'web' on record in {records}/"):
-        last_finished(records, "web")
+        rollback(None, "web", records, write=lambda line: None)
     _record(records, "20260101000000-web.json", outcome="failed")
     _record(records, "20260102000000-web.json", outcome="done", target_name="web2")
     _record(records, "20260103000000-web.json", outcome="interrupted")
-    path, rec = last_finished(records, "web")
-    assert path.name == "20260102000000-web.json" and rec["target_name"] == "web2"
+    rec = last_finished(records, "web")
+    assert rec.path.name == "20260102000000-web.json" and rec.target_name == "web2"
+
+
+def test_a_killed_run_without_an_outcome_is_not_finished_for_any_reader(tmp_path):
+    """It used to count as finished for verify-port (its default host and its
+    "as before" answer) but not for rollback."""
+    records = tmp_path / "records"
+    _record(records, "20260101000000-web.json", outcome="done", target="new")
+    _record(records, "20260102000000-db.json", container="db", target="other")   # killed
+    assert not read_record(records / "20260102000000-db.json").finished
+    assert last_finished(records).container == "web"
+    assert last_finished(records, rolled_back=False).target == "new"
+    _record(records, "20260103000000-web.json", outcome="done", target="third",
+            rolled_back="2026-01-03T00:00:00Z")
+    assert last_finished(records).target == "third"
+    assert last_finished(records, rolled_back=False).target == "new"
 
 
 def test_a_source_removed_after_the_migration_cannot_be_gone_back_to(tmp_path):
@@ -31,3 +49,13 @@ def test_a_source_removed_after_the_migration_cannot_be_gone_back_to(tmp_path):
     with pytest.raises(RollbackError, match=r"web was removed from old after the migration "
                                             r"\(--remove-source\): there is nothing to go back to"):
         rollback(None, "web", records, write=lambda line: None)
+    _record(records, "20260103000000-web.json", outcome="done", source_autoremoved=True)
+    with pytest.raises(RollbackError, match=r"web ran with --rm on old: its stop after the "
+                                            r"verified migration removed it there"):
+        rollback(None, "web", records, write=lambda line: None)
+
+
+def test_restart_policies_render_for_docker_update():
+    assert restart_value({"Name": "always", "MaximumRetryCount": 0}) == "always"
+    assert restart_value({"Name": "on-failure", "MaximumRetryCount": 3}) == "on-failure:3"
+    assert restart_value({"Name": "", "MaximumRetryCount": 0}) == "no"

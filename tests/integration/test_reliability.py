@@ -1,0 +1,181 @@
+"""Reliability promises of `inv migrate`, attacked the way an unlucky operator
+would: `--rm` containers, restart policies that would start a second copy,
+names the image store refuses, `--replace` over a volume in use, `--no-stop`
+snapshots, and a killed run. On a lab of their own; `new` is provisioned once."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT, lab_name, make_lab
+
+pytestmark = pytest.mark.lab
+
+STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; " \
+        "docker network ls -q | sort; docker volume ls -q | sort"
+# `docker start` refuses on the target: a failure after the source stopped
+FAIL_START = ("printf '#!/bin/sh\\n[ \"$1\" = start ] && { echo injected: start refused >&2; "
+              "exit 1; }\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker && "
+              "chmod 755 /usr/local/bin/docker")
+
+
+@pytest.fixture(scope="module")
+def rlab(tmp_path_factory):
+    lab = make_lab(lab_name("-rel"), tmp_path_factory)
+    out = lab.inv("provision", "--host", "new")
+    assert out.returncode == 0, out.stdout + out.stderr
+    # the seed's image on new too, for containers made there by hand
+    cfg = lab.cfg.ssh_config_path
+    subprocess.run(["bash", "-o", "pipefail", "-c",
+                    f"ssh -F '{cfg}' old sudo -n docker save apache-test | "
+                    f"ssh -F '{cfg}' new sudo -n docker load -q"], check=True, timeout=300)
+    return lab
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def inspect(lab, host, name):
+    return json.loads(lab.sh(host, f"docker inspect {name}"))[0]
+
+
+def wait_for(lab, host, script, timeout=60):
+    deadline = time.monotonic() + timeout
+    while lab.container(host).exec_run(["sh", "-c", script]).exit_code != 0:
+        assert time.monotonic() < deadline, f"{host}: {script} never succeeded"
+        time.sleep(0.2)
+
+
+def test_a_rm_container_loses_nothing_when_the_cut_over_fails_and_goes_once_it_passed(rlab, tmp_path):
+    rlab.sh("old", "docker run -d --rm --name eph -v /data -p 9280:80 apache-test sh -c "
+                   "'echo precious > /data/f; exec apachectl -D FOREGROUND' >/dev/null")
+    wait_for(rlab, "old", "docker exec eph cat /data/f")
+    anon = [m["Name"] for m in inspect(rlab, "old", "eph")["Mounts"]][0]
+    before_new = rlab.sh("new", STATE)
+    rlab.sh("new", FAIL_START)
+    try:
+        for how in ([], ["--offline"]):
+            out = rlab.inv("migrate", "eph", "--to", "new", *how, "--records", str(tmp_path))
+            assert out.returncode == 1, (how, out.stdout + out.stderr)
+            assert "paused on old, not stopped: it runs with --rm" in out.stdout, out.stdout
+            assert "injected: start refused" in out.stderr
+            assert "eph on old unpaused, with its data as it was" in out.stderr, out.stderr
+            st = inspect(rlab, "old", "eph")["State"]
+            assert st["Running"] and not st["Paused"], (how, st)
+            assert rlab.sh("old", "docker exec eph cat /data/f").strip() == "precious"
+            assert rlab.sh("new", STATE) == before_new, how
+    finally:
+        rlab.sh("new", "rm -f /usr/local/bin/docker")
+    out = rlab.inv("migrate", "eph", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ("eph (--rm) removed from old now that new passed verification; rollback is not "
+            f"possible; its anonymous volumes stay there: {anon}") in out.stdout
+    assert "eph" not in rlab.sh("old", "docker ps -a --format '{{.Names}}'").split()
+    assert anon in rlab.sh("old", "docker volume ls -q").split()     # not deleted with it
+    assert rlab.sh("new", "docker exec eph cat /data/f").strip() == "precious"
+    assert fetch(f"http://{rlab.addresses['new']}:9280/")
+    back = rlab.inv("migrate", "eph", "--rollback", "--records", str(tmp_path))
+    assert back.returncode == 1 and "eph ran with --rm on old" in back.stderr
+
+
+def test_the_source_cannot_start_again_by_itself_until_rollback(rlab, tmp_path):
+    rlab.sh("old", "docker run -d --name keeper --restart always -p 9281:80 apache-test >/dev/null")
+    out = rlab.inv("migrate", "keeper", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ("keeper's restart policy on old set from always to no, so it cannot start there "
+            "again by itself (--rollback restores it)") in out.stdout
+    assert inspect(rlab, "old", "keeper")["HostConfig"]["RestartPolicy"]["Name"] == "no"
+    rec = json.loads(next(tmp_path.glob("*-keeper.json")).read_text())
+    assert rec["source_restart_policy"]["Name"] == "always"
+    back = rlab.inv("migrate", "keeper", "--rollback", "--records", str(tmp_path))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "keeper started on old, its restart policy always restored" in back.stdout
+    c = inspect(rlab, "old", "keeper")
+    assert c["HostConfig"]["RestartPolicy"]["Name"] == "always" and c["State"]["Running"]
+
+
+def test_every_valid_container_name_works(rlab, tmp_path):
+    rlab.sh("old", "docker run -d --name My.App_2 apache-test >/dev/null")
+    out = rlab.inv("migrate", "My.App_2", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert inspect(rlab, "new", "My.App_2")["Config"]["Image"].startswith("dockmove/my-app-2:")
+
+
+def test_replace_stops_the_container_that_uses_the_volume_first_and_refuses_anothers(rlab, tmp_path):
+    rlab.sh("old", "docker run -d --name rep -v shared:/data apache-test sh -c "
+                   "'echo source > /data/who; exec apachectl -D FOREGROUND' >/dev/null")
+    rlab.sh("new", "docker run -d --name rep -v shared:/data --pull never apache-test sh -c "
+                   "'echo target > /data/who; exec sleep 1d' >/dev/null")
+    wait_for(rlab, "old", "docker exec rep cat /data/who")
+    wait_for(rlab, "new", "docker exec rep cat /data/who")
+    out = rlab.inv("migrate", "rep", "--to", "new", "--replace", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    first_copy = next(i for i, l in enumerate(lines) if "] data" in l)
+    stop = next(i for i, l in enumerate(lines) if "] replace: rep stopped on new: it uses shared" in l)
+    assert stop < first_copy
+    assert rlab.sh("new", "docker exec rep cat /data/who").strip() == "source"
+
+    rlab.sh("old", "docker run -d --name rep2 -v busy:/data apache-test sh -c "
+                   "'echo mine > /data/x; exec apachectl -D FOREGROUND' >/dev/null")
+    rlab.sh("new", "docker run -d --name other -v busy:/data --pull never apache-test sh -c "
+                   "'echo theirs > /data/x; exec sleep 1d' >/dev/null")
+    wait_for(rlab, "new", "docker exec other cat /data/x")
+    before = rlab.sh("new", STATE)
+    out = rlab.inv("migrate", "rep2", "--to", "new", "--replace", "--records", str(tmp_path))
+    assert out.returncode == 1
+    assert "new: volume busy is used by other there" in out.stderr, out.stderr
+    assert rlab.sh("new", STATE) == before
+    assert rlab.sh("new", "docker exec other cat /data/x").strip() == "theirs"
+
+
+def test_no_stop_takes_its_last_pass_frozen_and_leaves_the_source_running(rlab, tmp_path):
+    rlab.sh("old", "docker run -d --name snap -v snapdata:/data apache-test sh -c "
+                   "'while :; do date +%s%N >> /data/log; sleep 0.05; done' >/dev/null")
+    wait_for(rlab, "old", "docker exec snap test -s /data/log")
+    out = rlab.inv("migrate", "snap", "--to", "new", "--no-stop", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "] freeze: snap paused on old for the last pass" in out.stdout
+    assert "] unpause: snap unpaused on old: it was frozen" in out.stdout
+    assert "source frozen" in out.stdout
+    st = inspect(rlab, "old", "snap")["State"]
+    assert st["Running"] and not st["Paused"]
+
+
+def test_sigterm_during_an_offline_volume_copy_undoes_like_ctrl_c(rlab, tmp_path):
+    rlab.sh("old", "docker run -d --name bigvol -v bigdata:/data -p 9282:80 apache-test sh -c "
+                   "'head -c 300000000 /dev/urandom > /data/blob && touch /data/done; "
+                   "exec apachectl -D FOREGROUND' >/dev/null")
+    wait_for(rlab, "old", "docker exec bigvol test -e /data/done", timeout=120)
+    before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
+    env = {**os.environ, "DOCKMOVE_INVENTORY": str(rlab.cfg.inventory_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "migrate", "bigvol", "--to", "new",
+                             "--offline", "--records", str(tmp_path)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    seen, in_data = [], False
+    for line in proc.stdout:
+        seen.append(line)
+        in_data = in_data or "] image" in line                  # the data copy comes next
+        if in_data and " of ~" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=120)
+    output = "".join(seen) + rest
+    assert proc.returncode == 143, output + err
+    assert "interrupted: undoing what this run changed" in output
+    assert "interrupted (SIGTERM)" in err
+    assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
+    assert "dockmove/" not in rlab.sh("old", "docker images --format '{{.Repository}}'")
+    assert inspect(rlab, "old", "bigvol")["State"]["Running"]
+    for host in ("old", "new"):                # no ssh of this run outlives it
+        left = subprocess.run(["pgrep", "-af", f"@{rlab.addresses[host]}"],
+                              capture_output=True, text=True).stdout
+        assert left == "", left
