@@ -3,6 +3,7 @@ inventory says), with their outputs parsed."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from fleet.errors import CommandError, DockmoveError, UsageError
 from fleet.remote import Remote
@@ -62,8 +63,16 @@ def listening_ports(remote: Remote) -> set[tuple[str, int]]:
     return {(l.proto, l.port) for l in parse_ss(r.stdout)} if r.ok else set()
 
 
-def published_ports(spec_options: tuple[str, ...]) -> list[tuple[str, int]]:
-    """(proto, host port) that a run spec publishes with a fixed host port."""
+@dataclass(frozen=True)
+class Published:
+    proto: str          # tcp | udp
+    port: int           # on the host
+    address: str = ""   # the host address it is published on; "" for every address
+
+
+def published(spec_options: tuple[str, ...]) -> list[Published]:
+    """The ports a run spec publishes with a fixed host port, with the host
+    address each is bound to (`--publish [IP:]HOST:CONTAINER[/proto]`)."""
     out = []
     opts = list(spec_options)
     for i, word in enumerate(opts[:-1]):
@@ -74,10 +83,16 @@ def published_ports(spec_options: tuple[str, ...]) -> list[tuple[str, int]]:
         value = value.rsplit("/", 1)[0] if "/" in value else value
         parts = value.rsplit(":", 2)
         if len(parts) >= 2 and parts[-2]:
+            address = parts[0].strip("[]") if len(parts) == 3 else ""
             host_part = parts[-2]
             if "-" in host_part:
                 lo, hi = host_part.split("-")
-                out += [(proto, p) for p in range(int(lo), int(hi) + 1)]
+                out += [Published(proto, p, address) for p in range(int(lo), int(hi) + 1)]
             else:
-                out.append((proto, int(host_part)))
+                out.append(Published(proto, int(host_part), address))
     return out
+
+
+def published_ports(spec_options: tuple[str, ...]) -> list[tuple[str, int]]:
+    """(proto, host port) that a run spec publishes with a fixed host port."""
+    return [(p.proto, p.port) for p in published(spec_options)]

@@ -1,6 +1,8 @@
 """`inv migrate NAME --rollback`: back to the source after a finished
 migration. The target's container is stopped (kept), the source's started
-and checked. Writes the target received since the cut-over stay there."""
+and checked: the ports that answered before the migration must answer again
+(from where they can, as in migrate/checks.py). Writes the target received
+since the cut-over stay there."""
 from __future__ import annotations
 
 import json
@@ -63,8 +65,9 @@ def rollback(inventory: Inventory, container: str, records: Path,
         eng.docker(src, "start", "--", container)
         out(f"[2/3] source: {container} started on {source.name}")
         answer = wait_ports(
-            source.address, eng.published_ports(tuple(rec.get("run_argv") or ())),
-            time.monotonic() + 60,
+            src, source.address, eng.published(tuple(rec.get("run_argv") or ())),
+            time.monotonic() + 60, required=rec.get("answered_before"),
+            skipped="did not answer before the migration either",
             fail=lambda port, detail: RollbackError(
                 f"{container} runs on {source.name} again, but port {port} does not answer: "
                 f"{detail}"))
