@@ -157,14 +157,15 @@ def _tcp(ports: list[Published]) -> list[Published]:
     return out
 
 
-def answering(remote: Remote, address: str, ports: list[Published]) -> list[int]:
-    """The published TCP ports that answer now (a short try each): on the
-    source, just before it stops."""
+def answering(remote: Remote, address: str, ports: list[Published]) -> list[str]:
+    """Which published TCP ports answer now (a short try each), by their
+    container port ("80/tcp": the same on the target, whatever --publish
+    made of the host port): on the source, just before it stops."""
     out = []
     for p in _tcp(ports):
         via, where = route(remote, address, p.address)
         if probe.tcp(where, p.port, time.monotonic() + 0.5, via=via).ok:
-            out.append(p.port)
+            out.append(p.inner)
     return out
 
 
@@ -173,11 +174,11 @@ def _not_answering(port: int, detail: str) -> Exception:
 
 
 def wait_ports(remote: Remote, address: str, ports: list[Published], deadline: float, *,
-               required: list[int] | None = None, between: Callable[[], object] = lambda: None,
+               required: list[str] | None = None, between: Callable[[], object] = lambda: None,
                skipped: str = "did not answer on the source either",
                fail: Callable[[int, str], Exception] = _not_answering) -> str:
-    """Wait until each published TCP port in `required` (None: all of them)
-    answers, from where it can (see `route`); `between` attempts may raise
+    """Wait until each published TCP port whose container port is in
+    `required` (None: all of them) answers, from where it can (see `route`); `between` attempts may raise
     (the container fell over); `fail(port, detail)` is the error for a port
     that does not answer by the deadline."""
     tcp = _tcp(ports)
@@ -185,7 +186,7 @@ def wait_ports(remote: Remote, address: str, ports: list[Published], deadline: f
         return "no published TCP port"
     here, there, others = [], [], []
     for p in tcp:
-        if required is not None and p.port not in required:
+        if required is not None and p.inner not in required:
             others.append(p.port)
             continue
         via, where = route(remote, address, p.address)
@@ -214,7 +215,7 @@ class Verified:
 
 
 def verify_target(remote: Remote, address: str, name: str, ports: list[Published],
-                  required: list[int] | None, *, wait: float, settle: float,
+                  required: list[str] | None, *, wait: float, settle: float,
                   port_check: bool) -> Verified:
     """Up (see `Watch`) and answering (see `wait_ports`), within `wait`
     seconds (plus what is left of the settle period)."""
@@ -228,14 +229,18 @@ def verify_target(remote: Remote, address: str, name: str, ports: list[Published
     return Verified(f"{describe(state, settle)}; {answer}", answered_at)
 
 
-def baseline(remote: Remote, address: str, ports: list[Published], answered: list[int]) -> dict:
-    """The source's HTTP answers on the ports that answered, for `inv verify-port`."""
+def baseline(remote: Remote, address: str, ports: list[Published], answered: list[str],
+             target: list[Published]) -> dict:
+    """The source's HTTP answers on its ports that answered, under the host
+    port each has on the target, for `inv verify-port` there."""
     out = {}
     for p in _tcp(ports):
-        if p.port not in answered:
+        names = [str(t.port) for t in _tcp(target) if t.inner == p.inner]
+        if p.inner not in answered or not names:
             continue
         via, where = route(remote, address, p.address)
         web = probe.http_get(where, p.port, "/", time.monotonic() + 3, via=via)
         if web.ok:
-            out[str(p.port)] = {k: web.data[k] for k in ("status", "bytes", "sha256", "body")}
+            out.update({n: {k: web.data[k] for k in ("status", "bytes", "sha256", "body")}
+                        for n in names})
     return out

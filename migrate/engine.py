@@ -68,6 +68,12 @@ class Published:
     proto: str          # tcp | udp
     port: int           # on the host
     address: str = ""   # the host address it is published on; "" for every address
+    inner: str = ""     # the container's port, "80/tcp": the same service on source and target
+
+
+def _range(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
 
 
 def published(spec_options: tuple[str, ...]) -> list[Published]:
@@ -84,12 +90,23 @@ def published(spec_options: tuple[str, ...]) -> list[Published]:
         parts = value.rsplit(":", 2)
         if len(parts) >= 2 and parts[-2]:
             address = parts[0].strip("[]") if len(parts) == 3 else ""
-            host_part = parts[-2]
-            if "-" in host_part:
-                lo, hi = host_part.split("-")
-                out += [Published(proto, p, address) for p in range(int(lo), int(hi) + 1)]
-            else:
-                out.append(Published(proto, int(host_part), address))
+            hosts, inner = _range(parts[-2]), _range(parts[-1])
+            for n, port in enumerate(hosts):
+                cport = inner[n] if len(inner) == len(hosts) else inner[0]
+                out.append(Published(proto, port, address, f"{cport}/{proto}"))
+    return out
+
+
+def bindings(container: dict) -> list[Published]:
+    """The ports a container (`docker inspect`) publishes with a fixed host port."""
+    out = []
+    for inner, binds in sorted(((container.get("HostConfig") or {}).get("PortBindings")
+                                or {}).items()):
+        proto = inner.partition("/")[2] or "tcp"
+        for b in binds or []:
+            if (b.get("HostPort") or "").isdigit():
+                out.append(Published(proto, int(b["HostPort"]), b.get("HostIp") or "",
+                                     f"{inner.partition('/')[0]}/{proto}"))
     return out
 
 

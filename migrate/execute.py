@@ -102,7 +102,7 @@ class Run:
         self.stopped_at: float | None = None
         self.downtime: float | None = None
         self.record: Path | None = None
-        self.answered: list[int] | None = None   # ports that answered on the source; None: unknown
+        self.answered: list[str] | None = None   # container ports that answered on the source
         self.loaded: set[str] = set()           # image ids this run brought to the target
         self.running = bool((found.container.get("State") or {}).get("Running"))
         self.stops = self.running and opts.cutover != "none"
@@ -273,9 +273,10 @@ class Run:
 
     def _answers_before(self) -> dict:
         """Which published ports answer on the source now, and their HTTP answers."""
-        ports = eng.published(self.f.spec.options)
+        ports = eng.bindings(self.f.container)
         self.answered = answering(self.src, self.ends.source.address, ports)
-        return baseline(self.src, self.ends.source.address, ports, self.answered)
+        return baseline(self.src, self.ends.source.address, ports, self.answered,
+                        eng.published(self.f.spec.options))
 
     def stop_source(self) -> str:
         before = self._answers_before()

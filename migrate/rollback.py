@@ -65,7 +65,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
         eng.docker(src, "start", "--", container)
         out(f"[2/3] source: {container} started on {source.name}")
         answer = wait_ports(
-            src, source.address, eng.published(tuple(rec.get("run_argv") or ())),
+            src, source.address, eng.bindings(rec.get("container_inspect") or {}),
             time.monotonic() + 60, required=rec.get("answered_before"),
             skipped="did not answer before the migration either",
             fail=lambda port, detail: RollbackError(

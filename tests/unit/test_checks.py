@@ -12,7 +12,8 @@ import time
 import pytest
 
 from migrate.checks import judge, state_of
-from migrate.engine import Published, published
+from migrate.checks import MigrateError, answering, baseline, wait_ports
+from migrate.engine import Published, bindings, published
 from verify import probe
 from verify.listeners import Listener
 from verify.onhost import OnHost, curl_reply, route, tcp_reply
@@ -66,12 +67,19 @@ def test_an_exit_without_a_restart_policy_is_down_with_its_code():
         .startswith("exited (code 0)")
 
 
-def test_published_ports_keep_their_host_address():
+def test_published_ports_keep_their_host_address_and_container_port():
     opts = ("--publish", "9080:80", "--publish", "127.0.0.1:9092:80", "--publish", "[::1]:9093:80",
             "--publish", "10.0.0.5:53:53/udp", "--publish", "9000-9001:80-81", "--publish", "7000")
-    assert published(opts) == [Published("tcp", 9080), Published("tcp", 9092, "127.0.0.1"),
-                               Published("tcp", 9093, "::1"), Published("udp", 53, "10.0.0.5"),
-                               Published("tcp", 9000), Published("tcp", 9001)]
+    assert published(opts) == [Published("tcp", 9080, "", "80/tcp"),
+                               Published("tcp", 9092, "127.0.0.1", "80/tcp"),
+                               Published("tcp", 9093, "::1", "80/tcp"),
+                               Published("udp", 53, "10.0.0.5", "53/udp"),
+                               Published("tcp", 9000, "", "80/tcp"), Published("tcp", 9001, "", "81/tcp")]
+    inspect = {"HostConfig": {"PortBindings": {
+        "80/tcp": [{"HostIp": "", "HostPort": "9080"}, {"HostIp": "127.0.0.1", "HostPort": "9092"}],
+        "53/udp": [{"HostIp": "", "HostPort": "53"}], "7000/tcp": [{"HostIp": "", "HostPort": ""}]}}}
+    assert bindings(inspect) == [Published("udp", 53, "", "53/udp"), Published("tcp", 9080, "", "80/tcp"),
+                                 Published("tcp", 9092, "127.0.0.1", "80/tcp")]
 
 
 def test_who_reaches_a_port_depends_on_the_address_it_is_bound_to():
@@ -188,3 +196,30 @@ def test_http_answer_is_judged_on_status_and_content(server):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_only_the_ports_that_answered_on_the_source_must_answer_on_the_target(server):
+    """Source and target are this machine here; the ports are paired by their
+    container port, as --publish may move the host port."""
+    serving, silent = server(lambda c: c.recv(4096) and c.sendall(
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")), free_port()
+    source = [Published("tcp", serving, "", "80/tcp"), Published("tcp", silent, "", "8080/tcp")]
+    answered = answering(None, "127.0.0.1", source)
+    assert answered == ["80/tcp"]
+    target = [Published("tcp", serving, "", "80/tcp"), Published("tcp", silent, "", "8080/tcp")]
+    t0 = time.monotonic()
+    text = wait_ports(None, "127.0.0.1", target, time.monotonic() + 30, required=answered)
+    assert text == (f"port(s) {serving} answer from here; "
+                    f"port(s) {silent} did not answer on the source either (not required)")
+    assert time.monotonic() - t0 < 5                                    # no wait for the silent one
+    with pytest.raises(MigrateError, match=f"port {silent} does not answer: .*refused"):
+        wait_ports(None, "127.0.0.1", target, time.monotonic() + 1, required=None)
+    # the source's answer is kept under the port the target gives the same service
+    moved = [Published("tcp", 9999, "", "80/tcp")]
+    assert list(baseline(None, "127.0.0.1", source, answered, moved)) == ["9999"]
