@@ -166,15 +166,17 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
     "stop_timeout": "seconds the source gets to stop before it is killed (default: its own "
                     "stop timeout, 10 unless set)",
-    "port_check": "check that the published TCP ports answer from here (default; "
-                  "--no-port-check for services that do not listen on all of them)",
+    "port_check": "check that the published TCP ports that answered on the source answer on "
+                  "the target (default; --no-port-check skips it)",
+    "settle": "seconds the target container must run without a restart to count as up "
+              "(default 3)",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
             env=None, replace=False, stop=True, offline=False, remove_source=False,
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
-            inventory=None):
+            settle=None, inventory=None):
     """Move a container (image, volumes, run arguments) to another host, with a
     live cut-over; --rollback goes back."""
     from migrate.execute import migrate as run
@@ -187,6 +189,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         return
     if offline and not stop:
         raise UsageError("--offline and --no-stop contradict each other")
+    settle = _seconds(settle, "--settle", default=3)
     source = _one(inv, from_, inv.settings.default_source, "source (--from)")
     target = _one(inv, to, inv.settings.default_target, "target (--to)")
     if source.name == target.name:
@@ -197,7 +200,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         remove_source=remove_source, compress=compress, dry_run=dry_run,
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
-        stop_timeout=_count(stop_timeout, "--stop-timeout")))
+        stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle))
 
 
 def _count(value, option, what="a number of seconds", least=0):
@@ -247,11 +250,16 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     "inventory": INVENTORY_HELP})
 @_handled
 def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_status=None,
-                compare=None, timeout=30, json=False, records=None, inventory=None):
+                compare=None, timeout=None, json=False, records=None, inventory=None):
     """Prove a service answers on its port: listener, TCP, HTTP, and as before."""
     from migrate.records import last_finished
     from verify.run import as_json, passed, table, verify
 
+    port = _number(port, "port", 1, 65535, "a number from 1 to 65535")
+    status = _number(expect_status, "--expect-status", 100, 599, "an HTTP status from 100 to 599")
+    seconds = _seconds(timeout, "--timeout", default=30)
+    if not path.startswith("/"):
+        raise UsageError(f"--path {path!r}: expected a path starting with /")
     inv = load_inventory(inventory)
     last = last_finished(_records(records), rolled_back=False)
     target = last.target if last else None
@@ -260,14 +268,36 @@ def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_sta
     other = _one(inv, compare, None, "compare (--compare)") if compare else None
     before = None
     if other is None and h.name == target and path == "/" and not tls:
-        before = last.baseline.get(str(int(port)))
-    checks = verify(inv, h, int(port), path=path, tls=tls, expect=expect,
-                    expect_status=int(expect_status) if expect_status else None,
-                    compare_host=other, timeout=float(timeout), before=before)
-    print(as_json(h.name, int(port), checks) if json else table(checks))
+        before = last.baseline.get(str(port))
+    checks = verify(inv, h, port, path=path, tls=tls, expect=expect, expect_status=status,
+                    compare_host=other, timeout=seconds, before=before)
+    print(as_json(h.name, port, checks) if json else table(checks))
     if not passed(checks):
         raise Exit(f"error: {h.name}:{port} failed: " + ", ".join(
             f"{ch.name} ({ch.kind})" for ch in checks if ch.ok is False), code=1)
+
+
+def _number(value, what, low, high, expected):
+    """An integer option in [low, high]; None stays None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UsageError(f"{what} {value!r}: expected {expected}")
+    return int(text)
+
+
+def _seconds(value, option, default):
+    """A number of seconds (fractions allowed); None gives the default."""
+    if value is None:
+        return float(default)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86400:
+        raise UsageError(f"{option} {value!r}: expected a number of seconds")
+    return seconds
 
 
 @task(help={"host": "hosts to list (default: settings.default_target)",

@@ -34,7 +34,7 @@ from fleet.remote import Remote
 from fleet.secrets import mask_assignment
 
 from . import engine as eng
-from .checks import MigrateError, baseline, wait_ports, wait_running
+from .checks import MigrateError, answering, baseline, verify_target
 from .hostfs import du, nonempty, sh
 from .options import Options
 from .overrides import import_changes
@@ -110,6 +110,7 @@ class Run:
         self.stopped_at: float | None = None
         self.downtime: float | None = None
         self.record: Path | None = None
+        self.answered: list[str] | None = None   # container ports that answered on the source
         self.loaded: set[str] = set()           # image ids this run brought to the target
         self.running = bool((found.container.get("State") or {}).get("Running"))
         host_config = found.container.get("HostConfig") or {}
@@ -140,7 +141,7 @@ class Run:
         f = self.f
         before = {}
         if self.running and not self.stops:
-            before = baseline(self.ends.source.address, eng.published_ports(f.spec.options))
+            before = self._answers_before()
         self.record = write_record(self.opts.records, {
             "created": self.ts, "container": self.container, "source": self.ends.source.name,
             "target": self.ends.target.name, "mode": self.opts.mode,
@@ -148,7 +149,8 @@ class Run:
             "image_inspect": f.image, "networks": f.networks, "run_argv": f.spec.run_argv(),
             "target_name": f.spec.name, "image_id": f.container["Image"],
             "data": [{"kind": c.kind, "name": c.name, "destination": c.destination}
-                     for c in f.data.copies], "baseline": before})
+                     for c in f.data.copies], "baseline": before,
+            "answered_before": self.answered})
         return f"{self.record} (mode 0600)"
 
     def _send_image(self, ref: str, image: dict) -> ImageSent:
@@ -288,11 +290,17 @@ class Run:
             made.append(name)
         return f"created {', '.join(made)}" if made else "none to create"
 
+    def _answers_before(self) -> dict:
+        """Which published ports answer on the source now, and their HTTP answers."""
+        ports = eng.bindings(self.f.container)
+        self.answered = answering(self.src, self.ends.source.address, ports)
+        return baseline(self.src, self.ends.source.address, ports, self.answered,
+                        eng.published(self.f.spec.options))
+
     def stop_source(self) -> str:
-        ports = eng.published_ports(self.f.spec.options)
-        before = baseline(self.ends.source.address, ports)
-        if before and self.record:
-            update_record(self.record, baseline=before)
+        before = self._answers_before()
+        if self.record:
+            update_record(self.record, baseline=before, answered_before=self.answered)
         shown = f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
         if self.autoremove:
             # stopping it would delete it and its anonymous volumes: it stays
@@ -376,15 +384,13 @@ class Run:
         return f"{self.f.spec.name} started on {self.ends.target.name}"
 
     def verify(self) -> str:
-        deadline = time.monotonic() + self.opts.wait
-        ports = eng.published_ports(self.f.spec.options) if self.opts.port_check else []
-        state = wait_running(self.dst, self.f.spec.name, deadline)
-        answer = (wait_ports(self.ends.target.address, ports, deadline) if self.opts.port_check
-                  else "port check skipped (--no-port-check)")
-        if self.stopped_at is not None:
-            self.downtime = time.monotonic() - self.stopped_at
-            answer += f"; downtime {self.downtime:.2f}s"
-        return f"{state}; {answer}"
+        v = verify_target(self.dst, self.ends.target.address, self.f.spec.name,
+                          eng.published(self.f.spec.options), self.answered, wait=self.opts.wait,
+                          settle=self.opts.settle, port_check=self.opts.port_check)
+        if self.stopped_at is None:
+            return v.text
+        self.downtime = v.answered_at - self.stopped_at
+        return f"{v.text}; downtime {self.downtime:.2f}s"
 
     def finish(self) -> str:
         src, dst = self.src, self.dst
@@ -494,8 +500,9 @@ class Run:
         else:
             out.append(("container", self.create, f"create {f.spec.name} on {tgt}"))
         out.append(("start", self.start, f"start {f.spec.name} on {tgt}"))
-        out.append(("verify", self.verify, "wait until it runs (healthy, if it has a check) "
-                    "and its published ports answer" + ("; report the downtime" if self.stops else "")))
+        out.append(("verify", self.verify, f"wait until it runs (healthy, if it has a check) "
+                    f"without a restart for {o.settle:g}s and the published ports that answered "
+                    "on the source answer" + ("; report the downtime" if self.stops else "")))
         out.append(("finish", self.finish,
                     f"remove temporary tags; {c} " + ("removed (--remove-source)" if o.remove_source
                                                      else "kept, stopped, for rollback" if self.stops

@@ -22,6 +22,7 @@ class Options:
     records: Path = Path("records")
     wait: float = 120
     port_check: bool = True
+    settle: float = 3        # seconds the target must run without a restart
     empty_volumes: bool = False
     copy_binds: bool = False
     json_report: Path | None = None

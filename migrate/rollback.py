@@ -1,6 +1,8 @@
 """`inv migrate NAME --rollback`: back to the source after a finished
 migration. The target's container is stopped (kept), the source's started
-and checked. Writes the target received since the cut-over stay there."""
+and checked: the ports that answered before the migration must answer again
+(from where they can, as in migrate/checks.py). Writes the target received
+since the cut-over stay there."""
 from __future__ import annotations
 
 import time
@@ -62,8 +64,9 @@ def rollback(inventory: Inventory, container: str, records: Path,
         out(f"[2/3] source: {container} started on {source.name}"
             + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
         answer = wait_ports(
-            source.address, eng.published_ports(rec.run_argv),
-            time.monotonic() + 60,
+            src, source.address, eng.bindings(rec.data.get("container_inspect") or {}),
+            time.monotonic() + 60, required=rec.data.get("answered_before"),
+            skipped="did not answer before the migration either",
             fail=lambda port, detail: RollbackError(
                 f"{container} runs on {source.name} again, but port {port} does not answer: "
                 f"{detail}"))

@@ -1,6 +1,14 @@
-"""Checks from the controller: TCP connect, then HTTP(S) with retries until a
-deadline. Each outcome says what kind of failure it was: refused (nothing
-listens), timeout (filtered, or the host is down), dns, tls, status, content."""
+"""Checks of a port: TCP connect, then HTTP(S), each retried until a deadline.
+Each outcome says what kind of failure it was: refused (nothing listens),
+timeout (filtered, or the host is down), dns, unreachable, tls, closed (the
+port accepted the connection and closed it without a byte: a proxy such as
+docker-proxy with nothing behind it), no-answer (an HTTP request got the
+connection closed without an answer), not-http, status, content.
+
+Where a check runs from is a prober: `HERE` (this machine, below) or a host
+itself over its SSH connection (verify/onhost.py). Both give one attempt's
+`Reply`; the loops and the judging of answers here are the same for both.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,16 +17,40 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
+
+# how long a new connection is watched for being closed at once without a byte
+CLOSE_WINDOW = 0.25
+# the part of an HTTP body kept for --expect and shown (its size and sha256 are of all of it)
+BODY_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
     ok: bool | None          # None: not applicable
-    kind: str                # ok | refused | timeout | dns | unreachable | tls | status | content | n/a
+    kind: str                # ok | refused | timeout | dns | unreachable | tls | closed
+                             # | no-answer | not-http | status | content | error | n/a
     detail: str
     seconds: float
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One attempt: its kind and, for HTTP, what came back."""
+    kind: str
+    detail: str = ""
+    status: int | None = None
+    size: int = 0
+    sha256: str = ""
+    text: str = ""           # the body's first BODY_LIMIT bytes, decoded
+
+
+class Prober(Protocol):
+    def say(self, text: str) -> str: ...
+    def connect(self, address: str, port: int, timeout: float) -> Reply: ...
+    def get(self, address: str, port: int, path: str, tls: bool, timeout: float) -> Reply: ...
 
 
 def classify(e: BaseException) -> str:
@@ -39,22 +71,69 @@ HINTS = {"refused": "nothing listens on that port (or the container is not runni
          "timeout": "no answer: a firewall drops the traffic, or the host is down",
          "dns": "the name does not resolve",
          "unreachable": "no route to the host",
-         "tls": "the TLS handshake failed"}
+         "tls": "the TLS handshake failed",
+         "closed": "nothing serves behind it: a proxy (docker-proxy) whose container does "
+                   "not listen on the port, or a service that turns us away"}
+CLOSED = "accepted the connection and closed it without a byte"
 
 
-def tcp(address: str, port: int, deadline: float, attempt_timeout: float = 3) -> Check:
+def body_reply(status: int, body: bytes) -> Reply:
+    return Reply("ok", "", status, len(body), hashlib.sha256(body).hexdigest(),
+                 body[:BODY_LIMIT].decode(errors="replace"))
+
+
+class Here:
+    """Probes from this machine."""
+
+    def say(self, text: str) -> str:
+        return text
+
+    def connect(self, address: str, port: int, timeout: float) -> Reply:
+        try:
+            with socket.create_connection((address, port), timeout=timeout) as s:
+                s.settimeout(CLOSE_WINDOW)
+                try:
+                    first = s.recv(1)
+                except (socket.timeout, TimeoutError):
+                    return Reply("ok")             # open, waiting for us to speak
+                except OSError:
+                    return Reply("closed", CLOSED + " (reset)")
+                return Reply("ok") if first else Reply("closed", CLOSED)
+        except OSError as e:
+            return Reply(classify(e), str(e))
+
+    def get(self, address: str, port: int, path: str, tls: bool, timeout: float) -> Reply:
+        try:
+            status, body = fetch(address, port, path, tls, timeout)
+        except (http.client.RemoteDisconnected, ConnectionResetError) as e:
+            return Reply("no-answer", type(e).__name__)
+        except (http.client.BadStatusLine, http.client.LineTooLong,
+                http.client.IncompleteRead) as e:
+            return Reply("not-http", type(e).__name__)
+        except (OSError, http.client.HTTPException) as e:
+            return Reply(classify(e), str(e))
+        return body_reply(status, body)
+
+
+HERE = Here()
+
+
+def tcp(address: str, port: int, deadline: float, attempt_timeout: float = 3,
+        via: Prober = HERE) -> Check:
+    """Connect until it works or the deadline passes (at least one attempt)."""
     t0 = time.monotonic()
     delay = 0.2
+    host = f"[{address}]" if ":" in address else address
     while True:
-        try:
-            with socket.create_connection((address, port), timeout=attempt_timeout):
-                return Check("tcp", True, "ok", f"connected to {address}:{port}",
-                             time.monotonic() - t0)
-        except OSError as e:
-            kind = classify(e)
-            if time.monotonic() + delay > deadline or kind == "dns":
-                return Check("tcp", False, kind, f"{address}:{port}: {e}; {HINTS.get(kind, '')}",
-                             time.monotonic() - t0)
+        r = via.connect(address, port, attempt_timeout)
+        if r.kind == "ok":
+            return Check("tcp", True, "ok", via.say(f"connected to {host}:{port}"),
+                         time.monotonic() - t0)
+        if time.monotonic() + delay > deadline or r.kind in ("dns", "error"):
+            hint = HINTS.get(r.kind, "")
+            return Check("tcp", False, r.kind,
+                         via.say(f"{host}:{port}: {r.detail}" + (f"; {hint}" if hint else "")),
+                         time.monotonic() - t0)
         time.sleep(delay)
         delay = min(delay * 2, 2)
 
@@ -71,41 +150,60 @@ def fetch(address: str, port: int, path: str, tls: bool, timeout: float):
         conn.close()
 
 
+def _silent(r: Reply, path: str, tls: bool) -> str:
+    if r.kind == "no-answer":
+        return (f"GET {path}: the port accepted, then closed the connection without an answer"
+                + ("" if tls else " (an HTTPS port? try --tls)"))
+    return f"GET {path}: the port answers, but not in HTTP ({r.detail})"
+
+
 def http_get(address: str, port: int, path: str, deadline: float, *, tls: bool = False,
-         expect: str | None = None, expect_status: int | None = None) -> Check:
+             expect: str | None = None, expect_status: int | None = None,
+             via: Prober = HERE) -> Check:
+    """GET until an answer passes or the deadline passes. An answer that is
+    not HTTP (or none at all) is "n/a" unless content or a status was asked
+    for: then it is a failure of its own kind, retried like the rest."""
     t0 = time.monotonic()
     delay = 0.3
+    asked = expect is not None or expect_status is not None
     while True:
-        try:
-            status, body = fetch(address, port, path, tls, timeout=5)
-        except (http.client.BadStatusLine, http.client.RemoteDisconnected,
-                http.client.IncompleteRead) as e:
-            return Check("http", None, "n/a", f"the port answers, but not HTTP ({type(e).__name__})",
-                         time.monotonic() - t0)
-        except (OSError, http.client.HTTPException) as e:
-            kind = classify(e)
-            if time.monotonic() + delay > deadline:
-                return Check("http", False, kind, f"GET {path}: {e}; {HINTS.get(kind, '')}",
+        r = via.get(address, port, path, tls, 5)
+        late = time.monotonic() + delay > deadline
+        if r.kind in ("no-answer", "not-http"):
+            if not asked:
+                return Check("http", None, "n/a", via.say(_silent(r, path, tls)),
                              time.monotonic() - t0)
-            time.sleep(delay)
-            delay = min(delay * 2, 3)
-            continue
-        digest = hashlib.sha256(body).hexdigest()
-        data = {"status": status, "bytes": len(body), "sha256": digest,
-                "body": body[:4096].decode(errors="replace")}
-        took = time.monotonic() - t0
-        want = expect_status
-        if want is not None and status != want or want is None and status >= 500:
-            if time.monotonic() + delay <= deadline and status >= 500:
-                time.sleep(delay)          # a service that is still starting
-                delay = min(delay * 2, 3)
-                continue
-            return Check("http", False, "status", f"GET {path}: status {status}, expected "
-                         f"{want if want is not None else 'below 500'}", took, data)
-        if expect is not None and expect not in data["body"]:
-            return Check("http", False, "content", f"GET {path}: status {status}, but "
-                         f"{expect!r} is not in the {len(body)} bytes", took, data)
-        return Check("http", True, "ok", f"GET {path}: status {status}, {len(body)} bytes", took, data)
+            if late:
+                return Check("http", False, r.kind, via.say(_silent(r, path, tls)),
+                             time.monotonic() - t0)
+        elif r.kind != "ok":
+            if late or r.kind in ("dns", "error"):
+                hint = HINTS.get(r.kind, "")
+                return Check("http", False, r.kind, via.say(f"GET {path}: {r.detail}"
+                                                            + (f"; {hint}" if hint else "")),
+                             time.monotonic() - t0)
+        else:
+            check = judge(r, path, expect, expect_status, time.monotonic() - t0)
+            if check.ok or late or check.kind != "status" or r.status < 500:
+                return Check(check.name, check.ok, check.kind, via.say(check.detail),
+                             check.seconds, check.data)
+            # a 5xx: a service that is still starting
+        time.sleep(delay)
+        delay = min(delay * 2, 3)
+
+
+def judge(r: Reply, path: str, expect: str | None, expect_status: int | None,
+          took: float) -> Check:
+    """An HTTP answer against what was asked (default: any status below 500)."""
+    data = {"status": r.status, "bytes": r.size, "sha256": r.sha256, "body": r.text[:4096]}
+    want = expect_status
+    if want is not None and r.status != want or want is None and r.status >= 500:
+        return Check("http", False, "status", f"GET {path}: status {r.status}, expected "
+                     f"{want if want is not None else 'below 500'}", took, data)
+    if expect is not None and expect not in r.text:
+        return Check("http", False, "content", f"GET {path}: status {r.status}, but "
+                     f"{expect!r} is not in the {r.size} bytes", took, data)
+    return Check("http", True, "ok", f"GET {path}: status {r.status}, {r.size} bytes", took, data)
 
 
 def compare(mine: Check, theirs: Check, other: str) -> Check:

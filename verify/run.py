@@ -9,13 +9,24 @@ from fleet.remote import Remote
 from fleet.table import render
 
 from . import probe
-from .listeners import listeners
-from .probe import Check
+from .listeners import Listener, listeners
+from .onhost import WILDCARDS, OnHost, route, unbracket
+from .probe import HERE, Check, Prober
 
 
-def on_host(remote: Remote, port: int) -> bool:
-    script = f"exec 3<>/dev/tcp/127.0.0.1/{int(port)}"
-    return remote.run(["timeout", "5", "bash", "-c", script], check=False).ok
+def bound_address(found: list[Listener]) -> str:
+    """The address a TCP port is bound to: "" when it listens on every
+    address (or nothing was found), else the host's own (loopback first)."""
+    tcp = [unbracket(l.address) for l in found if l.proto == "tcp"]
+    if not tcp or any(a in WILDCARDS for a in tcp):
+        return ""
+    return sorted(tcp, key=lambda a: (not a.startswith(("127.", "::1")), a))[0]
+
+
+def _reach(remote: Remote, host: Host, port: int) -> tuple[list[Listener], Prober, str]:
+    found = [l for l in listeners(remote) if l.port == port]
+    via, address = route(remote, host.address, bound_address(found))
+    return found, via, address
 
 
 def verify(inventory: Inventory, host: Host, port: int, *, path: str = "/", tls: bool = False,
@@ -23,12 +34,14 @@ def verify(inventory: Inventory, host: Host, port: int, *, path: str = "/", tls:
            compare_host: Host | None = None, timeout: float = 30,
            before: dict | None = None) -> list[Check]:
     """`before`: the source's answer recorded before the migration (status,
-    sha256, body), compared with the answer now when no host is given."""
+    sha256, body), compared with the answer now when no host is given. A port
+    bound to one of the host's own addresses only (127.0.0.1) is checked from
+    the host itself, over its SSH connection; any other from here."""
     checks: list[Check] = []
     deadline = time.monotonic() + timeout
     with Remote(inventory, host) as remote:
         t0 = time.monotonic()
-        found = [l for l in listeners(remote) if l.port == port]
+        found, via, address = _reach(remote, host, port)
         took = time.monotonic() - t0
         if found:
             detail = "; ".join(f"{l.proto} {l.address}:{l.port} {l.process or '?'}"
@@ -42,21 +55,24 @@ def verify(inventory: Inventory, host: Host, port: int, *, path: str = "/", tls:
         if found and all(l.proto == "udp" for l in found):
             checks.append(Check("tcp", None, "n/a", "UDP only: the listener is all that is checked", 0))
             return checks
-        tcp = probe.tcp(host.address, port, deadline)
+        tcp = probe.tcp(address, port, deadline, via=via)
         checks.append(tcp)
         if not tcp.ok:
             t0 = time.monotonic()
-            if on_host(remote, port):
+            if via is HERE and OnHost(remote).connect("127.0.0.1", port, 5).kind == "ok":
                 checks.append(Check("on-host", True, "ok",
                                     f"port {port} answers on {host.name} itself, not from here: "
                                     "a firewall, or it is published on 127.0.0.1 only",
                                     time.monotonic() - t0))
             return checks
-    web = probe.http_get(host.address, port, path, deadline, tls=tls, expect=expect,
-                     expect_status=expect_status)
-    checks.append(web)
+        web = probe.http_get(address, port, path, deadline, tls=tls, expect=expect,
+                             expect_status=expect_status, via=via)
+        checks.append(web)
     if compare_host is not None and web.ok:
-        other = probe.http_get(compare_host.address, port, path, time.monotonic() + timeout, tls=tls)
+        with Remote(inventory, compare_host) as other_remote:
+            _, other_via, other_address = _reach(other_remote, compare_host, port)
+            other = probe.http_get(other_address, port, path, time.monotonic() + timeout,
+                                   tls=tls, via=other_via)
         checks.append(probe.compare(web, other, compare_host.name))
     elif before and web.ok:
         recorded = Check("http", True, "ok", "", 0, before)

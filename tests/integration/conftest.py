@@ -3,6 +3,10 @@
 These tests need what CI has: root, debootstrap and a running outer dockerd
 (./bootstrap provides all three). Without them they fail, loudly; they are
 never skipped.
+
+Every lab the session starts is removed when it ends (DOCKMOVE_KEEP_LABS=1
+keeps them, to look at after a run); a lab of the same name that an
+interrupted run left is removed before one starts.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import pytest
 
 from fleet.inventory import Inventory, load_inventory
 from lab.config import LabConfig
-from lab.lab import up
+from lab.lab import down, up
 
 ROOT = Path(__file__).parents[2]
 # DOCKMOVE_TEST_LABS renames every test lab (several test runs side by side)
@@ -61,11 +65,50 @@ class Lab:
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+STARTED: dict[str, LabConfig] = {}      # the labs this session started, by name
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def make_lab(name: str, tmp_path_factory, **options) -> Lab:
-    """A lab of its own; `options` are LabConfig's (extra=N, hop=True)."""
+    """A lab of its own, from nothing: what an earlier run left under this
+    name is removed first; the session removes it at its end. `options` are
+    LabConfig's (extra=N, hop=True)."""
     cfg = LabConfig(name=name, state_dir=tmp_path_factory.mktemp(name), **options)
-    addresses = up(cfg, fresh=True, log=lambda m: print(m, file=sys.stderr))
+    down(cfg, log=_log)
+    STARTED[name] = cfg
+    addresses = up(cfg, fresh=True, log=_log)
     return Lab(cfg, addresses)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remove_test_labs(request):
+    """At the session's end, remove every lab it started, unless
+    DOCKMOVE_KEEP_LABS=1."""
+    yield
+    if not STARTED:
+        return
+    names = ", ".join(sorted(STARTED))
+    if os.environ.get("DOCKMOVE_KEEP_LABS") == "1":
+        _say(request, f"test labs kept (DOCKMOVE_KEEP_LABS=1): {names}")
+        return
+    failed = []
+    for cfg in STARTED.values():
+        try:
+            down(cfg, log=lambda m: None)
+        except Exception as e:          # remove the others all the same
+            failed.append(f"{cfg.name}: {e}")
+    STARTED.clear()
+    _say(request, f"test labs removed: {names}" + (f"; could not remove {failed}" if failed else ""))
+
+
+def _say(request, message: str) -> None:
+    """A line on the terminal, past pytest's capture."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n{message}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,7 @@ def test_contradicting_or_malformed_options_are_refused_before_any_host_is_asked
         (["--offline", "--no-stop"], "--offline and --no-stop contradict each other"),
         (["--remove-source", "--no-stop"], "--remove-source and --no-stop contradict each other"),
         (["--stop-timeout", "soon"], "--stop-timeout 'soon': expected a number of seconds"),
+        (["--settle", "-1"], "--settle '-1': expected a number of seconds"),
         (["--json-report", str(tmp_path / "nowhere" / "r.json")],
          f"--json-report {tmp_path / 'nowhere' / 'r.json'}: its folder does not exist"),
     ]
@@ -271,3 +272,59 @@ def test_ctrl_c_during_the_stream_undoes_the_target(ready, tmp_path):
     assert "interrupted: undoing what this run changed" in output
     assert state(ready) == before
     assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
+
+
+def _served(lab, host, port):
+    """Wait (on the host itself) until its port serves HTTP."""
+    lab.sh(host, f"for i in $(seq 150); do curl -sf -o /dev/null http://127.0.0.1:{port}/ "
+                 "&& exit 0; sleep 0.1; done; exit 1")
+
+
+def test_a_crash_loop_on_the_target_fails_and_the_source_is_not_removed(ready, tmp_path):
+    # its config is on old only: on new it exits a second after each start, and
+    # its restart policy starts it again; no port to check
+    script = ("trap 'exit 0' TERM; echo checking /cfg; test -e /cfg/ok || "
+              "{ echo 'no /cfg/ok: giving up'; sleep 1; exit 1; }; while :; do sleep 0.2; done")
+    ready.sh("old", "mkdir -p /srv/crashy && touch /srv/crashy/ok && docker run -d --name crashy "
+                    f"--restart always -v /srv/crashy:/cfg:ro apache-test sh -c {_q(script)} >/dev/null")
+    before = state(ready)["new"]
+    out = ready.inv("migrate", "crashy", "--to", "new", "--mode", "image", "--no-port-check",
+                    "--remove-source", "--records", str(tmp_path))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "new: crashy does not stay up" in out.stderr, out.stderr
+    assert "no /cfg/ok: giving up" in out.stderr            # its last log lines
+    assert "crashy on old started again" in out.stderr
+    assert "removed from old" not in out.stdout
+    src = inspect(ready, "old", "crashy")                   # kept, and running again
+    assert src["State"]["Running"] and not src["State"]["Restarting"]
+    assert state(ready)["new"] == before
+
+
+def test_a_port_that_did_not_answer_on_the_source_does_not_fail_the_run(ready, tmp_path):
+    import time
+    # 9093 serves; 9094 is published, but nothing listens behind it
+    ready.sh("old", "docker run -d --name half-deaf -p 9093:80 -p 9094:8080 apache-test >/dev/null")
+    _served(ready, "old", 9093)
+    t0 = time.monotonic()
+    out = ready.inv("migrate", "half-deaf", "--to", "new", "--mode", "image", "--stop-timeout", "1",
+                    "--records", str(tmp_path))
+    took = time.monotonic() - t0
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "port(s) 9093 answer from here" in out.stdout, out.stdout
+    assert "port(s) 9094 did not answer on the source either (not required)" in out.stdout
+    assert took < 60, f"took {took:.0f}s"                  # no wait for the silent port
+    assert "It works" in fetch(f"http://{ready.addresses['new']}:9093/")
+
+
+def test_a_port_published_on_loopback_is_verified_from_the_target_itself(ready, tmp_path):
+    ready.sh("old", "docker run -d --name local-only -p 127.0.0.1:9092:80 apache-test >/dev/null")
+    _served(ready, "old", 9092)
+    out = ready.inv("migrate", "local-only", "--to", "new", "--mode", "image", "--stop-timeout", "1",
+                    "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "port(s) 9092 answer on new itself" in out.stdout, out.stdout
+    # the source's answer was recorded from old itself, and verify-port checks from new
+    v = ready.inv("verify-port", "9092", "--host", "new", "--records", str(tmp_path))
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert "from new itself: connected to 127.0.0.1:9092" in v.stdout
+    assert "same status and body as the source before the migration" in v.stdout

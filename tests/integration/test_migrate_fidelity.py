@@ -96,7 +96,7 @@ def normalized(c):
 @pytest.mark.parametrize("name", [n for n, _, _ in CASES])
 def test_migrated_container_equals_its_source(fidelity, name, tmp_path):
     out = fidelity.inv("migrate", name, "--to", "new", "--mode", "image", "--no-port-check",
-                       "--empty-volumes", "--no-stop",
+                       "--empty-volumes", "--no-stop", "--settle", "1",   # about its config, not uptime
                        "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     src, dst = inspect(fidelity, "old", name), inspect(fidelity, "new", name)

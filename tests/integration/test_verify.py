@@ -62,3 +62,74 @@ def test_ports_lists_the_seed_container(lab):
     rows = [l.split() for l in out.stdout.splitlines()]
     assert ["tcp", "0.0.0.0", "9080", "docker-proxy", "apache-cont"] in rows
     assert ["tcp", "0.0.0.0", "9081", "docker-proxy", "data-cont"] in rows
+
+
+def test_bad_port_or_status_is_a_usage_error(lab):
+    for args, words in [(["abc"], "port 'abc': expected a number from 1 to 65535"),
+                        (["70000"], "port '70000': expected a number from 1 to 65535"),
+                        (["9080", "--expect-status", "x"],
+                         "--expect-status 'x': expected an HTTP status from 100 to 599"),
+                        (["9080", "--timeout", "soon"],
+                         "--timeout 'soon': expected a number of seconds")]:
+        out = lab.inv("verify-port", *args, "--host", "old")
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert words in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+# accepts, reads the request, closes without a byte: what an HTTPS port probed
+# without --tls, or a proxy whose backend is down, does
+SILENT = ("import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+          "s.bind(('0.0.0.0', 9095)); s.listen(8)\nwhile True:\n    c, _ = s.accept(); c.recv(4096); c.close()\n")
+
+
+def test_expect_fails_when_the_port_closes_without_an_answer(lab):
+    import shlex
+    lab.sh("old", f"setsid python3 -c {shlex.quote(SILENT)} >/dev/null 2>&1 & echo $! > /run/silent.pid; "
+                  "for i in $(seq 50); do ss -Hltn | grep -q ':9095 ' && break; sleep 0.1; done")
+    try:
+        asked = lab.inv("verify-port", "9095", "--host", "old", "--expect", "Welcome",
+                        "--timeout", "3")
+        status = lab.inv("verify-port", "9095", "--host", "old", "--expect-status", "200",
+                         "--timeout", "3")
+        plain = lab.inv("verify-port", "9095", "--host", "old", "--timeout", "3")
+    finally:
+        lab.sh("old", "kill $(cat /run/silent.pid)")
+    for out in (asked, status):
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "http      FAILED (no-answer)" in out.stdout, out.stdout
+        assert "closed the connection without an answer" in out.stdout
+        assert "error: old:9095 failed: http (no-answer)" in out.stderr
+    # nothing asked of the answer: the port accepts, HTTP does not apply (maybe TLS)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "http      n/a" in plain.stdout and "--tls" in plain.stdout
+
+
+def test_a_proxy_with_nothing_behind_it_does_not_answer(lab):
+    # docker-proxy accepts on 127.0.0.1:9096 and closes at once: nothing listens inside
+    lab.sh("old", "docker run -d --name deaf-local -p 127.0.0.1:9096:80 apache-test "
+                  "sleep infinity >/dev/null")
+    try:
+        out = lab.inv("verify-port", "9096", "--host", "old", "--expect", "Welcome",
+                      "--timeout", "3")
+    finally:
+        lab.sh("old", "docker rm -f deaf-local >/dev/null")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "tcp       FAILED (closed)" in out.stdout, out.stdout
+    assert "from old itself" in out.stdout
+    assert "accepted the connection and closed it without a byte" in out.stdout
+
+
+def test_a_port_published_on_loopback_is_checked_from_the_host(lab):
+    lab.sh("old", "docker run -d --name local-web -p 127.0.0.1:9097:80 apache-test >/dev/null; "
+                  "for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:9097/ && break; "
+                  "sleep 0.1; done")
+    try:
+        out = lab.inv("verify-port", "9097", "--host", "old", "--expect-status", "200")
+    finally:
+        lab.sh("old", "docker rm -f local-web >/dev/null")
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert any(l.startswith("tcp       ok") and "from old itself: connected to 127.0.0.1:9097" in l
+               for l in lines), out.stdout
+    assert any(l.startswith("http      ok") and "from old itself" in l and "status 200" in l
+               for l in lines), out.stdout
