@@ -26,11 +26,14 @@ from pysequoia import packet as pgp
 ARMOR_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 ARMOR_END = "-----END PGP PUBLIC KEY BLOCK-----"
 KEY_VERSION = 4
-# packet tags (RFC 4880 4.3) that make up a transferable public key
-PUBLIC_KEY, PUBLIC_SUBKEY, USER_ID, USER_ATTRIBUTE, SIGNATURE = 6, 14, 13, 17, 2
-CERT_PACKETS = {PUBLIC_KEY, PUBLIC_SUBKEY, USER_ID, USER_ATTRIBUTE, SIGNATURE}
-KEY_PACKETS = {PUBLIC_KEY, PUBLIC_SUBKEY}
-
+# the packets of a transferable public key (pysequoia's Tag members compare
+# by equality only: neither hashable nor numbered as in RFC 4880)
+CERT_PACKETS = (pgp.Tag.PublicKey, pgp.Tag.PublicSubkey, pgp.Tag.UserID,
+                pgp.Tag.UserAttribute, pgp.Tag.Signature)
+KEY_PACKETS = (pgp.Tag.PublicKey, pgp.Tag.PublicSubkey)
+# Docker's key is under 4 KiB armored; a key file many times that size is
+# padded with something, and would not fit the host's command line either
+MAX_ARMORED = 32 * 1024
 
 class KeyFormatError(ValueError):
     """The key file is not exactly one armored OpenPGP public key."""
@@ -127,18 +130,13 @@ def crc24(data: bytes) -> int:
 def verify(text: str, expected: str) -> VerifiedKey:
     """The one certificate in `text`, if its primary key has the fingerprint
     `expected`; else KeyFormatError, KeyCountError or FingerprintError."""
+    if len(text) > MAX_ARMORED:
+        raise KeyFormatError(f"the key file is {len(text)} bytes, more than the "
+                             f"{MAX_ARMORED} a single signing key needs")
     data = dearmor(text)
-    packets = _sequoia(lambda: list(pgp.PacketPile.from_bytes(data)))
-    for p in packets:
-        if int(p.tag) not in CERT_PACKETS:
-            raise KeyFormatError(f"an OpenPGP packet that is not part of a public key "
-                                 f"({str(p.tag).removeprefix('Tag.')}): refused")
-        if int(p.tag) in KEY_PACKETS and (not p.body or p.body[0] != KEY_VERSION):
-            version = p.body[0] if p.body else "?"
-            raise KeyFormatError(f"an OpenPGP key of version {version}: only version "
-                                 f"{KEY_VERSION} keys are accepted")
+    packets = _sequoia(lambda: _packets(data))
+    primaries = [fpr for tag, fpr in packets if tag == pgp.Tag.PublicKey]
     certs = _sequoia(lambda: pysequoia.Cert.split_bytes(data))
-    primaries = [p.fingerprint.upper() for p in packets if int(p.tag) == PUBLIC_KEY]
     if len(primaries) != 1 or len(certs) != 1:
         raise KeyCountError(primaries)
     cert = certs[0]        # secret key packets were refused above, with every other tag
@@ -169,10 +167,29 @@ def _show(line: str, width: int = 60) -> str:
     return repr(line if len(line) <= width else line[:width] + "...")
 
 
+def _packets(data: bytes) -> list[tuple[object, str | None]]:
+    """(tag, fingerprint of a primary key) for each packet; anything that is
+    not a part of a public certificate, or a key not of version 4, refused."""
+    out = []
+    for p in pgp.PacketPile.from_bytes(data):
+        tag = p.tag                 # raises for tags pysequoia does not know
+        if not any(tag == t for t in CERT_PACKETS):
+            raise KeyFormatError(f"an OpenPGP packet that is not part of a public key "
+                                 f"({str(tag).removeprefix('Tag.')}): refused")
+        if any(tag == t for t in KEY_PACKETS) and (not p.body or p.body[0] != KEY_VERSION):
+            version = p.body[0] if p.body else "?"
+            raise KeyFormatError(f"an OpenPGP key of version {version}: only version "
+                                 f"{KEY_VERSION} keys are accepted")
+        out.append((tag, p.fingerprint.upper() if tag == pgp.Tag.PublicKey else None))
+    return out
+
+
 def _sequoia(parse):
     """Sequoia's parse errors (truncated, malformed) as KeyFormatError."""
     try:
         return parse()
+    except KeyFormatError:
+        raise
     except Exception as e:       # pysequoia raises plain exceptions with a backtrace text
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise KeyFormatError(f"malformed OpenPGP data: {first}") from None

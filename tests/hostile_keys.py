@@ -49,4 +49,11 @@ def hostile(good: str) -> dict[str, tuple[str, str]]:
         "no armor at all": ("mQINBFit2ioBEADhWpZ8\n", "not an ASCII-armored OpenPGP public key"),
         "a block without its END line": (good.replace(ARMOR_END, ""),
                                          f"no {ARMOR_END} line"),
+        "a packet of a private tag": (armored(good_bin + b"\xfc\x01\x00"),
+                                      "malformed OpenPGP data"),
+        "a marker packet": (armored(good_bin + b"\xca\x03PGP"),
+                            "not part of a public key (Marker)"),
+        "padding to many kilobytes": (
+            good.replace("\n\n", "\nComment: " + "x" * 40000 + "\n\n", 1),
+            "more than the 32768 a single signing key needs"),
     }

@@ -50,3 +50,13 @@ def test_another_key_has_the_wrong_fingerprint():
 def test_crc24_matches_the_armor_of_dockers_file():
     import base64
     assert base64.b64encode(crc24(DOCKER_BIN).to_bytes(3, "big")).decode() == "0YYh"
+
+
+def test_a_user_attribute_is_part_of_a_certificate():
+    """pysequoia's Tag values are its own ordinals, not RFC 4880's numbers:
+    the check compares members, so a user attribute (tag 17) is accepted."""
+    from provision.openpgp import _packets
+    from pysequoia import packet as pgp
+    attribute = b"\xd1\x06\x05\x01\x10\x00\x01\x00"      # tag 17, one image subpacket
+    data = DOCKER_BIN + attribute
+    assert any(t == pgp.Tag.UserAttribute for t, _ in _packets(data))
