@@ -30,6 +30,9 @@ class _Signalled(KeyboardInterrupt):
 
 
 def _on_signal(signum, frame):
+    if signum == signal.SIGHUP:
+        from fleet.signals import detach_output
+        detach_output()                 # the terminal is gone: printing there fails
     raise _Signalled(signum)
 
 

@@ -18,4 +18,7 @@ class Printer:
     def __call__(self, text: str) -> None:
         with _lock:
             for line in text.splitlines() or [""]:
-                self._write(f"{self.host}: {line}")
+                try:
+                    self._write(f"{self.host}: {line}")
+                except OSError:     # a closed terminal (EIO) must not stop the work
+                    pass

@@ -32,6 +32,7 @@ from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.secrets import mask_assignment
+from fleet.signals import held
 
 from . import engine as eng
 from .checks import MigrateError, answering, baseline, verify_target
@@ -326,12 +327,16 @@ class Run:
     def _pause(self) -> None:
         def unpause():
             if self.paused:
-                eng.docker(self.src, "unpause", "--", self.container)
+                r = eng.docker(self.src, "unpause", "--", self.container, check=False)
+                state = (eng.inspect(self.src, "container", self.container) or {}).get("State") or {}
+                if not r.ok and state.get("Paused"):
+                    raise MigrateError(f"{self.ends.source.name}: {self.container} stays paused: "
+                                       f"{r.stderr.strip()}")
                 self.paused = False
         self.undo.add(f"{self.container} unpaused on {self.ends.source.name}", unpause,
                       urgent=True)
+        self.paused = True              # before the command: an interrupt during it unpauses
         eng.docker(self.src, "pause", "--", self.container)
-        self.paused = True
 
     def freeze(self) -> str:
         """--no-stop: the last pass runs with the source paused, so the data
@@ -532,10 +537,11 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                 run.step(title, action)
         except BaseException as e:
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            out(f"{why}: undoing what this run changed")
-            left = run.undo.run(out)
-            if run.record:
-                update_record(run.record, outcome=why, error=str(e)[-2000:])
+            with held():                # a second Ctrl-C must not cut the undo short
+                if run.record:
+                    update_record(run.record, outcome=why, error=str(e)[-2000:])
+                out(f"{why}: undoing what this run changed")
+                left = run.undo.run(out)
             if isinstance(e, KeyboardInterrupt):
                 raise
             if isinstance(e, DockmoveError):

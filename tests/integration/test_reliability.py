@@ -179,3 +179,41 @@ def test_sigterm_during_an_offline_volume_copy_undoes_like_ctrl_c(rlab, tmp_path
         left = subprocess.run(["pgrep", "-af", f"@{rlab.addresses[host]}"],
                               capture_output=True, text=True).stdout
         assert left == "", left
+
+
+def test_a_closed_terminal_undoes_like_ctrl_c(rlab, tmp_path):
+    """The run's controlling terminal hangs up mid-copy (an ssh session that
+    dropped): SIGHUP, and every later write to the terminal fails (EIO)."""
+    import fcntl
+    import pty
+    import termios
+    rlab.sh("old", "docker run -d --name hup -v hupdata:/data -p 9283:80 apache-test sh -c "
+                   "'head -c 300000000 /dev/urandom > /data/blob && touch /data/done; "
+                   "exec apachectl -D FOREGROUND' >/dev/null")
+    wait_for(rlab, "old", "docker exec hup test -e /data/done", timeout=120)
+    before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
+    master, slave = pty.openpty()
+    env = {**os.environ, "DOCKMOVE_INVENTORY": str(rlab.cfg.inventory_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "migrate", "hup", "--to", "new",
+                             "--offline", "--records", str(tmp_path)], cwd=ROOT, env=env,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    seen, in_data = b"", False
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        chunk = os.read(master, 4096)
+        seen += chunk
+        in_data = in_data or b"] image" in seen
+        if in_data and b" of ~" in seen.split(b"] image", 1)[1]:
+            break
+    os.close(master)                                          # the terminal is gone
+    assert proc.wait(timeout=180) == 129, seen.decode(errors="replace")
+    assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
+    assert inspect(rlab, "old", "hup")["State"]["Running"]
+    rec = json.loads(next(tmp_path.glob("*-hup.json")).read_text())
+    assert rec["outcome"] == "interrupted"
+    for host in ("old", "new"):
+        left = subprocess.run(["pgrep", "-af", f"@{rlab.addresses[host]}"],
+                              capture_output=True, text=True).stdout
+        assert left == "", left
