@@ -121,8 +121,7 @@ class Run:
         self.paused = False
         self.frozen_at: float | None = None     # --no-stop: the source paused for the last pass
         self.freeze_s: float | None = None
-        self.autoremoved = False
-        self.policy_changed = False
+        self.overwritten: list[str] = []        # --replace: target volumes the copy began to fill
         self.stops = self.running and opts.cutover != "none"
         self.two_pass = self.stops and opts.cutover == "live"
         # live commit: the container's own layer is copied like a volume
@@ -257,6 +256,8 @@ class Run:
         for copy in self.f.data.copies:
             fresh = copy.name not in self.f.target_paths
             path = self._target_path(copy)
+            if copy.name in self.f.replaced_uses and copy.name not in self.overwritten:
+                self.overwritten.append(copy.name)
             if not fresh or copy.kind == "bind":
                 self._undo_contents(copy, path)
             snap = snapshot_path(self.ts, copy)     # incremental even once: see volumes.py
@@ -354,13 +355,22 @@ class Run:
 
     def stop_replaced(self) -> str:
         """--replace: the target's container of that name is stopped before
-        its volumes are overwritten (started again if the run fails)."""
+        its volumes are overwritten. If the run fails it is started again
+        only while its volumes are untouched: never on half-replaced data."""
         name = self.f.spec.name
         eng.docker(self.dst, "stop", "--", name)
-        self.undo.add(f"{name} started again on {self.ends.target.name}",
-                      lambda: eng.docker(self.dst, "start", "--", name))
+        self.undo.add(f"{name} started again on {self.ends.target.name}", self._restart_replaced)
         return (f"{name} stopped on {self.ends.target.name}: it uses "
                 f"{', '.join(self.f.replaced_uses)}, which is overwritten next")
+
+    def _restart_replaced(self) -> None:
+        name = self.f.spec.name
+        if self.overwritten:
+            self.out(f"  note: {name} on {self.ends.target.name} stays stopped: the copy already "
+                     f"overwrote {', '.join(self.overwritten)}, which it uses; restore that "
+                     "data before you start it")
+            return
+        eng.docker(self.dst, "start", "--", name)
 
     def create(self) -> str:
         spec, dst, ts = self.f.spec, self.dst, self.ts
@@ -374,7 +384,7 @@ class Run:
             def put_back():
                 eng.docker(dst, "rename", aside, spec.name)
                 if was_running:
-                    eng.docker(dst, "start", spec.name)
+                    self._restart_replaced()
             self.undo.add(f"{aside} back as {spec.name}"
                           + (", started again" if was_running else ""), put_back)
         eng.docker(dst, *spec.create_argv(self.final)[1:])
@@ -398,8 +408,36 @@ class Run:
         return f"{v.text}; downtime {self.downtime:.2f}s"
 
     def finish(self) -> str:
+        """After verification: first what keeps the source from running a
+        second copy, then the clean-up. Safe to run again."""
         src, dst = self.src, self.dst
         notes = []
+        if self.autoremove and self.stops:
+            # verified: the frozen source goes, as its --rm asks; removed without
+            # -v, so its anonymous volumes stay on the source, unused
+            eng.docker(src, "rm", "-f", "--", self.container)
+            update_record(self.record, source_autoremoved=True)
+            vols = [c.name for c in self.f.data.copies if ANONYMOUS.match(c.name)]
+            notes.append(f"{self.container} (--rm) removed from {self.ends.source.name} now that "
+                         f"{self.ends.target.name} passed verification; rollback is not possible"
+                         + (f"; its anonymous volumes stay there: {', '.join(vols)}" if vols else ""))
+        elif self.opts.remove_source:
+            eng.docker(src, "rm", "--", self.container)
+            notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")
+        elif self.opts.cutover == "none" and self.running:
+            notes.append(f"{self.container} still runs on {self.ends.source.name}: writes made "
+                         "there from now on stay there")
+        else:                       # stopped by this run, or it was not running
+            policy = self.restart_policy.get("Name") or "no"
+            if policy != "no":
+                # else the old host's next engine start runs a second copy
+                eng.docker(src, "update", "--restart", "no", "--", self.container)
+                update_record(self.record, source_restart_policy=self.restart_policy)
+                notes.append(f"{self.container}'s restart policy on {self.ends.source.name} set "
+                             f"from {policy} to no, so it cannot start there again by itself "
+                             "(--rollback restores it)")
+            notes.append(f"{self.container} kept, stopped, on {self.ends.source.name} "
+                         f"(rollback: inv migrate {self.container} --rollback)")
         if self.opts.mode != "export":
             eng.docker(src, "rmi", self.final, check=False)
         base = self.f.container["Image"]
@@ -409,33 +447,6 @@ class Run:
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
         sh(src, f"rm -rf {shlex.quote(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
-        if self.autoremove and self.stops:
-            # verified: the frozen source goes, as its --rm asks; removed without
-            # -v, so its anonymous volumes stay on the source, unused
-            eng.docker(src, "rm", "-f", "--", self.container)
-            self.autoremoved = True
-            vols = [c.name for c in self.f.data.copies if ANONYMOUS.match(c.name)]
-            notes.append(f"{self.container} (--rm) removed from {self.ends.source.name} now that "
-                         f"{self.ends.target.name} passed verification; rollback is not possible"
-                         + (f"; its anonymous volumes stay there: {', '.join(vols)}" if vols else ""))
-        elif self.opts.remove_source:
-            eng.docker(src, "rm", "--", self.container)
-            notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")
-        elif self.stops:
-            policy = self.restart_policy.get("Name") or "no"
-            if policy != "no":
-                # else the old host's next engine start runs a second copy
-                eng.docker(src, "update", "--restart", "no", "--", self.container)
-                self.policy_changed = True
-                notes.append(f"{self.container}'s restart policy on {self.ends.source.name} set "
-                             f"from {policy} to no, so it cannot start there again by itself "
-                             "(--rollback restores it)")
-            notes.append(f"{self.container} kept, stopped, on {self.ends.source.name} "
-                         f"(rollback: inv migrate {self.container} --rollback)")
-        else:
-            notes.append(f"{self.container} still runs on {self.ends.source.name}"
-                         + (": writes made there from now on stay there"
-                            if self.opts.cutover == "none" else ""))
         return "temporary tags removed; " + "; ".join(notes)
 
     def _final_id(self) -> str | None:
@@ -557,7 +568,17 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                 raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
                                    ) from None
             raise
-        run.step(*finish[:2])
+        # verified: the migration is done, whatever the clean-up below says
+        update_record(run.record, outcome="done", source_stopped=run.stops)
+        try:
+            with held():            # the source's policy and removal are not cut short
+                run.step(*finish[:2])
+        except DockmoveError as e:
+            raise MigrateError(
+                f"{container} runs on {target.name}, verified (the migration is done and on "
+                f"record); the clean-up after it failed: {e}\nCheck on {source.name} that "
+                f"{container} is stopped with restart policy no (docker update --restart no "
+                f"{container}), or removed if you asked for that.") from None
         took = time.monotonic() - started
         result = Result(found.spec.name, target.name, run.final, run.image_sent + run.data_sent,
                         took, run.record, run.downtime)
@@ -570,10 +591,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                    "seconds": round(took, 3)}
         if run.freeze_s is not None:
             summary["freeze_s"] = round(run.freeze_s, 3)
-        update_record(run.record, outcome="done", result=summary,
-                      source_stopped=run.stops, source_removed=opts.remove_source,
-                      source_autoremoved=run.autoremoved,
-                      source_restart_policy=run.restart_policy if run.policy_changed else None)
+        update_record(run.record, result=summary, source_removed=opts.remove_source)
         if opts.json_report:
             Path(opts.json_report).write_text(json.dumps(summary, indent=2) + "\n")
         out(f"done in {took:.1f}s: {found.spec.name} runs on {target.name} as {run.final}; "

@@ -63,6 +63,10 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
                  name=opts.name, publish=opts.publish, env=opts.env)
     problems: list[str] = []
     existing = eng.inspect(dst, "container", spec.name)
+    if existing is not None and opts.replace and (existing.get("HostConfig") or {}).get("AutoRemove"):
+        problems.append(f"{dst.name}: the container {spec.name!r} there runs with --rm: "
+                        "--replace would stop it, and its stop deletes it and its anonymous "
+                        "volumes; remove it yourself first, or pass --name NEW")
     if existing is not None and not opts.replace:
         problems.append(f"{dst.name}: a container named {spec.name!r} exists; pass "
                         "--name NEW, or --replace (the existing one is kept, stopped and renamed)")

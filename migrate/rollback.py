@@ -1,6 +1,7 @@
 """`inv migrate NAME --rollback`: back to the source after a finished
-migration. The target's container is stopped (kept), the source's started
-and checked: the ports that answered before the migration must answer again
+migration. The target's container is stopped (kept, its restart policy set to
+no so that it cannot come back by itself), the source's started and checked
+(if that fails, the target is started again: never both down): the ports that answered before the migration must answer again
 (from where they can, as in migrate/checks.py). Writes the target received
 since the cut-over stay there."""
 from __future__ import annotations
@@ -14,6 +15,8 @@ from fleet.inventory import Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.selection import select
+from fleet.signals import held
+
 from . import engine as eng
 from .checks import wait_ports
 from .records import last_finished, update_record
@@ -51,25 +54,46 @@ def rollback(inventory: Inventory, container: str, records: Path,
         if mine is None:
             raise RollbackError(f"{source.name}: {container} is gone; nothing to go back to")
         theirs = eng.inspect(dst, "container", name)
-        if theirs is not None and (theirs.get("State") or {}).get("Running"):
+        ran = bool(theirs and (theirs.get("State") or {}).get("Running"))
+        their_policy = ((theirs or {}).get("HostConfig") or {}).get("RestartPolicy") or {}
+        if ran:
             eng.docker(dst, "stop", "--", name)
-            out(f"[1/3] target: {name} stopped on {target.name} (kept; `docker rm {name}` "
-                "there when you are sure)")
-        else:
-            out(f"[1/3] target: {name} is not running on {target.name}")
+        if theirs is not None and (their_policy.get("Name") or "no") != "no":
+            # else the target's next engine start runs a second copy beside the source
+            eng.docker(dst, "update", "--restart", "no", "--", name)
+            update_record(path, target_restart_policy=their_policy)
+        out(f"[1/3] target: {name} " + ("stopped" if ran else "is not running")
+            + f" on {target.name} (kept; `docker rm {name}` there when you are sure)"
+            + (f"; its restart policy set from {restart_value(their_policy)} to no"
+               if theirs is not None and (their_policy.get("Name") or "no") != "no" else ""))
         policy = rec.source_restart_policy
-        if policy:
-            eng.docker(src, "update", "--restart", restart_value(policy), "--", container)
-        eng.docker(src, "start", "--", container)
-        out(f"[2/3] source: {container} started on {source.name}"
-            + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
-        answer = wait_ports(
-            src, source.address, eng.bindings(rec.data.get("container_inspect") or {}),
-            time.monotonic() + 60, required=rec.data.get("answered_before"),
-            skipped="did not answer before the migration either",
-            fail=lambda port, detail: RollbackError(
-                f"{container} runs on {source.name} again, but port {port} does not answer: "
-                f"{detail}"))
+        try:
+            if policy:
+                eng.docker(src, "update", "--restart", restart_value(policy), "--", container)
+            eng.docker(src, "start", "--", container)
+            out(f"[2/3] source: {container} started on {source.name}"
+                + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
+            answer = wait_ports(
+                src, source.address, eng.bindings(rec.data.get("container_inspect") or {}),
+                time.monotonic() + 60, required=rec.data.get("answered_before"),
+                skipped="did not answer before the migration either",
+                fail=lambda port, detail: RollbackError(
+                    f"{container} runs on {source.name} again, but port {port} does not "
+                    f"answer: {detail}"))
+        except (DockmoveError, KeyboardInterrupt) as e:
+            if ran:                     # never leave both down: the target serves again
+                with held():
+                    if (their_policy.get("Name") or "no") != "no":
+                        eng.docker(dst, "update", "--restart", restart_value(their_policy),
+                                   "--", name, check=False)
+                    eng.docker(dst, "start", "--", name, check=False)
+                    eng.docker(src, "stop", "--", container, check=False)
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                raise RollbackError(f"rollback failed, so {name} was started again on "
+                                    f"{target.name} (and {container} stopped on "
+                                    f"{source.name}): {e}") from None
+            raise
         out(f"[3/3] verify: {container} runs; {answer}")
         update_record(path, rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         out(f"rolled back: {container} serves from {source.name}. Data written on "
