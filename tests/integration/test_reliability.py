@@ -94,11 +94,33 @@ def test_the_source_cannot_start_again_by_itself_until_rollback(rlab, tmp_path):
     assert inspect(rlab, "old", "keeper")["HostConfig"]["RestartPolicy"]["Name"] == "no"
     rec = json.loads(next(tmp_path.glob("*-keeper.json")).read_text())
     assert rec["source_restart_policy"]["Name"] == "always"
+    # a rollback whose source does not start leaves the target serving
+    rlab.sh("old", FAIL_START)
+    try:
+        back = rlab.inv("migrate", "keeper", "--rollback", "--records", str(tmp_path))
+    finally:
+        rlab.sh("old", "rm -f /usr/local/bin/docker")
+    assert back.returncode == 1
+    assert "rollback failed, so keeper was started again on new" in back.stderr, back.stderr
+    assert inspect(rlab, "new", "keeper")["State"]["Running"]
+    assert fetch(f"http://{rlab.addresses['new']}:9281/")
     back = rlab.inv("migrate", "keeper", "--rollback", "--records", str(tmp_path))
     assert back.returncode == 0, back.stdout + back.stderr
     assert "keeper started on old, its restart policy always restored" in back.stdout
+    assert "its restart policy set from always to no" in back.stdout       # the target's
     c = inspect(rlab, "old", "keeper")
     assert c["HostConfig"]["RestartPolicy"]["Name"] == "always" and c["State"]["Running"]
+    t = inspect(rlab, "new", "keeper")
+    assert t["HostConfig"]["RestartPolicy"]["Name"] == "no" and not t["State"]["Running"]
+
+
+def test_a_stopped_source_with_restart_always_cannot_come_back_either(rlab, tmp_path):
+    """`always` starts even a stopped container when the engine starts."""
+    rlab.sh("old", "docker create --name dormant --restart always apache-test >/dev/null")
+    out = rlab.inv("migrate", "dormant", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "dormant's restart policy on old set from always to no" in out.stdout
+    assert inspect(rlab, "old", "dormant")["HostConfig"]["RestartPolicy"]["Name"] == "no"
 
 
 def test_every_valid_container_name_works(rlab, tmp_path):
@@ -122,6 +144,23 @@ def test_replace_stops_the_container_that_uses_the_volume_first_and_refuses_anot
     stop = next(i for i, l in enumerate(lines) if "] replace: rep stopped on new: it uses shared" in l)
     assert stop < first_copy
     assert rlab.sh("new", "docker exec rep cat /data/who").strip() == "source"
+
+    # a failed --replace never starts the replaced container on overwritten data
+    rlab.sh("old", "docker run -d --name rep3 -v shared3:/data apache-test sh -c "
+                   "'echo source > /data/who; exec apachectl -D FOREGROUND' >/dev/null")
+    rlab.sh("new", "docker run -d --name rep3 -v shared3:/data --pull never apache-test sh -c "
+                   "'echo target > /data/who; exec sleep 1d' >/dev/null")
+    wait_for(rlab, "new", "docker exec rep3 cat /data/who")
+    rlab.sh("new", FAIL_START)
+    try:
+        out = rlab.inv("migrate", "rep3", "--to", "new", "--replace", "--records", str(tmp_path))
+    finally:
+        rlab.sh("new", "rm -f /usr/local/bin/docker")
+    assert out.returncode == 1
+    assert ("note: rep3 on new stays stopped: the copy already overwrote shared3, which it "
+            "uses; restore that data before you start it") in out.stdout, out.stdout
+    assert not inspect(rlab, "new", "rep3")["State"]["Running"]
+    assert inspect(rlab, "old", "rep3")["State"]["Running"]
 
     rlab.sh("old", "docker run -d --name rep2 -v busy:/data apache-test sh -c "
                    "'echo mine > /data/x; exec apachectl -D FOREGROUND' >/dev/null")
