@@ -116,27 +116,28 @@ def _ask(question: str) -> bool:
     "inventory": INVENTORY_HELP})
 @_handled
 def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users="", pin=None,
-              packages="", lock_timeout=300, parallel=8, verbose=False, inventory=None):
+              packages="", lock_timeout=None, parallel=None, verbose=False, inventory=None):
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
     from fleet.remote import Remote
     from provision.execute import provision as run, summary_table
     from provision.plan import PACKAGES, Options
 
+    wait = _count(300 if lock_timeout is None else lock_timeout, "--lock-timeout")
+    workers = _count(8 if parallel is None else parallel, "--parallel",
+                     "a number of hosts (1 or more)", 1)
     inv = load_inventory(inventory)
     hosts = select(inv, host)
     options = Options(packages=_words(packages) or PACKAGES, version=pin,
                       upgrade=upgrade, users=_words(users), reboot=reboot)
-
     cancel = threading.Event()
 
     def one(h):
         with Remote(inv, h) as remote:
             return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
-                       lock_timeout=float(lock_timeout), cancel=cancel)
+                       lock_timeout=float(wait), cancel=cancel)
 
-    outcomes = run_each(hosts, one, key=lambda h: h.name, workers=_count(parallel, "--parallel", "a number of hosts (1 or more)", 1),
-                        cancel=cancel)
+    outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
     if len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
         print(summary_table(outcomes))
     raise_if_failed(outcomes)

@@ -65,3 +65,17 @@ def test_foreign_errors_become_one_line_and_an_exit_code():
     assert (code, msg) == (1, "error: No such file or directory (/x/report.json)")
     code, msg = fails(KeyError("Mounts"))
     assert code == 1 and msg.startswith("error: unexpected KeyError: 'Mounts' (a bug")
+
+
+def test_bad_numbers_for_provision_are_usage_errors_not_tracebacks(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).parents[2]
+    for args, words in ((["--lock-timeout", "x"], "--lock-timeout 'x': expected a number of seconds"),
+                        (["--parallel", "0"], "--parallel '0': expected a number of hosts (1 or more)")):
+        out = subprocess.run([sys.executable, "-m", "invoke", "provision", "--host", "new", *args],
+                             cwd=root, capture_output=True, text=True, timeout=60,
+                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert out.returncode == 2, out.stderr
+        assert words in out.stderr and "Traceback" not in out.stderr
