@@ -186,7 +186,6 @@ def _count(value, option):
 def record(c, container, host=None, show_secrets=False, inventory=None):
     """Print the docker run command that recreates a container (like runlike)."""
     from fleet.remote import Remote
-    from fleet.secrets import mask_assignment
     from migrate import engine as eng
     from migrate.record import render, run_spec
 
@@ -196,7 +195,7 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
         info = eng.engine_info(r)
         spec = run_spec(*eng.container_and_image(r, container),
                         info.get("LoggingDriver", "json-file"))
-    print(render(spec.run_argv(), mask=None if show_secrets else mask_assignment))
+    print(render(spec.run_argv(), mask=not show_secrets))
 
 
 # --- verify-port and ports ----------------------------------------------

@@ -30,7 +30,6 @@ from fleet.errors import DockmoveError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
-from fleet.secrets import mask_assignment
 
 from . import engine as eng
 from .checks import MigrateError, baseline, wait_ports, wait_running
@@ -84,7 +83,7 @@ def _timestamp() -> str:
 
 
 def masked_run_line(spec: RunSpec, image: str | None = None) -> str:
-    return render(spec.run_argv(image), mask=mask_assignment)
+    return render(spec.run_argv(image))
 
 
 class Run:

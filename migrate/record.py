@@ -14,6 +14,8 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
+from fleet.secrets import mask_argv
+
 DEFAULT_NETWORKS = ("default", "bridge", "host", "none")
 DEFAULT_SHM = 64 * 1024 * 1024
 
@@ -337,14 +339,9 @@ def _link(link: str, name: str) -> str:
     return f"{target.lstrip('/')}:{alias.rsplit('/', 1)[-1]}"
 
 
-def render(argv: list[str], mask=None) -> str:
-    """One shell line; with `mask`, secret env values are hidden."""
-    if mask is not None:
-        argv = list(argv)
-        for i, word in enumerate(argv[:-1]):
-            if word == "--env":
-                argv[i + 1] = mask(argv[i + 1])
-    return shlex.join(argv)
+def render(argv: list[str], mask: bool = True) -> str:
+    """One shell line; with `mask`, secrets hidden by fleet/secrets.py's rule."""
+    return shlex.join(mask_argv(argv) if mask else argv)
 
 
 def to_json(spec: RunSpec) -> dict:
