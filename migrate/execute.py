@@ -32,16 +32,18 @@ from fleet.output import Printer
 from fleet.remote import Remote
 
 from . import engine as eng
+from . import envfile
 from .checks import MigrateError, baseline, wait_ports, wait_running
 from .hostfs import du, nonempty, sh
 from .options import Options
-from .overrides import import_changes
+from .overrides import commit_changes, import_changes
 from .preflight import Found, preflight
 from .record import RunSpec, render
 from .records import update_record, write_record
 from .stream import human
 from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image
-from .volumes import ANONYMOUS, SNAPSHOT_DIR, DataCopy, container_layer, snapshot_path
+from .volumes import (ANONYMOUS, DataCopy, container_layer, snapshot_dir_command,
+                      snapshot_path)
 
 @dataclass
 class Undo:
@@ -109,6 +111,7 @@ class Run:
         # (twice, incrementally) instead of committed and saved after the stop
         self.layer = (container_layer(found.container, found.dst_info.get("Driver", ""))
                       if self.two_pass and opts.mode == "commit" else None)
+        self.snapdir: str | None = None         # this run's private folder on the source
 
     # -- output
     def step(self, title: str, fn: Callable[[], str]) -> None:
@@ -173,7 +176,8 @@ class Run:
             raise MigrateError(f"{self.ends.target.name}: the new container has no overlay2 "
                                "upper directory to fill")
         size = du(self.src, [self.layer.source_path]).get(self.layer.source_path) if live else None
-        res = send_data(self.ends, self.layer, upper, snapshot=snapshot_path(self.ts, self.layer),
+        res = send_data(self.ends, self.layer, upper,
+                        snapshot=snapshot_path(self.snapshots(), self.layer),
                         live=live, expected=size or None, say=self.out)
         self.data_sent += res.bytes
         return f"{human(res.bytes)} of the container's changes"
@@ -186,16 +190,43 @@ class Run:
             image_id, image = self.f.container["Image"], self.f.image
             self._tag(src, self.ends.source.name, image_id)
         else:
-            image_id = eng.docker(src, "commit", "--pause=true", "--", c, self.final).stdout.strip()
+            image_id, given = self._commit()
             image = eng.inspect(src, "image", image_id)
-            self._tag(src, self.ends.source.name, None)      # the commit tagged it
         sent = self._send_image(self.final, image)
         self._tag(self.dst, self.ends.target.name, image_id)
-        what = "committed" if o.mode == "commit" else "tagged"
-        return f"{what} {c} as {self.final}; {describe(sent)}"
+        if o.mode == "image":
+            return f"tagged {c} as {self.final}; {describe(sent)}"
+        return (f"committed {c} as {self.final}"
+                + (f" (the values of the {given} env variables and labels it was given left "
+                   "out of the image)" if given else "") + f"; {describe(sent)}")
+
+    def _commit(self) -> tuple[str, int]:
+        """`docker commit` of the container as this run's image, without the
+        values the container was given (env, labels): --change lines blank
+        them in the image's config; and as the engine (20.10) keeps the
+        committed container's own config beside it (ContainerConfig), the
+        first commit is committed once more, through a container made from it
+        and given nothing (no layer is added). Returns (image id, values left out)."""
+        src, where = self.src, self.ends.source.name
+        changes = commit_changes(self.f.container, self.f.image)
+        image_id = first = eng.docker(
+            src, "commit", "--pause=true", *[w for ch in changes for w in ("--change", ch)],
+            "--", self.container, *([] if changes else [self.final])).stdout.strip()
+        if changes:
+            self.undo.add(f"image {first[7:19]} on {where}",
+                          lambda: eng.docker(src, "rmi", first, check=False))
+            blank = f"{self.f.spec.name}.dockmove-commit-{self.ts}"
+            eng.docker(src, "create", "--name", blank, "--", first)
+            try:
+                image_id = eng.docker(src, "commit", "--pause=false", "--", blank,
+                                      self.final).stdout.strip()
+            finally:
+                eng.docker(src, "rm", "--volumes", "--force", blank, check=False)
+        self._tag(src, where, None)                # the commit tagged it
+        return image_id, len(changes)
 
     def _export(self) -> str:
-        changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(self.f.container))
+        changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(self.f.image))
         zip_, unzip = COMPRESS[self.opts.compress]
         send = f"docker export {shlex.quote(self.container)}"
         recv = f"docker import {changes} - {shlex.quote(self.final)}"
@@ -206,7 +237,8 @@ class Run:
         res = self.ends.stream(send, recv, expected=int(self.f.image.get("Size") or 0) or None,
                                say=self.out, what="export stream")
         self.image_sent += res.bytes
-        return f"sent {human(res.bytes)} as one layer; config restored from the record"
+        return (f"sent {human(res.bytes)} as one layer; its original image's config restored "
+                "(the container's own env and labels are given to it at create)")
 
     def _target_path(self, copy: DataCopy) -> str:
         if copy.name in self.f.target_paths:
@@ -237,7 +269,7 @@ class Run:
             path = self._target_path(copy)
             if not fresh or copy.kind == "bind":
                 self._undo_contents(copy, path)
-            snap = snapshot_path(self.ts, copy)     # incremental even once: see volumes.py
+            snap = snapshot_path(self.snapshots(), copy)  # incremental even once: volumes.py
             res = send_data(self.ends, copy, path, snapshot=snap, live=live or not self.stops,
                             expected=self.f.sizes.get(copy.source_path) or None, say=self.out)
             self.data_sent += res.bytes
@@ -300,12 +332,18 @@ class Run:
                     eng.docker(dst, "start", spec.name)
             self.undo.add(f"{aside} back as {spec.name}"
                           + (", started again" if was_running else ""), put_back)
-        eng.docker(dst, *spec.create_argv(self.final)[1:])
+        given = envfile.given(spec.env, spec.labels)
+        with envfile.on_target(dst, given.files()) as folder:
+            argv = spec.create_argv(given.argv(folder), self.final)
+            dst.run(given.command(argv, folder), sudo=True)
         self.undo.add(f"container {spec.name} on {self.ends.target.name}",
                       lambda: eng.docker(dst, "rm", "-f", spec.name))
         for net in spec.extra_networks:
             eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
-        return f"{spec.name} created from {self.final}"
+        inline = [kv.partition("=")[0] for kv in given.inline_labels]
+        return (f"{spec.name} created from {self.final}"
+                + (f" (env and labels read from files; label(s) {', '.join(inline)} in the "
+                   "command line: no label file line holds a line break)" if inline else ""))
 
     def start(self) -> str:
         eng.docker(self.dst, "start", self.f.spec.name)
@@ -333,7 +371,6 @@ class Run:
             # its entry if no tag names it (its layers stay, in use)
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
-        sh(src, f"rm -rf {shlex.quote(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
         if self.opts.remove_source:
             eng.docker(src, "rm", "--", self.container)
             notes.append(f"{self.container} removed from {self.ends.source.name} (--remove-source)")
@@ -345,6 +382,19 @@ class Run:
                          + (": writes made there from now on stay there"
                             if self.opts.cutover == "none" else ""))
         return "temporary tags removed; " + "; ".join(notes)
+
+    def snapshots(self) -> str:
+        """This run's private folder for snapshot files on the source
+        (created at first use)."""
+        if self.snapdir is None:
+            self.snapdir = sh(self.src, snapshot_dir_command(self.ts)).stdout.strip()
+        return self.snapdir
+
+    def remove_snapshots(self) -> None:
+        """Remove the snapshot files (they list every file name of the data)."""
+        if self.snapdir is not None:
+            sh(self.src, f"rm -rf -- {shlex.quote(self.snapdir)}")
+            self.snapdir = None
 
     def _final_id(self) -> str | None:
         return (eng.inspect(self.dst, "image", self.final) or {}).get("Id")
@@ -418,28 +468,31 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             dry_run_plan([*steps, finish], out)
             return None
         try:
-            for title, action, _ in steps:
-                run.step(title, action)
-        except BaseException as e:
-            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            out(f"{why}: undoing what this run changed")
-            left = run.undo.run(out)
-            if run.record:
-                update_record(run.record, outcome=why, error=str(e)[-2000:])
-            if isinstance(e, KeyboardInterrupt):
+            try:
+                for title, action, _ in steps:
+                    run.step(title, action)
+            except BaseException as e:
+                why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                out(f"{why}: undoing what this run changed")
+                left = run.undo.run(out)
+                if run.record:
+                    update_record(run.record, outcome=why, error=str(e)[-2000:])
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                if isinstance(e, DockmoveError):
+                    state = (f"{target.name} is as before" if not left else
+                             f"on {target.name}, could not undo: {', '.join(left)}")
+                    src_state = (f"{container} on {source.name} untouched" if not run.stopped_at
+                                 else f"{container} on {source.name} could not be started again: "
+                                 f"start it there (docker start {container})"
+                                 if any("started again on" in w for w in left) else
+                                 f"{container} on {source.name} started again")
+                    raise MigrateError(f"migration of {container} {why}; {state}; {src_state}."
+                                       f"\n{e}") from None
                 raise
-            if isinstance(e, DockmoveError):
-                state = (f"{target.name} is as before" if not left else
-                         f"on {target.name}, could not undo: {', '.join(left)}")
-                src_state = (f"{container} on {source.name} untouched" if not run.stopped_at else
-                             f"{container} on {source.name} could not be started again: "
-                             f"start it there (docker start {container})"
-                             if any("started again on" in w for w in left) else
-                             f"{container} on {source.name} started again")
-                raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
-                                   ) from None
-            raise
-        run.step(*finish[:2])
+            run.step(*finish[:2])
+        finally:
+            _remove_snapshots(run, out)
         took = time.monotonic() - started
         result = Result(found.spec.name, target.name, run.final, run.image_sent + run.data_sent,
                         took, run.record, run.downtime)
@@ -458,6 +511,19 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             f"sent {human(run.image_sent)} of image, {human(run.data_sent)} of data"
             + (f"; downtime {run.downtime:.2f}s" if run.downtime is not None else ""))
         return result
+
+
+def _remove_snapshots(run: Run, out: Printer) -> None:
+    """After the run, whatever its outcome: no snapshot file stays behind."""
+    if run.snapdir is None:
+        return
+    where = f"{run.snapdir} on {run.ends.source.name}"
+    try:
+        run.remove_snapshots()
+        out(f"  removed: snapshot files ({where})")
+    except Exception as e:          # the run's own outcome is what the user must see
+        out(f"warning: could not remove {where} ({str(e).splitlines()[0] if str(e) else e!r}); "
+            "remove it there: it lists every file name of the copied data")
 
 
 def dry_run_plan(steps: list[tuple[str, Callable[[], str], str]], out: Printer) -> None:

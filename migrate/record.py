@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from fleet.secrets import mask_argv
 
@@ -48,15 +49,22 @@ class RunSpec:
     command: tuple[str, ...]            # after the image
     extra_networks: tuple[NetworkAttach, ...] = ()
     user_networks: tuple[str, ...] = ()  # networks to exist on the target
-    env: tuple[tuple[str, str], ...] = field(default=())   # as given, for overrides
+    env: tuple[tuple[str, str], ...] = field(default=())     # given, in order
+    labels: tuple[tuple[str, str], ...] = field(default=())  # given
 
-    def create_argv(self, image: str | None = None, name: str | None = None) -> list[str]:
-        return ["docker", "create", "--name", name or self.name, *self.options,
+    def create_argv(self, given: Sequence[str], image: str | None = None,
+                    name: str | None = None) -> list[str]:
+        """`docker create`; `given`: the words that give the env and labels
+        (files: migrate/envfile.py), never their values."""
+        return ["docker", "create", "--name", name or self.name, *given, *self.options,
                 image or self.image, *self.command]
 
     def run_argv(self, image: str | None = None) -> list[str]:
-        argv = self.create_argv(image)
-        return ["docker", "run", "--detach", *argv[2:]]
+        """The whole `docker run` as a person would type it (shown masked)."""
+        words = [w for k, v in self.env for w in ("--env", f"{k}={v}")]
+        words += [w for k, v in self.labels for w in ("--label", f"{k}={v}")]
+        return ["docker", "run", "--detach", "--name", self.name, *words, *self.options,
+                image or self.image, *self.command]
 
 
 def _env_dict(env: list[str] | None) -> dict[str, str]:
@@ -247,12 +255,9 @@ def run_spec(container: dict, image: dict, default_log_driver: str = "json-file"
     env = _env_dict(config.get("Env"))
     ienv = _env_dict(iconf.get("Env"))
     given = [(k, v) for k, v in env.items() if ienv.get(k) != v]
-    for k, v in given:
-        args += ["--env", f"{k}={v}"]
     ilabels = iconf.get("Labels") or {}
-    for k, v in sorted((config.get("Labels") or {}).items()):
-        if ilabels.get(k) != v:
-            args += ["--label", f"{k}={v}"]
+    labels = [(k, v) for k, v in sorted((config.get("Labels") or {}).items())
+              if ilabels.get(k) != v]
     flag(config.get("Tty"), "--tty")
     flag(config.get("OpenStdin"), "--interactive")
     flag(config.get("StopSignal") and config.get("StopSignal") != iconf.get("StopSignal"),
@@ -330,7 +335,7 @@ def run_spec(container: dict, image: dict, default_log_driver: str = "json-file"
     return RunSpec(name=name, image=config.get("Image") or image.get("Id", ""),
                    options=tuple(args), command=tuple(command),
                    extra_networks=tuple(extra), user_networks=tuple(user_nets),
-                   env=tuple(given))
+                   env=tuple(given), labels=tuple(labels))
 
 
 def _link(link: str, name: str) -> str:
