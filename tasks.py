@@ -119,7 +119,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
             "original image only), or export (docker export | docker import, config restored)",
     "name": "name on the target (default: the same)",
     "publish": "HOST:CONTAINER[/udp] replacing a published port on the target (repeatable)",
-    "env": "KEY=VALUE set on the target (repeatable)",
+    "env": "KEY=VALUE set on the target (repeatable); KEY alone takes the value from this "
+           "environment (no secret on the command line)",
     "replace": "a container of that name on the target is stopped and renamed, not refused; "
                "same-named volumes there holding data are overwritten",
     "stop": "live cut-over (default): copy while the source runs, stop it, send what changed, "

@@ -11,9 +11,9 @@ from fleet.errors import DockmoveError, UsageError
 from fleet.output import Printer
 
 from . import engine as eng
+from . import envfile
 from .hostfs import du, gnu_tar, nonempty, sh
 from .options import CUTOVERS, MODES, Options
-from . import envfile
 from .overrides import apply, held_back_env
 from .record import RunSpec, run_spec
 from .transfer import COMPRESS, Ends, source_filters, stream_prefix

@@ -6,7 +6,10 @@ image's defaults (inspect the image the container was created from, before
 any commit: `docker commit` folds the container's config into the new image).
 Accidental state is not pinned: runtime MAC addresses, ports that -P picked,
 the engine's default log driver, the container-id hostname, the aliases the
-engine adds itself, anonymous volumes the image declares.
+engine adds itself, anonymous volumes the image declares. The env and labels
+the container was given are kept apart from the other options: they reach
+`docker create` in files (migrate/envfile.py), and are in the `docker run`
+line only as it is shown (masked) or recorded.
 """
 from __future__ import annotations
 
