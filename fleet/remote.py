@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from fabric import Connection
-from invoke.exceptions import CommandTimedOut, Failure, ResponseNotAccepted
+from invoke.exceptions import CommandTimedOut, Failure, ResponseNotAccepted, ThreadException
 from invoke.watchers import FailingResponder
 
 from .connection import connection_for, open_connection
@@ -143,6 +143,12 @@ class Remote:
                 {"in_stream": _Whole(stdin), "echo_stdin": False, "encoding": "utf-8"}
             res = self.conn.run(line, hide=True, warn=True, watchers=watchers, timeout=timeout,
                                 **feed)
+        except ThreadException:
+            if stdin is None:
+                raise
+            # the channel closed while its input was still being written
+            raise CommandError(self.name, shown, None, "",
+                               hint="the command ended before it read all its input") from None
         except CommandTimedOut as e:
             raise CommandError(self.name, shown, None, e.result.stderr,
                                hint=f"timed out after {e.timeout}s") from None

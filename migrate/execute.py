@@ -342,8 +342,8 @@ class Run:
             eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
         inline = [kv.partition("=")[0] for kv in given.inline_labels]
         return (f"{spec.name} created from {self.final}"
-                + (f" (env and labels read from files; label(s) {', '.join(inline)} in the "
-                   "command line: no label file line holds a line break)" if inline else ""))
+                + (f"; label(s) {', '.join(inline)} given in its command line (a line break, "
+                   "which no label file line holds)" if inline else ""))
 
     def start(self) -> str:
         eng.docker(self.dst, "start", self.f.spec.name)
