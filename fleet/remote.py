@@ -3,7 +3,8 @@
 A command is an argument list, quoted for the remote shell with shlex; never a
 string put together by hand. Root is reached with sudo as the inventory says
 (`none`, `passwordless`, or a password read from an environment variable);
-sudo drops the environment, so variables travel as `env NAME=VALUE` after it.
+sudo drops the environment, so variables travel as `env NAME=VALUE` after it
+(an argv: for values that are no secret).
 A failure raises CommandError with the host, the command, the exit code and the
 tail of stderr; what is shown is masked by fleet/secrets.py's one rule. Bytes
 a command reads on its stdin travel over the SSH channel, never in an argv:
@@ -123,8 +124,8 @@ class Remote:
     def run(self, argv: Sequence[str], *, sudo: bool = False,
             env: dict[str, str] | None = None, check: bool = True,
             timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
-        """Run `argv` on the host; with `sudo`, as root. `stdin`: bytes the
-        command reads on its standard input (then end of file)."""
+        """Run `argv` on the host; with `sudo`, as root. `stdin`: bytes (UTF-8
+        text) the command reads on its standard input, then end of file."""
         mode = self._sudo_mode() if sudo else None
         if stdin is not None and mode == "password":
             # sudo -S reads the password from the same stdin
