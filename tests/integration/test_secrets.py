@@ -6,7 +6,7 @@ runs). File order matters: each test says what it starts from."""
 import json
 import os
 import re
-import signal
+import shlex
 import subprocess
 import sys
 import time
@@ -34,13 +34,17 @@ ARGV_LOG = "/var/log/test-docker-argv.log"
 SUDO_LOG = "/var/log/test-sudo.log"
 WRAPPER = f"""#!/bin/sh
 {{ printf 'ARGV'; for a in "$@"; do printf ' %s' "$a"; done; printf '\\n'; }} >> {ARGV_LOG}
+prev=
+for a in "$@"; do       # the files docker is given: their modes as it reads them
+  case "$prev" in --env-file|--label-file) stat -c 'MODE %a %U %n' "${{a%/*}}" "$a";; esac
+  prev=$a
+done >> {ARGV_LOG} 2>&1
 exec /usr/bin/docker "$@"
 """
 SNAPSHOTS = "/var/lib/dockmove/migrate"
 
 
 def _q(s):
-    import shlex
     return shlex.quote(s)
 
 
@@ -76,6 +80,17 @@ def env_dirs(text):
     return {os.path.dirname(p) for p in re.findall(r"--(?:env|label)-file (\S+)", text)}
 
 
+def assert_private_and_gone(lab):
+    """The env and label files were 0600 in a 0700 folder while docker read
+    them, and are gone now."""
+    text = logs(lab, "new")
+    dirs = env_dirs(text)
+    assert dirs, "docker create got no --env-file"
+    for d in dirs:
+        assert f"MODE 700 admin {d}\n" in text and f"MODE 600 admin {d}/env\n" in text, text
+        assert lab.sh("new", f"test -e {_q(d)} && echo left || echo gone").strip() == "gone"
+
+
 def assert_no_secret_in_any_command_line(lab):
     for host in ("old", "new"):
         text = logs(lab, host)
@@ -106,10 +121,7 @@ def test_a_failing_create_shows_no_env_value_and_runs_none_in_an_argv(slab, tmp_
     for token in TOKENS:
         assert token not in failed, failed
     assert_no_secret_in_any_command_line(slab)
-    dirs = env_dirs(logs(slab, "new"))
-    assert dirs, "docker create got no --env-file"
-    for d in dirs:      # removed even though create failed
-        assert slab.sh("new", f"test -e {_q(d)} && echo left || echo gone").strip() == "gone"
+    assert_private_and_gone(slab)         # removed even though create failed
 
 
 def test_commit_mode_keeps_the_env_out_of_argv_and_out_of_the_image(slab, tmp_path):
@@ -127,8 +139,7 @@ def test_commit_mode_keeps_the_env_out_of_argv_and_out_of_the_image(slab, tmp_pa
     for token in TOKENS:
         assert token not in config, config
     assert_no_secret_in_any_command_line(slab)
-    for d in env_dirs(logs(slab, "new")):
-        assert slab.sh("new", f"test -e {_q(d)} && echo left || echo gone").strip() == "gone"
+    assert_private_and_gone(slab)
 
 
 def test_export_mode_keeps_the_env_out_of_argv_and_out_of_the_image(slab, tmp_path):
@@ -145,6 +156,7 @@ def test_export_mode_keeps_the_env_out_of_argv_and_out_of_the_image(slab, tmp_pa
         assert token not in config, config
     assert "APACHE_RUN_USER=www-data" in config
     assert_no_secret_in_any_command_line(slab)
+    assert_private_and_gone(slab)
 
 
 # --- snapshot files of incremental copies, on the source ----------------------
