@@ -153,7 +153,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
             "original image only), or export (docker export | docker import, config restored)",
     "name": "name on the target (default: the same)",
     "publish": "HOST:CONTAINER[/udp] replacing a published port on the target (repeatable)",
-    "env": "KEY=VALUE set on the target (repeatable)",
+    "env": "KEY=VALUE set on the target (repeatable); KEY alone takes the value from this "
+           "environment (no secret on the command line)",
     "replace": "a container of that name on the target is stopped and renamed, not refused; "
                "same-named volumes there holding data are overwritten",
     "stop": "live cut-over (default): copy while the source runs, stop it, send what changed, "
@@ -223,7 +224,6 @@ def _count(value, option, what="a number of seconds", least=0):
 def record(c, container, host=None, show_secrets=False, inventory=None):
     """Print the docker run command that recreates a container (like runlike)."""
     from fleet.remote import Remote
-    from fleet.secrets import mask_assignment
     from migrate import engine as eng
     from migrate.record import render, run_spec
 
@@ -233,7 +233,7 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
         info = eng.engine_info(r)
         spec = run_spec(*eng.container_and_image(r, container),
                         info.get("LoggingDriver", "json-file"))
-    print(render(spec.run_argv(), mask=None if show_secrets else mask_assignment))
+    print(render(spec.run_argv(), mask=not show_secrets))
 
 
 # --- verify-port and ports ----------------------------------------------

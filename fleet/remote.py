@@ -3,12 +3,16 @@
 A command is an argument list, quoted for the remote shell with shlex; never a
 string put together by hand. Root is reached with sudo as the inventory says
 (`none`, `passwordless`, or a password read from an environment variable);
-sudo drops the environment, so variables travel as `env NAME=VALUE` after it.
+sudo drops the environment, so variables travel as `env NAME=VALUE` after it
+(an argv: for values that are no secret).
 A failure raises CommandError with the host, the command, the exit code and the
-tail of stderr; secret-looking variables are masked in what is shown.
+tail of stderr; what is shown is masked by fleet/secrets.py's one rule. Bytes
+a command reads on its stdin travel over the SSH channel, never in an argv:
+the way to hand a host a secret.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import shlex
@@ -16,13 +20,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from fabric import Connection
-from invoke.exceptions import CommandTimedOut, Failure, ResponseNotAccepted
+from invoke.exceptions import CommandTimedOut, Failure, ResponseNotAccepted, ThreadException
 from invoke.watchers import FailingResponder
 
 from .connection import connection_for, open_connection
 from .errors import AuthError, CommandError, UsageError
 from .inventory import Host, Inventory
-from .secrets import mask_assignment
+from .secrets import mask_argv
 
 SUDO_PROMPT = "[dockmove] sudo password: "
 
@@ -52,14 +56,20 @@ def command_line(argv: Sequence[str], *, env: dict[str, str] | None = None,
         for k in env:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
                 raise ValueError(f"not an environment variable name: {k!r}")
-        if mask:
-            assignments = [mask_assignment(a) for a in assignments]
         words = ["env", *assignments, *words]
     if sudo == "passwordless":
         words = ["sudo", "-n", "--", *words]
     elif sudo == "password":
         words = ["sudo", "-S", "-p", SUDO_PROMPT, "--", *words]
-    return shlex.join(words)
+    return shlex.join(mask_argv(words) if mask else words)
+
+
+class _Whole(io.BytesIO):
+    """Stdin for a remote command: invoke reads a stream that is not a
+    terminal one byte per 10 ms; this hands over all that is left at once."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(-1)
 
 
 class Remote:
@@ -113,9 +123,13 @@ class Remote:
 
     def run(self, argv: Sequence[str], *, sudo: bool = False,
             env: dict[str, str] | None = None, check: bool = True,
-            timeout: float | None = None) -> CommandResult:
-        """Run `argv` on the host; with `sudo`, as root."""
+            timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
+        """Run `argv` on the host; with `sudo`, as root. `stdin`: bytes (UTF-8
+        text) the command reads on its standard input, then end of file."""
         mode = self._sudo_mode() if sudo else None
+        if stdin is not None and mode == "password":
+            # sudo -S reads the password from the same stdin
+            raise ValueError("stdin for a command run with a sudo password")
         line = command_line(argv, env=env, sudo=mode)
         shown = command_line(argv, env=env, sudo=mode, mask=True)
         watchers = []
@@ -126,8 +140,16 @@ class Remote:
                 sentinel="Sorry, try again."))
         self.connect()
         try:
-            res = self.conn.run(line, hide=True, warn=True, in_stream=False,
-                                watchers=watchers, timeout=timeout)
+            feed = {"in_stream": False} if stdin is None else \
+                {"in_stream": _Whole(stdin), "echo_stdin": False, "encoding": "utf-8"}
+            res = self.conn.run(line, hide=True, warn=True, watchers=watchers, timeout=timeout,
+                                **feed)
+        except ThreadException:
+            if stdin is None:
+                raise
+            # the channel closed while its input was still being written
+            raise CommandError(self.name, shown, None, "",
+                               hint="the command ended before it read all its input") from None
         except CommandTimedOut as e:
             raise CommandError(self.name, shown, None, e.result.stderr,
                                hint=f"timed out after {e.timeout}s") from None

@@ -31,20 +31,21 @@ from fleet.errors import DockmoveError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
-from fleet.secrets import mask_assignment
 from fleet.signals import held
 
 from . import engine as eng
+from . import envfile
 from .checks import MigrateError, answering, baseline, verify_target
 from .hostfs import du, nonempty, sh
 from .options import Options
-from .overrides import import_changes
+from .overrides import commit_changes, import_changes
 from .preflight import Found, preflight
 from .record import RunSpec, render
 from .records import update_record, write_record
 from .stream import human
 from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image
-from .volumes import ANONYMOUS, SNAPSHOT_DIR, DataCopy, container_layer, snapshot_path
+from .volumes import (ANONYMOUS, DataCopy, container_layer, snapshot_dir_command,
+                      snapshot_path)
 
 @dataclass
 class Undo:
@@ -93,7 +94,7 @@ def tag_name(container: str) -> str:
 
 
 def masked_run_line(spec: RunSpec, image: str | None = None) -> str:
-    return render(spec.run_argv(image), mask=mask_assignment)
+    return render(spec.run_argv(image))
 
 
 class Run:
@@ -128,6 +129,7 @@ class Run:
         # (twice, incrementally) instead of committed and saved after the stop
         self.layer = (container_layer(found.container, found.dst_info.get("Driver", ""))
                       if self.two_pass and opts.mode == "commit" else None)
+        self.snapdir: str | None = None         # this run's private folder on the source
 
     # -- output
     def step(self, title: str, fn: Callable[[], str]) -> None:
@@ -193,7 +195,8 @@ class Run:
             raise MigrateError(f"{self.ends.target.name}: the new container has no overlay2 "
                                "upper directory to fill")
         size = du(self.src, [self.layer.source_path]).get(self.layer.source_path) if live else None
-        res = send_data(self.ends, self.layer, upper, snapshot=snapshot_path(self.ts, self.layer),
+        res = send_data(self.ends, self.layer, upper,
+                        snapshot=snapshot_path(self.snapshots(), self.layer),
                         live=live, expected=size or None, say=self.out)
         self.data_sent += res.bytes
         return f"{human(res.bytes)} of the container's changes"
@@ -206,17 +209,44 @@ class Run:
             image_id, image = self.f.container["Image"], self.f.image
             self._tag(src, self.ends.source.name, image_id)
         else:
-            pause = "--pause=false" if self.paused else "--pause=true"
-            image_id = eng.docker(src, "commit", pause, "--", c, self.final).stdout.strip()
+            image_id, given = self._commit()
             image = eng.inspect(src, "image", image_id)
-            self._tag(src, self.ends.source.name, None)      # the commit tagged it
         sent = self._send_image(self.final, image)
         self._tag(self.dst, self.ends.target.name, image_id)
-        what = "committed" if o.mode == "commit" else "tagged"
-        return f"{what} {c} as {self.final}; {describe(sent)}"
+        if o.mode == "image":
+            return f"tagged {c} as {self.final}; {describe(sent)}"
+        return (f"committed {c} as {self.final}"
+                + (f" (the values of the {given} env variables and labels it was given left "
+                   "out of the image)" if given else "") + f"; {describe(sent)}")
+
+    def _commit(self) -> tuple[str, int]:
+        """`docker commit` of the container as this run's image, without the
+        values the container was given (env, labels): --change lines blank
+        them in the image's config; and as the engine (20.10) keeps the
+        committed container's own config beside it (ContainerConfig), the
+        first commit is committed once more, through a container made from it
+        and given nothing (no layer is added). Returns (image id, values left out)."""
+        src, where = self.src, self.ends.source.name
+        changes = commit_changes(self.f.container, self.f.image)
+        pause = "--pause=false" if self.paused else "--pause=true"    # frozen already
+        image_id = first = eng.docker(
+            src, "commit", pause, *[w for ch in changes for w in ("--change", ch)],
+            "--", self.container, *([] if changes else [self.final])).stdout.strip()
+        if changes:
+            self.undo.add(f"image {first[7:19]} on {where}",
+                          lambda: eng.docker(src, "rmi", first, check=False))
+            blank = f"{self.f.spec.name}.dockmove-commit-{self.ts}"
+            eng.docker(src, "create", "--name", blank, "--", first)
+            try:
+                image_id = eng.docker(src, "commit", "--pause=false", "--", blank,
+                                      self.final).stdout.strip()
+            finally:
+                eng.docker(src, "rm", "--volumes", "--force", blank, check=False)
+        self._tag(src, where, None)                # the commit tagged it
+        return image_id, len(changes)
 
     def _export(self) -> str:
-        changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(self.f.container))
+        changes = " ".join(f"--change {shlex.quote(ch)}" for ch in import_changes(self.f.image))
         zip_, unzip = COMPRESS[self.opts.compress]
         send = f"docker export {shlex.quote(self.container)}"
         recv = f"docker import {changes} - {shlex.quote(self.final)}"
@@ -227,7 +257,8 @@ class Run:
         res = self.ends.stream(send, recv, expected=int(self.f.image.get("Size") or 0) or None,
                                say=self.out, what="export stream")
         self.image_sent += res.bytes
-        return f"sent {human(res.bytes)} as one layer; config restored from the record"
+        return (f"sent {human(res.bytes)} as one layer; its original image's config restored "
+                "(the container's own env and labels are given to it at create)")
 
     def _target_path(self, copy: DataCopy) -> str:
         if copy.name in self.f.target_paths:
@@ -260,7 +291,7 @@ class Run:
                 self.overwritten.append(copy.name)
             if not fresh or copy.kind == "bind":
                 self._undo_contents(copy, path)
-            snap = snapshot_path(self.ts, copy)     # incremental even once: see volumes.py
+            snap = snapshot_path(self.snapshots(), copy)  # incremental even once: volumes.py
             res = send_data(self.ends, copy, path, snapshot=snap,
                             live=live or (not self.stops and not self.paused),
                             expected=self.f.sizes.get(copy.source_path) or None, say=self.out)
@@ -387,12 +418,18 @@ class Run:
                     self._restart_replaced()
             self.undo.add(f"{aside} back as {spec.name}"
                           + (", started again" if was_running else ""), put_back)
-        eng.docker(dst, *spec.create_argv(self.final)[1:])
+        given = envfile.given(spec.env, spec.labels)
+        with envfile.on_target(dst, given.files()) as folder:
+            argv = spec.create_argv(given.argv(folder), self.final)
+            dst.run(given.command(argv, folder), sudo=True)
         self.undo.add(f"container {spec.name} on {self.ends.target.name}",
                       lambda: eng.docker(dst, "rm", "-f", spec.name))
         for net in spec.extra_networks:
             eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
-        return f"{spec.name} created from {self.final}"
+        inline = [kv.partition("=")[0] for kv in given.inline_labels]
+        return (f"{spec.name} created from {self.final}"
+                + (f"; label(s) {', '.join(inline)} given in its command line (a line break, "
+                   "which no label file line holds)" if inline else ""))
 
     def start(self) -> str:
         eng.docker(self.dst, "start", self.f.spec.name)
@@ -446,8 +483,20 @@ class Run:
             # its entry if no tag names it (its layers stay, in use)
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
-        sh(src, f"rm -rf {shlex.quote(SNAPSHOT_DIR + '/' + self.ts)}", check=False)
         return "temporary tags removed; " + "; ".join(notes)
+
+    def snapshots(self) -> str:
+        """This run's private folder for snapshot files on the source
+        (created at first use)."""
+        if self.snapdir is None:
+            self.snapdir = sh(self.src, snapshot_dir_command(self.ts)).stdout.strip()
+        return self.snapdir
+
+    def remove_snapshots(self) -> None:
+        """Remove the snapshot files (they list every file name of the data)."""
+        if self.snapdir is not None:
+            sh(self.src, f"rm -rf -- {shlex.quote(self.snapdir)}")
+            self.snapdir = None
 
     def _final_id(self) -> str | None:
         return (eng.inspect(self.dst, "image", self.final) or {}).get("Id")
@@ -544,41 +593,44 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             dry_run_plan([*steps, finish], out)
             return None
         try:
-            for title, action, _ in steps:
-                run.step(title, action)
-        except BaseException as e:
-            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            with held():                # a second Ctrl-C must not cut the undo short
-                if run.record:
-                    update_record(run.record, outcome=why, error=str(e)[-2000:])
-                out(f"{why}: undoing what this run changed")
-                left = run.undo.run(out)
-            if isinstance(e, KeyboardInterrupt):
+            try:
+                for title, action, _ in steps:
+                    run.step(title, action)
+            except BaseException as e:
+                why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                with held():                # a second Ctrl-C must not cut the undo short
+                    if run.record:
+                        update_record(run.record, outcome=why, error=str(e)[-2000:])
+                    out(f"{why}: undoing what this run changed")
+                    left = run.undo.run(out)
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                if isinstance(e, DockmoveError):
+                    state = (f"{target.name} is as before" if not left else
+                             f"on {target.name}, could not undo: {', '.join(left)}")
+                    back = "unpaused" if run.autoremove else "started again"
+                    src_state = (f"{container} on {source.name} untouched"
+                                 if not run.stopped_at and run.freeze_s is None and not left else
+                                 f"{container} on {source.name} could not be {back}: do it there "
+                                 f"(docker {'unpause' if run.autoremove else 'start'} {container})"
+                                 if any(w.startswith(f"{container} ") for w in left) else
+                                 f"{container} on {source.name} {back}, with its data as it was")
+                    raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
+                                       ) from None
                 raise
-            if isinstance(e, DockmoveError):
-                state = (f"{target.name} is as before" if not left else
-                         f"on {target.name}, could not undo: {', '.join(left)}")
-                back = "unpaused" if run.autoremove else "started again"
-                src_state = (f"{container} on {source.name} untouched"
-                             if not run.stopped_at and run.freeze_s is None and not left else
-                             f"{container} on {source.name} could not be {back}: do it there "
-                             f"(docker {'unpause' if run.autoremove else 'start'} {container})"
-                             if any(w.startswith(f"{container} ") for w in left) else
-                             f"{container} on {source.name} {back}, with its data as it was")
-                raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
-                                   ) from None
-            raise
-        # verified: the migration is done, whatever the clean-up below says
-        update_record(run.record, outcome="done", source_stopped=run.stops)
-        try:
-            with held():            # the source's policy and removal are not cut short
-                run.step(*finish[:2])
-        except DockmoveError as e:
-            raise MigrateError(
-                f"{container} runs on {target.name}, verified (the migration is done and on "
-                f"record); the clean-up after it failed: {e}\nCheck on {source.name} that "
-                f"{container} is stopped with restart policy no (docker update --restart no "
-                f"{container}), or removed if you asked for that.") from None
+            # verified: the migration is done, whatever the clean-up below says
+            update_record(run.record, outcome="done", source_stopped=run.stops)
+            try:
+                with held():            # the source's policy and removal are not cut short
+                    run.step(*finish[:2])
+            except DockmoveError as e:
+                raise MigrateError(
+                    f"{container} runs on {target.name}, verified (the migration is done and on "
+                    f"record); the clean-up after it failed: {e}\nCheck on {source.name} that "
+                    f"{container} is stopped with restart policy no (docker update --restart no "
+                    f"{container}), or removed if you asked for that.") from None
+        finally:
+            _remove_snapshots(run, out)
         took = time.monotonic() - started
         result = Result(found.spec.name, target.name, run.final, run.image_sent + run.data_sent,
                         took, run.record, run.downtime)
@@ -599,6 +651,19 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             + (f"; downtime {run.downtime:.2f}s" if run.downtime is not None else "")
             + (f"; source frozen {run.freeze_s:.2f}s for the last pass" if run.freeze_s else ""))
         return result
+
+
+def _remove_snapshots(run: Run, out: Printer) -> None:
+    """After the run, whatever its outcome: no snapshot file stays behind."""
+    if run.snapdir is None:
+        return
+    where = f"{run.snapdir} on {run.ends.source.name}"
+    try:
+        run.remove_snapshots()
+        out(f"  removed: snapshot files ({where})")
+    except Exception as e:          # the run's own outcome is what the user must see
+        out(f"warning: could not remove {where} ({str(e).splitlines()[0] if str(e) else e!r}); "
+            "remove it there: it lists every file name of the copied data")
 
 
 def dry_run_plan(steps: list[tuple[str, Callable[[], str], str]], out: Printer) -> None:

@@ -1,20 +1,34 @@
 """What the user changes for the target (--name, --publish, --env), and the
-`--change` lines that give an imported (exported) filesystem its config back.
-Pure."""
+`--change` lines for the images of commit and export modes, which keep the
+container's own env and labels out of those images: the container gets them
+from the record when it is created (migrate/envfile.py). Pure.
+
+- export: `docker import` gets the ORIGINAL image's config back (ENV, CMD,
+  ENTRYPOINT, EXPOSE, WORKDIR, USER, LABEL, STOPSIGNAL, VOLUME), not the
+  container's; an image ENV that looks secret (fleet/secrets.py) stays out of
+  the --change lines (they are an argv) and goes with the container's env.
+- commit: `docker commit` copies the container's config into the image and
+  `--change` cannot remove a variable, so each env variable and label the
+  container was given gets its original image's value back, or an empty one
+  (the name stays, its value does not).
+"""
 from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Mapping
 
 from fleet.errors import UsageError
+from fleet.secrets import looks_secret
 
 from .record import RunSpec
 
 
 def apply(spec: RunSpec, *, name: str | None = None, publish: tuple[str, ...] = (),
-          env: tuple[str, ...] = ()) -> RunSpec:
+          env: tuple[str, ...] = (), environ: Mapping[str, str] | None = None) -> RunSpec:
     """--publish HOST:CONTAINER[/proto] replaces the binding of that container
-    port; --env KEY=VALUE sets or replaces KEY."""
+    port; --env KEY=VALUE sets or replaces KEY; --env KEY takes its value from
+    `environ` (dockmove's own environment: no value on a command line)."""
     opts = list(spec.options)
     for p in publish:
         if ":" not in p:
@@ -27,22 +41,20 @@ def apply(spec: RunSpec, *, name: str | None = None, publish: tuple[str, ...] = 
                 found = True
         if not found:
             opts += ["--publish", p]
+    pairs = list(spec.env)
     for item in env:
-        key, sep, _ = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--env {item!r}: expected KEY=VALUE")
-        kept = []
-        skip = False
-        for i, word in enumerate(opts):
-            if skip:
-                skip = False
-                continue
-            if word == "--env" and i + 1 < len(opts) and opts[i + 1].partition("=")[0] == key:
-                skip = True
-                continue
-            kept.append(word)
-        opts = kept + ["--env", item]
-    return dataclasses.replace(spec, name=name or spec.name, options=tuple(opts))
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError("--env: expected KEY=VALUE, or KEY to take its value from this "
+                             "environment (a name before the =)")
+        if not sep:
+            if environ is None or key not in environ:
+                raise UsageError(f"--env {key}: {key} is not set in this environment "
+                                 f"(--env {key}=VALUE gives the value, or export {key})")
+            value = environ[key]
+        pairs = [(k, v) for k, v in pairs if k != key] + [(key, value)]
+    return dataclasses.replace(spec, name=name or spec.name, options=tuple(opts),
+                               env=tuple(pairs))
 
 
 def _dockerfile_string(value: str) -> str:
@@ -52,14 +64,19 @@ def _dockerfile_string(value: str) -> str:
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
-def import_changes(container: dict) -> list[str]:
-    """`docker import --change` lines restoring what `docker export` drops:
-    the container's effective config (its image's, plus what it was given)."""
-    c = container.get("Config") or {}
+def _env(config: dict) -> list[tuple[str, str]]:
+    return [(k, v) for k, _, v in (item.partition("=") for item in config.get("Env") or [])]
+
+
+def import_changes(image: dict) -> list[str]:
+    """`docker import --change` lines giving an exported filesystem its
+    original image's config back, secret-looking ENV left out (see
+    `held_back_env`)."""
+    c = image.get("Config") or {}
     changes = []
-    for item in c.get("Env") or []:
-        k, _, v = item.partition("=")
-        changes.append(f"ENV {k}={_dockerfile_string(v)}")
+    for k, v in _env(c):
+        if not looks_secret(k, v):
+            changes.append(f"ENV {k}={_dockerfile_string(v)}")
     for k, v in sorted((c.get("Labels") or {}).items()):
         changes.append(f"LABEL {_dockerfile_string(k)}={_dockerfile_string(v)}")
     for port in sorted(c.get("ExposedPorts") or {}):
@@ -76,4 +93,36 @@ def import_changes(container: dict) -> list[str]:
         changes.append(f"ENTRYPOINT {json.dumps(c['Entrypoint'])}")
     if c.get("Cmd"):
         changes.append(f"CMD {json.dumps(c['Cmd'])}")
+    return changes
+
+
+def held_back_env(spec: RunSpec, image: dict) -> RunSpec:
+    """Export mode: the original image's secret-looking ENV, which the
+    imported image lacks, is given to the container with its own env."""
+    have = {k for k, _ in spec.env}
+    extra = [(k, v) for k, v in _env(image.get("Config") or {})
+             if looks_secret(k, v) and k not in have]
+    return dataclasses.replace(spec, env=spec.env + tuple(extra)) if extra else spec
+
+
+def commit_changes(container: dict, image: dict) -> list[str]:
+    """`docker commit --change` lines that take the values the container was
+    given (env, labels) out of the committed image's config: each gets its
+    original image's value back, or an empty one (a secret-looking image
+    value too: the lines are an argv)."""
+    c, i = container.get("Config") or {}, image.get("Config") or {}
+    ienv = dict(_env(i))
+    changes = []
+    for k, v in _env(c):
+        if ienv.get(k) == v:
+            continue
+        back = ienv.get(k, "")
+        changes.append(f"ENV {k}={_dockerfile_string('' if looks_secret(k, back) else back)}")
+    ilabels = i.get("Labels") or {}
+    for k, v in sorted((c.get("Labels") or {}).items()):
+        if ilabels.get(k) == v:
+            continue
+        back = ilabels.get(k, "")
+        changes.append(f"LABEL {_dockerfile_string(k)}="
+                       f"{_dockerfile_string('' if looks_secret(k, back) else back)}")
     return changes

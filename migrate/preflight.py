@@ -2,6 +2,7 @@
 changes; every problem found is listed at once."""
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,10 @@ from fleet.errors import DockmoveError, UsageError
 from fleet.output import Printer
 
 from . import engine as eng
+from . import envfile
 from .hostfs import du, gnu_tar, nonempty, sh
 from .options import CUTOVERS, MODES, Options
-from .overrides import apply
+from .overrides import apply, held_back_env
 from .record import RunSpec, run_spec
 from .transfer import COMPRESS, Ends, source_filters, stream_prefix
 from .volumes import DataPlan, pin_volume_names, plan_data
@@ -60,8 +62,10 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
     src_info, dst_info = eng.engine_info(src), eng.engine_info(dst)
     c, image = eng.container_and_image(src, container)
     spec = apply(run_spec(c, image, src_info.get("LoggingDriver", "json-file")),
-                 name=opts.name, publish=opts.publish, env=opts.env)
-    problems: list[str] = []
+                 name=opts.name, publish=opts.publish, env=opts.env, environ=os.environ)
+    if opts.mode == "export":
+        spec = held_back_env(spec, image)
+    problems: list[str] = envfile.problems(spec.env)
     existing = eng.inspect(dst, "container", spec.name)
     if existing is not None and opts.replace and (existing.get("HostConfig") or {}).get("AutoRemove"):
         problems.append(f"{dst.name}: the container {spec.name!r} there runs with --rm: "

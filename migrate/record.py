@@ -6,13 +6,19 @@ image's defaults (inspect the image the container was created from, before
 any commit: `docker commit` folds the container's config into the new image).
 Accidental state is not pinned: runtime MAC addresses, ports that -P picked,
 the engine's default log driver, the container-id hostname, the aliases the
-engine adds itself, anonymous volumes the image declares.
+engine adds itself, anonymous volumes the image declares. The env and labels
+the container was given are kept apart from the other options: they reach
+`docker create` in files (migrate/envfile.py), and are in the `docker run`
+line only as it is shown (masked) or recorded.
 """
 from __future__ import annotations
 
 import json
 import shlex
 from dataclasses import dataclass, field
+from typing import Sequence
+
+from fleet.secrets import mask_argv
 
 DEFAULT_NETWORKS = ("default", "bridge", "host", "none")
 DEFAULT_SHM = 64 * 1024 * 1024
@@ -46,15 +52,22 @@ class RunSpec:
     command: tuple[str, ...]            # after the image
     extra_networks: tuple[NetworkAttach, ...] = ()
     user_networks: tuple[str, ...] = ()  # networks to exist on the target
-    env: tuple[tuple[str, str], ...] = field(default=())   # as given, for overrides
+    env: tuple[tuple[str, str], ...] = field(default=())     # given, in order
+    labels: tuple[tuple[str, str], ...] = field(default=())  # given
 
-    def create_argv(self, image: str | None = None, name: str | None = None) -> list[str]:
-        return ["docker", "create", "--name", name or self.name, *self.options,
+    def create_argv(self, given: Sequence[str], image: str | None = None,
+                    name: str | None = None) -> list[str]:
+        """`docker create`; `given`: the words that give the env and labels
+        (files: migrate/envfile.py), never their values."""
+        return ["docker", "create", "--name", name or self.name, *given, *self.options,
                 image or self.image, *self.command]
 
     def run_argv(self, image: str | None = None) -> list[str]:
-        argv = self.create_argv(image)
-        return ["docker", "run", "--detach", *argv[2:]]
+        """The whole `docker run` as a person would type it (shown masked)."""
+        words = [w for k, v in self.env for w in ("--env", f"{k}={v}")]
+        words += [w for k, v in self.labels for w in ("--label", f"{k}={v}")]
+        return ["docker", "run", "--detach", "--name", self.name, *words, *self.options,
+                image or self.image, *self.command]
 
 
 def _env_dict(env: list[str] | None) -> dict[str, str]:
@@ -245,12 +258,9 @@ def run_spec(container: dict, image: dict, default_log_driver: str = "json-file"
     env = _env_dict(config.get("Env"))
     ienv = _env_dict(iconf.get("Env"))
     given = [(k, v) for k, v in env.items() if ienv.get(k) != v]
-    for k, v in given:
-        args += ["--env", f"{k}={v}"]
     ilabels = iconf.get("Labels") or {}
-    for k, v in sorted((config.get("Labels") or {}).items()):
-        if ilabels.get(k) != v:
-            args += ["--label", f"{k}={v}"]
+    labels = [(k, v) for k, v in sorted((config.get("Labels") or {}).items())
+              if ilabels.get(k) != v]
     flag(config.get("Tty"), "--tty")
     flag(config.get("OpenStdin"), "--interactive")
     flag(config.get("StopSignal") and config.get("StopSignal") != iconf.get("StopSignal"),
@@ -328,7 +338,7 @@ def run_spec(container: dict, image: dict, default_log_driver: str = "json-file"
     return RunSpec(name=name, image=config.get("Image") or image.get("Id", ""),
                    options=tuple(args), command=tuple(command),
                    extra_networks=tuple(extra), user_networks=tuple(user_nets),
-                   env=tuple(given))
+                   env=tuple(given), labels=tuple(labels))
 
 
 def _link(link: str, name: str) -> str:
@@ -337,14 +347,9 @@ def _link(link: str, name: str) -> str:
     return f"{target.lstrip('/')}:{alias.rsplit('/', 1)[-1]}"
 
 
-def render(argv: list[str], mask=None) -> str:
-    """One shell line; with `mask`, secret env values are hidden."""
-    if mask is not None:
-        argv = list(argv)
-        for i, word in enumerate(argv[:-1]):
-            if word == "--env":
-                argv[i + 1] = mask(argv[i + 1])
-    return shlex.join(argv)
+def render(argv: list[str], mask: bool = True) -> str:
+    """One shell line; with `mask`, secrets hidden by fleet/secrets.py's rule."""
+    return shlex.join(mask_argv(argv) if mask else argv)
 
 
 def to_json(spec: RunSpec) -> dict:

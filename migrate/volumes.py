@@ -11,6 +11,11 @@ followed by one after it stopped that sends only what changed, and deletes on
 the target what was deleted meanwhile. A single pass is incremental too (level
 0): unpacked as such it also removes what the target directory held that the
 source's does not, so a --replace leaves an exact copy.
+
+The snapshot files (GNU tar's state between passes: every file name of the
+data) live on the source in a folder of their run's own, made by `mktemp -d`
+under SNAPSHOT_DIR (both 0700, the files 0600), removed after the run
+whatever its outcome (migrate/execute.py).
 """
 from __future__ import annotations
 
@@ -144,9 +149,16 @@ def _names_volume(opts: list[str], name: str) -> bool:
     return False
 
 
-def snapshot_path(run_id: str, copy: DataCopy) -> str:
+def snapshot_dir_command(run_id: str) -> str:
+    """Shell text run as root on the source: make the run's private folder
+    for snapshot files, print its path."""
+    return (f"install -d -m 0700 {SNAPSHOT_DIR} && "
+            f"mktemp -d {SNAPSHOT_DIR}/{shlex.quote(run_id)}.XXXXXXXX")
+
+
+def snapshot_path(folder: str, copy: DataCopy) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", copy.name.strip("/"))[:80] or "root"
-    return f"{SNAPSHOT_DIR}/{run_id}/{copy.kind}-{safe}.snar"
+    return f"{folder}/{copy.kind}-{safe}.snar"
 
 
 def _operands(path: str, is_file: bool) -> list[str]:
@@ -170,9 +182,11 @@ def send_command(copy: DataCopy, *, snapshot: str | None, live: bool) -> str:
         args += [f"--listed-incremental={snapshot}", "--no-check-device"]
     args += _operands(copy.source_path, copy.is_file)
     line = " ".join(shlex.quote(a) for a in args)
-    if incremental:
-        line = f"mkdir -p {shlex.quote(snapshot.rsplit('/', 1)[0])} && {line}"
-    return f"{line} || [ $? -eq 1 ]" if live else line
+    if live:
+        line = f"{{ {line} || [ $? -eq 1 ]; }}"
+    if incremental:          # the snapshot file is created 0600
+        line = f"umask 077 && mkdir -p {shlex.quote(snapshot.rsplit('/', 1)[0])} && {line}"
+    return line
 
 
 def receive_command(copy: DataCopy, target_path: str) -> str:

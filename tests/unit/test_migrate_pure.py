@@ -12,7 +12,7 @@ from fleet.inventory import parse_inventory
 from fleet.ssh_cli import ssh_argv
 from migrate.engine import published_ports
 from migrate.execute import network_args
-from migrate.overrides import apply, import_changes
+from migrate.overrides import apply, commit_changes, held_back_env, import_changes
 from migrate.record import run_spec
 from migrate.stream import StreamError, pipe, progress_line
 from verify.listeners import parse_ss
@@ -71,26 +71,58 @@ def test_ports_mounts_and_log_options():
 
 def test_overrides():
     spec, _ = spec_of("apache-cont")
-    moved = apply(spec, name="web2", publish=("9090:80",), env=("A=1", "A=2"))
-    assert moved.create_argv()[:3] == ["docker", "create", "--name"] and moved.name == "web2"
+    moved = apply(spec, name="web2", publish=("9090:80",), env=("A=1", "A=2", "FROM_ENV"),
+                  environ={"FROM_ENV": "x y"})
+    assert moved.create_argv([])[:3] == ["docker", "create", "--name"] and moved.name == "web2"
     assert "9090:80" in moved.options and "9080:80" not in moved.options
-    assert moved.options.count("--env") == 1 and "A=2" in moved.options
+    assert moved.env == (("A", "2"), ("FROM_ENV", "x y"))
     with pytest.raises(UsageError):
         apply(spec, publish=("9090",))
-    with pytest.raises(UsageError):
-        apply(spec, env=("NOVALUE",))
+    with pytest.raises(UsageError, match="NOVALUE is not set in this environment"):
+        apply(spec, env=("NOVALUE",), environ={})
+    with pytest.raises(UsageError) as e:
+        apply(spec, env=("=hunter2",))
+    assert "hunter2" not in str(e.value)
 
 
-def test_import_changes_escape_dollars_and_quotes():
-    c = {"Config": {"Env": ["PATH=/usr/bin", 'TRICKY=$HOME "q" \\ end'], "Cmd": ["sh", "-c", "echo $X"],
-                    "Labels": {"a b": "c$d"}, "ExposedPorts": {"80/tcp": {}}, "WorkingDir": "/srv",
-                    "User": "www-data", "StopSignal": "SIGWINCH", "Volumes": {"/data": {}}}}
-    ch = import_changes(c)
+def test_env_and_labels_never_enter_the_create_argv():
+    combo, _ = spec_of("f-combo")
+    assert combo.env == (("MODE", "prod"),) and combo.labels == (("tier", "web"),)
+    argv = combo.create_argv(["--env-file", "/d/env"])
+    assert "--env" not in argv and "--label" not in argv and "MODE=prod" not in argv
+    assert argv[:5] == ["docker", "create", "--name", "f-combo", "--env-file"]
+
+
+def test_import_changes_restore_the_original_image_not_the_container():
+    image = {"Config": {"Env": ["PATH=/usr/bin", 'TRICKY=$HOME "q" \\ end', "API_TOKEN=baked",
+                                "DB_URL=mysql://u:pw@db/x"],
+                        "Cmd": ["sh", "-c", "echo $X"], "Labels": {"a b": "c$d"},
+                        "ExposedPorts": {"80/tcp": {}}, "WorkingDir": "/srv",
+                        "User": "www-data", "StopSignal": "SIGWINCH", "Volumes": {"/data": {}}}}
+    ch = import_changes(image)
     assert 'ENV TRICKY="\\$HOME \\"q\\" \\\\ end"' in ch
     assert 'CMD ["sh", "-c", "echo $X"]' in ch            # JSON form: no expansion
     assert 'LABEL "a b"="c\\$d"' in ch
     assert {"EXPOSE 80/tcp", "WORKDIR /srv", "USER www-data", "STOPSIGNAL SIGWINCH",
-            'VOLUME ["/data"]'} <= set(ch)
+            'VOLUME ["/data"]', 'ENV PATH="/usr/bin"'} <= set(ch)
+    # secret-looking image ENV is no --change line (an argv): the container gets it
+    assert not any("baked" in c or "pw" in c for c in ch)
+    spec, _ = spec_of("apache-cont")
+    spec = held_back_env(apply(spec, env=("API_TOKEN=mine",)), image)
+    assert spec.env == (("API_TOKEN", "mine"), ("DB_URL", "mysql://u:pw@db/x"))
+
+
+def test_commit_changes_take_the_given_values_out_of_the_image():
+    container = {"Config": {"Env": ["PATH=/usr/bin", "MODE=prod", "DB_PWD=s3cr3t",
+                                     "LEVEL=debug", "API_KEY=given"],
+                            "Labels": {"tier": "web", "auth.basicauth.users": "a:hash",
+                                       "kept": "same"}}}
+    image = {"Config": {"Env": ["PATH=/usr/bin", "LEVEL=info", "API_KEY=baked"],
+                        "Labels": {"kept": "same"}}}
+    assert commit_changes(container, image) == [
+        'ENV MODE=""', 'ENV DB_PWD=""', 'ENV LEVEL="info"', 'ENV API_KEY=""',
+        'LABEL "auth.basicauth.users"=""', 'LABEL "tier"=""']
+    assert commit_changes(image, image) == []
 
 
 def test_parse_ss_and_network_args():
