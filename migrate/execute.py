@@ -123,6 +123,7 @@ class Run:
         self.frozen_at: float | None = None     # --no-stop: the source paused for the last pass
         self.freeze_s: float | None = None
         self.overwritten: list[str] = []        # --replace: target volumes the copy began to fill
+        self.made: tuple[str, dict] | None = None   # (id, inspect) of the image to send
         self.stops = self.running and opts.cutover != "none"
         self.two_pass = self.stops and opts.cutover == "live"
         # live commit: the container's own layer is copied like a volume
@@ -202,22 +203,30 @@ class Run:
         return f"{human(res.bytes)} of the container's changes"
 
     def final_image(self) -> str:
-        o, src, c = self.opts, self.src, self.container
-        if o.mode == "export":
+        if self.opts.mode == "export":
             return self._export()
+        return self.make_image() + "; " + self.send_made()
+
+    def make_image(self) -> str:
+        """The image this run sends: a commit of the container (mode commit)
+        or its image (mode image), tagged as this run's on the source."""
+        o, src, c = self.opts, self.src, self.container
         if o.mode == "image":
             image_id, image = self.f.container["Image"], self.f.image
             self._tag(src, self.ends.source.name, image_id)
-        else:
-            image_id, given = self._commit()
-            image = eng.inspect(src, "image", image_id)
-        sent = self._send_image(self.final, image)
-        self._tag(self.dst, self.ends.target.name, image_id)
-        if o.mode == "image":
-            return f"tagged {c} as {self.final}; {describe(sent)}"
+            self.made = (image_id, image)
+            return f"tagged {c} as {self.final}"
+        image_id, given = self._commit()
+        self.made = (image_id, eng.inspect(src, "image", image_id))
         return (f"committed {c} as {self.final}"
                 + (f" (the values of the {given} env variables and labels it was given left "
-                   "out of the image)" if given else "") + f"; {describe(sent)}")
+                   "out of the image)" if given else ""))
+
+    def send_made(self) -> str:
+        image_id, image = self.made
+        sent = self._send_image(self.final, image)
+        self._tag(self.dst, self.ends.target.name, image_id)
+        return describe(sent)
 
     def _commit(self) -> tuple[str, int]:
         """`docker commit` of the container as this run's image, without the
@@ -534,10 +543,18 @@ class Run:
         if live or frozen:
             out.append(("data (source running)", lambda: self.data(live=True),
                         f"copy its data while it runs: {data}"))
+        if frozen and o.mode == "export":
+            out.append(("image", self.final_image,
+                        f"docker export {c} | docker import on {tgt}, config restored, before "
+                        f"the freeze (compression {o.compress})"))
         if frozen:
             out.append(("freeze", self.freeze,
                         f"pause {c} on {src} for the last pass (a short freeze: a consistent "
                         "snapshot of its data and changes)"))
+            if o.mode != "export":
+                out.append(("snapshot", self.make_image,
+                            {"commit": f"docker commit {c} as {self.final} (frozen)",
+                             "image": f"tag its image as {self.final}"}[o.mode]))
         out.append(("networks", self.networks,
                     f"create networks: {', '.join(missing)}" if missing else "no network to create"))
         if self.layer:
@@ -546,7 +563,7 @@ class Run:
                         f"copy {c}'s own changes (its overlay2 layer) into it, while {c} runs"))
         if live:
             out.append(stop)
-        if not self.layer:
+        if not self.layer and not frozen:
             out.append(("image" + (" (changes since)" if live and o.mode != "export" else ""),
                         self.final_image,
                         {"commit": f"docker commit {c} as {self.final}, send the layers {tgt} lacks",
@@ -559,6 +576,10 @@ class Run:
                      else "copy its data: ") + data))
         if frozen:
             out.append(("unpause", self.thaw, f"unpause {c} on {src}; report the freeze"))
+            if o.mode != "export":
+                out.append(("image", self.send_made,
+                            f"send the layers of {self.final} that {tgt} lacks, after the "
+                            f"freeze (compression {o.compress})"))
         if self.layer:
             out.append(("container layer (changes since)", lambda: self.copy_layer(live=False),
                         f"copy what changed in {c}'s layer since"))

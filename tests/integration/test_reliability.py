@@ -181,8 +181,12 @@ def test_no_stop_takes_its_last_pass_frozen_and_leaves_the_source_running(rlab, 
     wait_for(rlab, "old", "docker exec snap test -s /data/log")
     out = rlab.inv("migrate", "snap", "--to", "new", "--no-stop", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "] freeze: snap paused on old for the last pass" in out.stdout
-    assert "] unpause: snap unpaused on old: it was frozen" in out.stdout
+    lines = out.stdout.splitlines()
+    at = {key: next(i for i, l in enumerate(lines) if key in l)
+          for key in ("] freeze: snap paused on old for the last pass", "] snapshot: committed snap",
+                      "] unpause: snap unpaused on old: it was frozen", "] image: ")}
+    order = list(at.values())
+    assert order == sorted(order), at      # the image is sent after the freeze, not during it
     assert "source frozen" in out.stdout
     st = inspect(rlab, "old", "snap")["State"]
     assert st["Running"] and not st["Paused"]
