@@ -19,8 +19,8 @@ import paramiko
 from fabric import Config, Connection
 
 from .errors import AuthError, ConnectError, DockmoveError, HostKeyError
-from .hostkeys import (KnownHosts, RefuseUnknownKey, changed_key_error, is_revoked,
-                       read_known_hosts, revoked_error)
+from .hostkeys import (KnownKeys, RefuseUnknownKey, changed_key_error, is_revoked,
+                       known_keys, revoked_error)
 from .inventory import Host, Inventory, Settings
 from .route import Hop, route
 from .sshconfig import read_ssh_config
@@ -31,7 +31,7 @@ class HopConnection(Connection):
 
     # declared here, so that Fabric's config proxy leaves them alone
     hop: Hop | None = None
-    known: KnownHosts | None = None     # the keys of hop.known_hosts, and the revoked ones
+    known: KnownKeys | None = None      # the keys that count for the hop, and the revoked ones
 
     def close(self) -> None:
         super().close()
@@ -58,7 +58,10 @@ def build_connection(hop: Hop, settings: Settings, ssh_config: paramiko.SSHConfi
     )
     conn.hop = hop
     files = list(hop.known_hosts)
-    conn.known = read_known_hosts(files, into=conn.client.get_host_keys())
+    conn.known = known_keys(files, hop.key_name)
+    host_keys = conn.client.get_host_keys()     # paramiko looks up [HostName]:port there
+    for key in conn.known.keys:
+        host_keys.add(hop.key_name, key.get_name(), key)
     conn.client.set_missing_host_key_policy(
         RefuseUnknownKey(host, files, conn.known.revoked))
     return conn

@@ -7,7 +7,9 @@ fingerprint and the command that records it (`inv hosts.trust NAME`).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
 import os
 import shlex
 import socket
@@ -109,48 +111,94 @@ def changed_key_error(name: str, key_name: str,
 
 
 @dataclass(frozen=True)
-class KnownHosts:
-    keys: paramiko.HostKeys               # the keys that count, revoked ones left out
-    revoked: tuple[paramiko.PKey, ...]    # keys of @revoked lines
+class KnownKeys:
+    """What known_hosts says about one name: the keys that count for it and
+    the revoked ones. Both sides use exactly these keys: the Python
+    connections (fleet/connection.py) and the OpenSSH streams, which get them
+    in a file of their own (fleet/ssh_cli.py)."""
+    name: str                             # as known_hosts names it: host, [host]:port
+    keys: tuple[paramiko.PKey, ...]       # at most one per type; revoked ones left out
+    file: str | None                      # the file they come from (None: not known)
+    revoked: tuple[paramiko.PKey, ...]    # the keys of every @revoked line of the files
+
+    def by_type(self) -> dict[str, paramiko.PKey]:
+        return {k.get_name(): k for k in self.keys}
 
 
-def read_known_hosts(files: list[str] | tuple[str, ...],
-                     into: paramiko.HostKeys | None = None) -> KnownHosts:
-    """The keys of `files`, in order (for a host and key type, the first file
-    wins). @revoked lines revoke their key everywhere; @cert-authority lines
-    and lines that are not keys are skipped, as are missing files."""
-    keys = into if into is not None else paramiko.HostKeys()
-    entries, revoked = [], []
+def known_keys(files: list[str] | tuple[str, ...], name: str) -> KnownKeys:
+    """The keys of `name` in `files`: those of the first file that knows it
+    (the most specific: the host's own file comes first), all of their types,
+    and nothing of the later files, whose keys for that name may be stale (a
+    reused address). A @revoked line of any of the files revokes its key for
+    every name. Missing files count as empty."""
+    texts = []
     for f in files:
         try:
-            text = Path(f).read_text(errors="replace")
+            texts.append((f, Path(f).read_text(errors="replace")))
         except OSError:
             continue
-        for line in text.splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            marker = ""
-            if line.startswith("@"):
-                marker, _, line = line.partition(" ")
-            try:
-                entry = paramiko.hostkeys.HostKeyEntry.from_line(line.strip())
-            except (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError):
-                continue
-            if entry is None or entry.key is None:
-                continue
-            if marker == "@revoked":
-                revoked.append(entry.key)
-            elif not marker:
-                entries.append(entry)
-    for entry in entries:
-        if is_revoked(entry.key, tuple(revoked)):
+    parsed = [(f, parse_known_hosts(text)) for f, text in texts]
+    revoked = tuple(k for _, (_, rev) in parsed for k in rev)
+    for f, (entries, _) in parsed:
+        found: dict[str, paramiko.PKey] = {}
+        for entry in entries:
+            if names_match(name, entry.hostnames) and not is_revoked(entry.key, revoked):
+                found.setdefault(entry.key.get_name(), entry.key)
+        if found:
+            return KnownKeys(name, tuple(found.values()), f, revoked)
+    return KnownKeys(name, (), None, revoked)
+
+
+def parse_known_hosts(text: str) -> tuple[list[paramiko.hostkeys.HostKeyEntry],
+                                          list[paramiko.PKey]]:
+    """(host key lines, keys of @revoked lines) of a known_hosts text, read
+    as OpenSSH reads it: fields separated by blanks of any kind (spaces,
+    tabs), a comment after the key. A line with another marker counts for
+    nothing: @cert-authority (host certificates are not supported) and
+    unknown markers (OpenSSH skips those too); so do lines that are no key."""
+    entries, revoked = [], []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
             continue
-        kind = entry.key.get_name()
-        for name in entry.hostnames:
-            if kind not in (keys.get(name) or {}):
-                keys[name] = {kind: entry.key}
-    return KnownHosts(keys, tuple(revoked))
+        marker = words.pop(0) if words[0].startswith("@") else ""
+        if marker not in ("", "@revoked") or len(words) < 3:
+            continue
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(" ".join(words[:3]))
+        except (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError):
+            continue
+        if entry is None or entry.key is None:
+            continue
+        if marker:
+            revoked.append(entry.key)
+        else:
+            entries.append(entry)
+    return entries, revoked
+
+
+def names_match(name: str, names: list[str]) -> bool:
+    """Whether a known_hosts line's names (plain or hashed, |1|salt|hash)
+    include `name`. Patterns (*, ?, !) are not read: a host known only
+    through one is unknown, on both sides."""
+    for n in names:
+        if n == name:
+            return True
+        if n.startswith("|1|"):
+            try:
+                if hmac.compare_digest(paramiko.HostKeys.hash_host(name, n), n):
+                    return True
+            except (ValueError, AssertionError, binascii.Error, IndexError):
+                continue
+    return False
+
+
+def known_hosts_lines(known: KnownKeys) -> str:
+    """`known` as a known_hosts file: its keys under its name, and its
+    revoked keys revoked for every name."""
+    lines = [f"{known.name} {k.get_name()} {k.get_base64()}" for k in known.keys]
+    lines += [f"@revoked * {k.get_name()} {k.get_base64()}" for k in known.revoked]
+    return "".join(line + "\n" for line in lines)
 
 
 def tcp_socket(address: str, port: int, timeout: float) -> socket.socket:

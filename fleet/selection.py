@@ -2,7 +2,8 @@
 
 A value is a comma list of: inventory host names, group names, `all`, or ad hoc
 `[user@]address[:port]` (an address containing a dot or colon, or any value
-with `@`). Ad hoc hosts get no inventory settings besides ~/.ssh/config.
+with `@`). Ad hoc hosts get no inventory settings besides ~/.ssh/config; a
+user or address starting with '-' is refused (it would be an option of ssh).
 """
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def parse_adhoc(spec: str) -> Host:
     if not m:
         raise UsageError(f"cannot read host {spec!r}: expected NAME, GROUP or "
                          "[user@]address[:port] (IPv6 in brackets: [::1]:22)")
+    for part in ("user", "host"):
+        if (m[part] or "").startswith("-"):
+            raise UsageError(f"host {spec!r}: the {part} must not start with '-' "
+                             "(ssh would read it as an option)")
     port = int(m["port"]) if m["port"] else None
     if port is not None and not 1 <= port <= 65535:
         raise UsageError(f"host {spec!r}: {port} is not a port (1-65535)")

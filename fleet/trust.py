@@ -9,19 +9,26 @@ only when it matches the fingerprint the user got out of band
 - a key of another type while the host is known by a key the server does not
   offer at all: a man in the middle without the known key would offer just
   such a key.
+"Known" is what the connections would read for the host's name: its own
+known_hosts files (the first that knows it, fleet/hostkeys.known_keys), and
+when it knows nothing there, also the files read for that name on the way to
+any inventory host that passes it (a ProxyJump alias, say, is checked against
+the file of the host behind it): the key must then be of a type those know,
+and the same key.
 """
 from __future__ import annotations
 
 import contextlib
+import shlex
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import paramiko
 
 from .connection import connect_route, open_jump
-from .errors import ConnectError, HostKeyError, UnknownHostError, UsageError
-from .hostkeys import (KeyTypeNotOffered, algorithms, fetch_host_key, fingerprint,
-                       is_revoked, read_known_hosts, record_key, revoked_error, tcp_socket)
+from .errors import ConnectError, DockmoveError, HostKeyError, UnknownHostError, UsageError
+from .hostkeys import (KeyTypeNotOffered, KnownKeys, algorithms, fetch_host_key, fingerprint,
+                       is_revoked, known_keys, record_key, revoked_error, tcp_socket)
 from .inventory import Host, Inventory
 from .route import Hop, route
 from .selection import select
@@ -55,23 +62,40 @@ def trust(inventory: Inventory, host: Host, *, expected: str | None = None,
     hops = route(inventory, host, config)
     target = hops[-1]
     name = target.key_name
-    known_hosts = read_known_hosts(target.known_hosts)
-    known = known_hosts.keys.lookup(name) or {}
+    mine = known_keys(target.known_hosts, name)
+    others = [v for v in other_views(inventory, config, target) if v.keys or v.revoked]
+    revoked = mine.revoked + tuple(k for v in others for k in v.revoked)
+    others = [v for v in others if v.keys]
     file = target.known_hosts[0]
     timeout = inventory.settings.connect_timeout
     with _sockets(inventory, host, hops, config) as connect:
-        if known:
-            key = _known_kind(host, name, known, connect, timeout)
+        if mine.keys:
+            known = mine.by_type()
+            key = _known_kind(host, name, known, [mine.file], connect, timeout)
             if known[key.get_name()] == key:
-                return TrustResult(host.name, fingerprint(key), key.get_name(), file, False)
+                return TrustResult(host.name, fingerprint(key), key.get_name(), mine.file,
+                                   False)
             raise HostKeyError(
                 f"{host.name}: {name} shows {key.get_name()} {fingerprint(key)}, but "
                 f"known_hosts has another key for it "
-                f"({fingerprint(known[key.get_name()])}). Not replacing it: if the host "
-                f"was reinstalled, remove the old key first (ssh-keygen -R '{name}'), "
-                f"then trust again")
-        key = fetch_host_key(connect(), name, timeout)
-    if is_revoked(key, known_hosts.revoked):
+                f"({fingerprint(known[key.get_name()])}, in {mine.file}). Not replacing "
+                f"it: if the host was reinstalled, remove the old key first "
+                f"(ssh-keygen -R '{name}' -f {shlex.quote(mine.file)}), then trust again")
+        if others:
+            known = {t: k for v in reversed(others) for t, k in v.by_type().items()}
+            files = [v.file for v in others]
+            key = _known_kind(host, name, known, files, connect, timeout)
+            clash = [v.file for v in others if v.by_type().get(key.get_name()) not in (None, key)]
+            if clash:
+                raise HostKeyError(
+                    f"{host.name}: {name} shows {key.get_name()} {fingerprint(key)}, but "
+                    f"{', '.join(clash)} (read on the way to other hosts through it) has "
+                    f"another key of that type for it; nothing recorded. If the host was "
+                    f"reinstalled, remove the old key first (ssh-keygen -R '{name}' -f "
+                    f"FILE), then trust again")
+        else:
+            key = fetch_host_key(connect(), name, timeout)
+    if is_revoked(key, revoked):
         raise revoked_error(host.name, name, key)
     fp = fingerprint(key)
     if expected is not None:
@@ -89,9 +113,29 @@ def trust(inventory: Inventory, host: Host, *, expected: str | None = None,
     return TrustResult(host.name, fp, key.get_name(), file, True)
 
 
-def _known_kind(host: Host, name: str, known, connect, timeout: float) -> paramiko.PKey:
+def other_views(inventory: Inventory, config, target: Hop) -> list[KnownKeys]:
+    """What the connections to the inventory's hosts read for `target`'s
+    name where their way passes it (as a jump host, from the inventory or
+    ProxyJump) with other known_hosts files than `target`'s own: a jump host
+    behind a ProxyJump alias is checked against the file of the host it leads
+    to as well. Hosts whose way cannot be worked out are left out."""
+    views, seen = [], {target.known_hosts}
+    for other in inventory.hosts.values():
+        try:
+            hops = route(inventory, other, config)
+        except DockmoveError:
+            continue
+        for hop in hops:
+            if hop.key_name == target.key_name and hop.known_hosts not in seen:
+                seen.add(hop.known_hosts)
+                views.append(known_keys(hop.known_hosts, hop.key_name))
+    return views
+
+
+def _known_kind(host: Host, name: str, known: dict, files: list, connect,
+                timeout: float) -> paramiko.PKey:
     """The server's key of a type known_hosts has for it; refuse when it
-    offers none of them, naming them."""
+    offers none of them, naming them and where they are."""
     wanted = [a for kind in known.keys() for a in algorithms(kind)]
     try:
         return fetch_host_key(connect(), name, timeout, key_types=wanted)
@@ -99,8 +143,9 @@ def _known_kind(host: Host, name: str, known, connect, timeout: float) -> parami
         shown = fetch_host_key(connect(), name, timeout)
     keys = ", ".join(f"{k} {fingerprint(known[k])}" for k in known.keys())
     raise HostKeyError(
-        f"{host.name}: known_hosts knows {name} by {keys}, but the server does not "
-        f"offer {'that key type' if len(known.keys()) == 1 else 'any of those key types'}"
+        f"{host.name}: known_hosts knows {name} by {keys} (in {', '.join(files)}), but "
+        f"the server does not offer "
+        f"{'that key type' if len(known.keys()) == 1 else 'any of those key types'}"
         f": it shows {shown.get_name()} {fingerprint(shown)}.\n"
         f"  Someone may be intercepting the connection (a server without the known "
         f"key offers another type); nothing recorded. If the host's keys were really "

@@ -11,7 +11,7 @@ from typing import Callable
 from fleet.errors import UsageError
 from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
-from fleet.ssh_cli import ssh_argv
+from fleet.ssh_cli import ssh_command
 
 from . import engine as eng
 from . import remote_filter
@@ -45,17 +45,18 @@ class Ends:
     src: Remote
     dst: Remote
 
-    def ssh(self, host: Host, remote: Remote, script: str) -> list[str]:
-        """ssh argv running `script` with bash, as root."""
-        return ssh_argv(self.inventory, host,
-                        f"{stream_prefix(remote)}bash -c {shlex.quote(script)}")
+    def ssh(self, host: Host, remote: Remote, script: str):
+        """ssh argv running `script` with bash, as root (a context manager:
+        the argv is good inside its block, fleet/ssh_cli.py)."""
+        return ssh_command(self.inventory, host,
+                           f"{stream_prefix(remote)}bash -c {shlex.quote(script)}")
 
     def stream(self, send: str, receive: str, *, expected: int | None, say: Say,
                what: str, relay: Callable = splice_all) -> StreamResult:
-        return pipe(self.ssh(self.source, self.src, send),
-                    self.ssh(self.target, self.dst, receive),
-                    expected=expected, report=lambda line: say(f"    {line}"), what=what,
-                    relay=relay)
+        with self.ssh(self.source, self.src, send) as source, \
+                self.ssh(self.target, self.dst, receive) as target:
+            return pipe(source, target, expected=expected,
+                        report=lambda line: say(f"    {line}"), what=what, relay=relay)
 
 
 def uses_containerd_store(info: dict) -> bool:

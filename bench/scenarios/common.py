@@ -76,7 +76,8 @@ def has_image(ctx: Context, tag: str, host: str = "new") -> bool:
 def raw_runner(ctx: Context, tag: str, source: str = "old", target: str = "new"):
     """`ssh old docker save TAG | ssh new docker load`, checked on arrival."""
     def go() -> dict:
-        done = run(pipeline_argv(ctx.lab.inventory, source, target, tag), timeout=7200)
+        with pipeline_argv(ctx.lab.inventory, source, target, tag) as argv:
+            done = run(argv, timeout=7200)
         if not has_image(ctx, tag, target):
             raise RuntimeError(f"{tag} is not on {target} after the raw pipeline")
         return {"seconds": done.seconds}

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fleet.inventory import load_inventory
-from fleet.ssh_cli import ssh_argv
+from fleet.ssh_cli import ssh_command
 from migrate.stream import pipe
 
 from .conftest import lab_name, make_lab
@@ -64,6 +64,12 @@ def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL, **kw)
 
 
+def run_on(inv, host, command: str) -> subprocess.CompletedProcess:
+    """`command` on `host` through the streams' ssh."""
+    with ssh_command(inv, host, command) as argv:
+        return run(argv)
+
+
 def rows(out: str) -> dict[str, str]:
     return {l.split()[0]: l for l in out.splitlines()[2:] if l.strip()}
 
@@ -83,9 +89,9 @@ def test_inner_is_reachable_only_through_new(hop, tmp_path):
 def test_stream_reaches_inner_through_the_inventory_jump(hop):
     inv = hop.inventory
     data = "".join(f"line {i}\n" for i in range(100000)).encode()
-    res = pipe(ssh_argv(inv, inv.hosts["old"], f"seq -f 'line %g' 0 99999"),
-               ssh_argv(inv, inv.hosts["inner"], "cat > /tmp/hop-data"),
-               expected=len(data))
+    with ssh_command(inv, inv.hosts["old"], "seq -f 'line %g' 0 99999") as source, \
+            ssh_command(inv, inv.hosts["inner"], "cat > /tmp/hop-data") as target:
+        res = pipe(source, target, expected=len(data))
     assert res.bytes == len(data)
     got = hop.sh("inner", "sha256sum < /tmp/hop-data").split()[0]
     assert got == hashlib.sha256(data).hexdigest()
@@ -102,7 +108,7 @@ def test_unknown_inventory_jump_key_is_refused_on_both_sides(hop, tmp_path):
     assert f"host key of {hop.addresses['new']} is not known: ssh-ed25519 {new_fp}" in out.stderr
     assert "jump host new" in out.stderr
     inv = load_inventory(path)
-    ssh = run(ssh_argv(inv, inv.hosts["inner"], "hostname"))
+    ssh = run_on(inv, inv.hosts["inner"], "hostname")
     assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
 
 
@@ -131,7 +137,7 @@ def test_ssh_config_proxyjump_checks_the_bastion_key(hop, tmp_path, monkeypatch)
     assert "inv hosts.trust bastion --fingerprint" in out.stderr
     monkeypatch.setenv("HOME", str(home))
     inv = load_inventory(path)
-    ssh = run(ssh_argv(inv, inv.hosts["inner-cfg"], "hostname"))
+    ssh = run_on(inv, inv.hosts["inner-cfg"], "hostname")
     assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
 
     trusted = hop.inv("hosts.trust", "bastion", "--fingerprint", new_fp, inventory=path, env=env)
@@ -140,7 +146,7 @@ def test_ssh_config_proxyjump_checks_the_bastion_key(hop, tmp_path, monkeypatch)
     out = hop.inv("hosts", "--host", "inner-cfg", inventory=path, env=env)
     assert out.returncode == 0, out.stderr
     assert "Debian GNU/Linux 12" in rows(out.stdout)["inner-cfg"]
-    ssh = run(ssh_argv(inv, inv.hosts["inner-cfg"], "hostname"))
+    ssh = run_on(inv, inv.hosts["inner-cfg"], "hostname")
     assert ssh.returncode == 0, ssh.stderr
     assert ssh.stdout.strip() == "inner"
 
@@ -152,7 +158,7 @@ def test_known_hosts_path_with_space_and_percent_on_both_sides(hop, tmp_path, mo
     out = hop.inv("hosts", "--host", "old", inventory=path)
     assert out.returncode == 0, out.stderr
     inv = load_inventory(path)
-    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    ssh = run_on(inv, inv.hosts["old"], "hostname")
     assert ssh.returncode == 0, ssh.stderr
     assert ssh.stdout.strip() == "old"
 
@@ -168,7 +174,7 @@ def test_user_known_hosts_file_of_ssh_config_counts_on_both_sides(hop, tmp_path,
     assert out.returncode == 0, out.stderr
     monkeypatch.setenv("HOME", str(home))
     inv = load_inventory(path)
-    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    ssh = run_on(inv, inv.hosts["old"], "hostname")
     assert ssh.returncode == 0, ssh.stderr
     assert ssh.stdout.strip() == "old"
 
@@ -252,7 +258,108 @@ def test_revoked_and_certificate_lines_of_known_hosts(hop, tmp_path):
     assert f"is REVOKED (a @revoked line of known_hosts): ssh-ed25519 " \
            f"{fingerprint(ed25519(hop, 'old'))}" in out.stderr
     inv = load_inventory(path)
-    ssh = run(ssh_argv(inv, inv.hosts["old"], "hostname"))
+    ssh = run_on(inv, inv.hosts["old"], "hostname")
     assert ssh.returncode == 255 and "REVOKED" in ssh.stderr
     out = hop.inv("hosts.trust", "old", "--yes", inventory=path)
     assert out.returncode == 4 and "REVOKED" in out.stderr
+
+
+def random_ed25519() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    return Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def test_a_stale_key_in_the_host_file_is_refused_by_both_sides(hop, tmp_path):
+    """The host's own file has a stale key for old's address (a reused IP);
+    the inventory's shared file has the real one. The first file that knows
+    the host decides, on both sides: the stream refuses it as the checks do."""
+    ip = hop.addresses["old"]
+    own = write_known(tmp_path / "own", [f"{ip} {random_ed25519()}"])
+    shared = write_known(tmp_path / "shared", key_lines(hop, "old"))
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(own))},
+                           {"known_hosts": [str(shared)]})
+    out = hop.inv("hosts", "--host", "old", inventory=path)
+    assert out.returncode == 4 and "HOST KEY CHANGED" in out.stderr, out.stderr
+    inv = load_inventory(path)
+    ssh = run_on(inv, inv.hosts["old"], "hostname")
+    assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr, ssh.stderr
+
+
+def test_a_key_of_another_type_in_a_later_file_does_not_count(hop, tmp_path, rsa_only_sshd):
+    """The host's own file knows it by ed25519; a less specific file still has
+    an RSA key for its name (the key a former machine of that address had, in
+    an attacker's hands now: here the RSA-only server). Neither side takes it."""
+    ip = hop.addresses["new"]
+    name = f"[{ip}]:{rsa_only_sshd}"
+    own = write_known(tmp_path / "own", [f"{name} {ed25519(hop, 'new').split(None, 1)[1]}"])
+    rsa = next(l for l in key_lines(hop, "new") if " ssh-rsa " in l)
+    shared = write_known(tmp_path / "shared", [f"{name} {rsa.split(None, 1)[1]}"])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"rsa-only": lab_host(hop, "new", port=rsa_only_sshd,
+                                                 known_hosts=str(own))},
+                           {"known_hosts": [str(shared)]})
+    out = hop.inv("hosts", "--host", "rsa-only", inventory=path)
+    assert out.returncode == 4 and "HOST KEY CHANGED" in out.stderr, out.stdout + out.stderr
+    inv = load_inventory(path)
+    ssh = run_on(inv, inv.hosts["rsa-only"], "hostname")
+    assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr, ssh.stderr
+
+
+def test_trusting_a_proxyjump_alias_heeds_the_file_of_the_host_behind_it(
+        hop, tmp_path, rsa_only_sshd):
+    """bastion-rsa is a ProxyJump alias for new:2222, known by its ed25519 key
+    in the known_hosts file of the host behind it. A server there offering
+    only RSA (a man in the middle without that key) must not get its key
+    recorded in ~/.ssh/known_hosts by `hosts.trust bastion-rsa --yes`."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host inner-alias\n  HostName {hop.addresses['inner']}\n  ProxyJump bastion-rsa\n"
+        f"Host bastion-rsa\n  HostName {hop.addresses['new']}\n  Port {rsa_only_sshd}\n"
+        f"Host *\n  User admin\n  IdentityFile {hop.cfg.key_path}\n")
+    ed = ed25519(hop, "new").split(None, 1)[1]
+    kh = write_known(tmp_path / "kh", [f"[{hop.addresses['new']}]:{rsa_only_sshd} {ed}",
+                                       *key_lines(hop, "inner")])
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"inner-cfg": {"address": "inner-alias", "known_hosts": str(kh)}})
+    out = hop.inv("hosts.trust", "bastion-rsa", "--yes", inventory=path, env={"HOME": str(home)})
+    assert out.returncode == 4, out.stdout + out.stderr
+    assert f"ssh-ed25519 {fingerprint(ed25519(hop, 'new'))}" in out.stderr
+    assert "does not offer" in out.stderr and "ssh-rsa" in out.stderr and str(kh) in out.stderr
+    assert not (home / ".ssh" / "known_hosts").exists()
+
+
+@pytest.fixture
+def master_to_new(hop, tmp_path):
+    """A ControlMaster connection to `new`, its socket where an ssh_config's
+    ControlPath points (in /tmp another local user may have put it there)."""
+    sock = tmp_path / "cm"
+    start = subprocess.run(
+        ["ssh", "-F", "/dev/null", "-i", str(hop.cfg.key_path),
+         "-o", f"UserKnownHostsFile={hop.cfg.known_hosts_path}",
+         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+         "-M", "-S", str(sock), "-f", "-N", f"admin@{hop.addresses['new']}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        timeout=60)
+    assert start.returncode == 0 and sock.exists()
+    yield sock
+    subprocess.run(["ssh", "-S", str(sock), "-O", "exit", "x"], capture_output=True, timeout=30)
+
+
+def test_the_stream_never_rides_a_shared_connection(hop, tmp_path, master_to_new):
+    """ssh_config's ControlPath names a master connection (to `new`): a mux
+    client would send the stream meant for `old` down it, with none of our
+    checks. The stream opens its own connection, to old."""
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"Host *\n  ControlMaster auto\n  ControlPath {master_to_new}\n"
+                   "  ForwardAgent yes\n")
+    path = write_inventory(tmp_path / "hosts.yaml",
+                           {"old": lab_host(hop, "old", known_hosts=str(hop.cfg.known_hosts_path))},
+                           {"ssh_config": str(cfg)})
+    inv = load_inventory(path)
+    ssh = run_on(inv, inv.hosts["old"], "hostname")
+    assert ssh.returncode == 0, ssh.stderr
+    assert ssh.stdout.strip() == "old"

@@ -9,7 +9,7 @@ import pytest
 
 from fleet.errors import UsageError
 from fleet.inventory import parse_inventory
-from fleet.ssh_cli import ssh_argv
+from fleet.ssh_cli import ssh_command
 from migrate.engine import published_ports
 from migrate.execute import network_args
 from migrate.overrides import apply, commit_changes, held_back_env, import_changes
@@ -136,18 +136,20 @@ def test_parse_ss_and_network_args():
                                  "--label", "purpose=x"]
 
 
-def test_ssh_argv_from_inventory_with_jump():
+def test_ssh_command_from_inventory_with_jump():
     inv = parse_inventory("""
 hosts:
   bastion: {address: b.example.com, user: admin, port: 2222}
   app: {address: 10.0.0.5, user: root, identity_file: /k/id, jump: bastion, known_hosts: /k/kh}
 """, Path("/inv/hosts.yaml"))
-    argv = ssh_argv(inv, inv.hosts["app"], "docker load")
-    assert argv[0] == "ssh" and argv[-3:] == ["root@10.0.0.5", "--", "docker load"]
-    assert ["-i", "/k/id"] == argv[1:3] and "StrictHostKeyChecking=yes" in argv
-    assert any(a.startswith("UserKnownHostsFile=/k/kh ") for a in argv)
-    proxy = next(a for a in argv if a.startswith("ProxyCommand="))
-    assert "-p 2222" in proxy and "admin@b.example.com" in proxy and "-W '[10.0.0.5]:22'" in proxy
+    with ssh_command(inv, inv.hosts["app"], "docker load") as argv:
+        assert argv[0] == "ssh" and argv[-5:] == ["-l", "root", "--", "10.0.0.5", "docker load"]
+        assert ["-i", "/k/id"] == argv[1:3] and "StrictHostKeyChecking=yes" in argv
+        known = next(a for a in argv if a.startswith("UserKnownHostsFile="))
+        assert Path(known.split("=", 1)[1]).read_text() == ""      # /k/kh: no such file
+        proxy = next(a for a in argv if a.startswith("ProxyCommand="))
+        assert "-p 2222" in proxy and "-l admin -- b.example.com" in proxy
+        assert "-W '[10.0.0.5]:22'" in proxy
 
 
 def test_pipe_moves_every_byte_between_real_processes(tmp_path):

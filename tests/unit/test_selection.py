@@ -63,3 +63,30 @@ def test_adhoc_in_selection_and_bad_ports():
 def test_jump_resolution():
     assert resolve_jump(INV, INV.hosts["solo"]).name == "old"
     assert resolve_jump(INV, INV.hosts["old"]) is None
+
+
+@pytest.mark.parametrize("spec", ["-oProxyCommand=touch${IFS}/tmp/x@h.x", "-x@h.x",
+                                  "admin@-oProxyCommand=x", "-h.x:22", "a@-h.x",
+                                  ])
+def test_adhoc_user_or_host_starting_with_a_dash_is_refused(spec):
+    """It would become an option of ssh (argv injection)."""
+    with pytest.raises(UsageError, match="must not start with '-'|cannot read host") as e:
+        select(INV, f"old,{spec}")
+    assert repr(spec) in str(e.value)
+    with pytest.raises(UsageError):
+        parse_adhoc(spec)
+
+
+def test_inv_refuses_a_dashed_target_before_connecting(tmp_path):
+    import subprocess
+    import sys
+    inv = tmp_path / "hosts.yaml"
+    inv.write_text("hosts:\n  old: {address: 127.0.0.1, port: 1}\n")
+    evil = "-oProxyCommand=touch${IFS}/tmp/pwned-dockmove@h.x"
+    out = subprocess.run([sys.executable, "-m", "invoke", "migrate", "web", "--inventory",
+                          str(inv), "--from", "old", "--to", evil],
+                         cwd=Path(__file__).parents[2], capture_output=True, text=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2, out.stderr
+    assert f"host {evil!r}: the user must not start with '-'" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -3,17 +3,19 @@ OpenSSH command lines of the streams. No network: OpenSSH's own `ssh -G`
 says what a command line means to it."""
 import shlex
 import subprocess
+import tempfile
 from pathlib import Path
 
+import paramiko
 import pytest
 from fabric import Connection
 
 from fleet.connection import connection_for
 from fleet.errors import UsageError
 from fleet.hostkeys import RefuseUnknownKey
-from fleet.inventory import parse_inventory
+from fleet.inventory import Host, parse_inventory
 from fleet.route import route
-from fleet.ssh_cli import known_hosts_value, ssh_argv
+from fleet.ssh_cli import known_hosts_value, ssh_command
 from fleet.sshconfig import endpoint, parse_ssh_config, split_args
 
 
@@ -70,23 +72,33 @@ def test_proxyjump_of_ssh_config_is_opened_with_our_policy(home):
 
 def test_stream_goes_through_the_ssh_config_jump_with_strict_keys(home):
     ssh_config(home, CONFIG)
-    inv = inventory("hosts:\n  app: {address: app, user: root, known_hosts: /k/kh}\n", home)
-    cfg = effective(ssh_argv(inv, inv.hosts["app"]))
-    assert "proxyjump" not in cfg, "OpenSSH would open the jump itself, with its own policy"
-    assert cfg["hostname"] == "10.9.9.9"
-    jump = effective(proxy_argv(cfg))
-    assert (jump["hostname"], jump["port"], jump["user"]) == ("bastion.example", "2222", "admin")
-    assert jump["stricthostkeychecking"] == "true"
-    assert "/k/kh" in jump["userknownhostsfile"].split()
-    assert jump["hostkeyalias"] == "[bastion.example]:2222"
+    jump_key = public_key()
+    (home / "kh").write_text(f"[bastion.example]:2222 {jump_key}\n")
+    inv = inventory(f"hosts:\n  app: {{address: app, user: root, known_hosts: {home}/kh}}\n",
+                    home)
+    with ssh_command(inv, inv.hosts["app"]) as argv:
+        cfg = effective(argv)
+        assert "proxyjump" not in cfg, "OpenSSH would open the jump itself, with its own policy"
+        assert cfg["hostname"] == "10.9.9.9"
+        jump = effective(proxy_argv(cfg))
+        assert (jump["hostname"], jump["port"], jump["user"]) == ("bastion.example", "2222",
+                                                                  "admin")
+        assert jump["stricthostkeychecking"] == "true"
+        assert jump["hostkeyalias"] == "[bastion.example]:2222"
+        assert jump["globalknownhostsfile"] == "/dev/null"
+        assert Path(jump["userknownhostsfile"]).read_text() == \
+            f"[bastion.example]:2222 {jump_key}\n"
 
 
 def test_stream_honours_user_known_hosts_file_of_ssh_config(home):
+    key = public_key()
+    (home / "from-config").write_text(f"10.9.9.9 {key}\n")
     ssh_config(home, "Host app\n  HostName 10.9.9.9\n  UserKnownHostsFile ~/from-config\n")
     inv = inventory("hosts:\n  app: {address: app, user: root}\n", home)
-    cfg = effective(ssh_argv(inv, inv.hosts["app"]))
-    assert str(home / "from-config") in cfg["userknownhostsfile"].split()
-    assert cfg["stricthostkeychecking"] == "true"
+    with ssh_command(inv, inv.hosts["app"]) as argv:
+        cfg = effective(argv)
+        assert Path(cfg["userknownhostsfile"]).read_text() == f"10.9.9.9 {key}\n"
+        assert cfg["stricthostkeychecking"] == "true"
 
 
 # --- the way to a host (fleet/route.py, fleet/sshconfig.py), pure ------------
@@ -171,47 +183,240 @@ def test_settings_ssh_config_is_read_by_both_sides(tmp_path, home):
     assert inv.settings.ssh_config == str(tmp_path / "my config")
     conn = connection_for(inv, inv.hosts["app"])
     assert (conn.host, conn.user) == ("10.7.7.7", "deploy")
-    argv = ssh_argv(inv, inv.hosts["app"])
-    assert argv[argv.index("-F") + 1] == str(tmp_path / "my config")
-    cfg = effective(argv)
+    with ssh_command(inv, inv.hosts["app"]) as argv:
+        assert argv[argv.index("-F") + 1] == str(tmp_path / "my config")
+        cfg = effective(argv)
     assert (cfg["hostname"], cfg["user"]) == ("10.7.7.7", "deploy")
     missing = inventory("settings: {ssh_config: nope}\nhosts:\n  app: {address: app}\n", tmp_path)
     with pytest.raises(UsageError, match="settings.ssh_config: no such file"):
         connection_for(missing, missing.hosts["app"])
 
 
-def test_three_hops_keep_every_percent_and_blank(home):
-    """Each ProxyCommand level is read (and %-expanded) once more by OpenSSH."""
-    odd = str(home / "kh 100%d")
+def test_three_hops_keep_every_percent_and_blank(home, monkeypatch):
+    """Each ProxyCommand level is read (and %-expanded) once more by OpenSSH:
+    a temporary folder with a blank and a % reaches every level intact."""
+    odd = home / "tmp 100%d"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))
     ssh_config(home, "Host app\n  ProxyJump a,b\n")
-    inv = inventory(f"hosts:\n  app: {{address: app, known_hosts: '{odd}'}}\n", home)
-    cfg = effective(ssh_argv(inv, inv.hosts["app"]))
-    levels = []
-    while "proxycommand" in cfg:
-        cfg = effective(proxy_argv(cfg))
-        levels.append(cfg)
-    assert [c["hostname"] for c in levels] == ["b", "a"]
-    for c in levels:
-        assert c["userknownhostsfile"].startswith(odd + " ")
-        assert c["stricthostkeychecking"] == "true" and c["globalknownhostsfile"] == "/dev/null"
+    inv = inventory("hosts:\n  app: {address: app}\n", home)
+    with ssh_command(inv, inv.hosts["app"]) as argv:
+        cfg = effective(argv)
+        levels = [cfg]
+        while "proxycommand" in cfg:
+            cfg = effective(proxy_argv(cfg))
+            levels.append(cfg)
+        assert [c["hostname"] for c in levels] == ["app", "b", "a"]
+        files = [Path(c["userknownhostsfile"]) for c in levels]
+        assert [f.name for f in files] == ["hop2", "hop1", "hop0"]
+        assert all(f.parent.parent == odd and f.is_file() for f in files)
+        for c in levels:
+            assert c["stricthostkeychecking"] == "true" and c["globalknownhostsfile"] == "/dev/null"
 
 
-def test_read_known_hosts_skips_markers_and_junk_and_keeps_order(tmp_path):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+def test_the_known_hosts_files_of_a_stream_are_private_and_go_with_it(home):
+    ssh_config(home, "Host app\n  ProxyJump b\n")
+    inv = inventory("hosts:\n  app: {address: app}\n", home)
+    with pytest.raises(RuntimeError), ssh_command(inv, inv.hosts["app"]) as argv:
+        path = Path(effective(argv)["userknownhostsfile"])
+        folder = path.parent
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert sorted(p.name for p in folder.iterdir()) == ["hop0", "hop1"]
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in folder.iterdir())
+        raise RuntimeError("the stream failed")
+    assert not folder.exists()
 
-    from fleet.hostkeys import read_known_hosts
 
-    def pub():
-        return Ed25519PrivateKey.generate().public_key().public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-    a, b, r = pub(), pub(), pub()
+def test_known_keys_skip_markers_and_junk_and_the_first_file_that_knows_a_host_wins(tmp_path):
+    from fleet.hostkeys import known_keys
+    a, b, r, rsa = public_key(), public_key(), public_key(), public_key("rsa")
     first = tmp_path / "first"
     first.write_text(f"@cert-authority *.example {a}\nnot a key\n10.0.0.1 {a}\n@revoked * {r}\n")
     second = tmp_path / "second"
-    second.write_text(f"10.0.0.1 {b}\n10.0.0.2 {r}\n10.0.0.3 {b}\n")
-    known = read_known_hosts([str(first), str(tmp_path / "missing"), str(second)])
-    assert known.keys.lookup("10.0.0.1")["ssh-ed25519"].get_base64() == a.split()[1]
-    assert known.keys.lookup("10.0.0.2") is None            # revoked: never a known key
-    assert known.keys.lookup("10.0.0.3")["ssh-ed25519"].get_base64() == b.split()[1]
-    assert [k.get_base64() for k in known.revoked] == [r.split()[1]]
+    second.write_text(f"10.0.0.1 {b}\n10.0.0.1 {rsa}\n10.0.0.2 {r}\n10.0.0.3 {b}\n"
+                      f"{paramiko.HostKeys.hash_host('10.0.0.4')} {rsa}\n")
+    files = [str(first), str(tmp_path / "missing"), str(second)]
+
+    def keys(name):
+        known = known_keys(files, name)
+        return known.file, [f"{k.get_name()} {k.get_base64()}" for k in known.keys]
+    # the first file knows 10.0.0.1: the later file's keys (ed25519, rsa) do not count
+    assert keys("10.0.0.1") == (str(first), [" ".join(a.split()[:2])])
+    assert keys("10.0.0.2") == (None, [])                     # revoked: never a known key
+    assert keys("10.0.0.3") == (str(second), [" ".join(b.split()[:2])])
+    assert keys("10.0.0.4") == (str(second), [" ".join(rsa.split()[:2])])   # hashed name
+    assert [k.get_base64() for k in known_keys(files, "x").revoked] == [r.split()[1]]
+
+
+# --- hostile review: every hop's ssh is ours alone ---------------------------
+
+HOSTILE_SSH_CONFIG = """\
+Host *
+  ControlMaster auto
+  ControlPath /tmp/cm-%r@%h:%p
+  ControlPersist yes
+  ForwardAgent yes
+  ForwardX11 yes
+  PermitLocalCommand yes
+  LocalCommand touch /tmp/pwned
+  LocalForward 9999 localhost:22
+  RemoteForward 9998 localhost:22
+  DynamicForward 9997
+  Tunnel yes
+  RequestTTY force
+"""
+
+
+def every_level(argv: list[str]) -> list[dict[str, str]]:
+    """`ssh -G` of the command line and of each ProxyCommand inside it."""
+    levels = [effective(argv)]
+    while "proxycommand" in levels[-1]:
+        levels.append(effective(proxy_argv(levels[-1])))
+    return levels
+
+
+def test_stream_ssh_shares_no_connection_agent_or_forwarding_from_ssh_config(tmp_path, home):
+    """A ControlMaster connection (a mux client skips every check of ours),
+    the agent, X11, port forwards, a LocalCommand, a tty on a binary stream:
+    ssh_config asks for all of them on every hop; none may be used."""
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text("Host app\n  ProxyJump a,b\n" + HOSTILE_SSH_CONFIG)
+    inv = inventory(f"settings: {{ssh_config: '{cfg}'}}\nhosts:\n  app: {{address: app}}\n",
+                    tmp_path)
+    with ssh_command(inv, inv.hosts["app"], "true") as argv:
+        levels = every_level(argv)
+    assert [c["hostname"] for c in levels] == ["app", "b", "a"]
+    for c in levels:
+        assert c["controlmaster"] == "false" and "controlpath" not in c, c.get("controlpath")
+        assert c["forwardagent"] == "no" and c["forwardx11"] == "no"
+        assert c["clearallforwardings"] == "yes" and c["tunnel"] == "false"
+        assert not {"localforward", "remoteforward", "dynamicforward"} & set(c)
+        assert c["permitlocalcommand"] == "no"
+        assert c["requesttty"] == "false"
+
+
+# --- hostile review: known_hosts read alike on both sides ---------------------
+
+def public_key(kind: str = "ed25519") -> str:
+    """A fresh public key, as `type base64`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    private = {"ed25519": lambda: ed25519.Ed25519PrivateKey.generate(),
+               "ecdsa": lambda: ec.generate_private_key(ec.SECP256R1()),
+               "rsa": lambda: rsa.generate_private_key(65537, 2048)}[kind]()
+    return private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def test_a_revoked_line_separated_by_tabs_revokes(tmp_path):
+    from fleet.hostkeys import known_keys
+    key, other, odd = public_key(), public_key(), public_key()
+    kh = tmp_path / "kh"
+    kh.write_text(f"@revoked\t*\t{key.replace(' ', chr(9))}\n"
+                  f"10.0.0.1 {key}\n"
+                  f"10.0.0.2  \t {other}\n"             # blanks of any kind between fields
+                  f"@bogus 10.0.0.3 {odd}\n"            # an unknown marker: no line at all
+                  f"@revokedx * {other}\n")
+    known = known_keys([str(kh)], "10.0.0.1")
+    assert [k.get_base64() for k in known.revoked] == [key.split()[1]]
+    assert known.keys == ()
+    assert [k.get_base64() for k in known_keys([str(kh)], "10.0.0.2").keys] == [other.split()[1]]
+    assert known_keys([str(kh)], "10.0.0.3").keys == ()
+
+
+def openssh_accepts(cfg: dict[str, str]) -> set[str]:
+    """The keys (`type base64`) OpenSSH takes for the host of an `ssh -G`
+    output: what its own lookup (`ssh-keygen -F`) finds under HostKeyAlias in
+    the known_hosts files it would read, less the revoked ones; a
+    @cert-authority line (any certificate it signed passes) as `CA ...`."""
+    files = [f for f in split_args(cfg["userknownhostsfile"])
+             + split_args(cfg["globalknownhostsfile"]) if Path(f).is_file()]
+    keys, revoked = set(), set()
+    for f in files:
+        out = subprocess.run(["ssh-keygen", "-F", cfg["hostkeyalias"], "-f", f],
+                             capture_output=True, text=True, timeout=10)
+        marker = ""
+        for line in out.stdout.splitlines():
+            if line.startswith("# Host "):
+                marker = line.split()[-1] if line.split()[-1] in ("CA", "REVOKED") else ""
+                continue
+            words = line.split()
+            key = " ".join(words[2:4] if words[0].startswith("@") else words[1:3])
+            if marker == "REVOKED":
+                revoked.add(key)
+            else:
+                keys.add(("CA " if marker == "CA" else "") + key)
+    return keys - revoked
+
+
+def python_accepts(conn) -> set[str]:
+    """The keys (`type base64`) the Python side takes: paramiko compares the
+    server's key with the one its host keys have for that type and name."""
+    found = conn.client.get_host_keys().lookup(conn.hop.key_name) or {}
+    return {f"{t} {found[t].get_base64()}" for t in set(found.keys())}
+
+
+def test_both_sides_accept_exactly_the_same_keys_when_files_disagree(tmp_path, home):
+    """The host's own file knows it by K1; ~/.ssh/known_hosts still has a
+    stale key of the same and of another type (a reused IP), a wildcard line
+    and a CA: both sides take K1, and nothing else."""
+    k1, stale, stale_rsa, wild, ca, gone = (public_key(), public_key(), public_key("rsa"),
+                                            public_key("ecdsa"), public_key(), public_key())
+    own = tmp_path / "own"
+    own.write_text(f"10.9.9.9 {k1}\n@revoked * {gone}\n")
+    (home / ".ssh" / "known_hosts").write_text(
+        f"10.9.9.9 {stale}\n10.9.9.9 {stale_rsa}\n10.9.9.* {wild}\n"
+        f"@cert-authority * {ca}\n10.9.9.9 {gone}\n")
+    inv = inventory(f"hosts:\n  app: {{address: 10.9.9.9, known_hosts: '{own}'}}\n", home)
+    host = inv.hosts["app"]
+    python = python_accepts(connection_for(inv, host))
+    with ssh_command(inv, host, "true") as argv:
+        openssh = openssh_accepts(effective(argv))
+    assert python == openssh == {" ".join(k1.split()[:2])}
+
+
+# --- hostile review: a user or host name is never an option of ssh ------------
+
+def ssh_g(argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["ssh", "-G", *argv[1:]], capture_output=True, text=True,
+                          timeout=10, stdin=subprocess.DEVNULL)
+
+
+def test_a_user_starting_with_a_dash_is_never_an_option_of_ssh(tmp_path):
+    """An inventory user (or an ad hoc one that got past the parser) such as
+    `-oPKCS11Provider=/tmp/evil.so` must reach ssh as a user name, on every
+    hop, never as an option (that one makes ssh load a library here). This
+    OpenSSH refuses such a name itself; older ones take it as the name."""
+    evil = "-oPKCS11Provider=/tmp/evil.so"
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text("")
+    inv = inventory(f"settings: {{ssh_config: '{cfg}'}}\nhosts:\n"
+                    f"  j: {{address: j.example, user: '{evil}'}}\n"
+                    f"  app: {{address: app.example, user: '{evil}', jump: j}}\n", tmp_path)
+    with ssh_command(inv, inv.hosts["app"], "true") as argv:
+        proxy = next(a for a in argv if a.startswith("ProxyCommand="))
+        jump = shlex.split(proxy.split("=", 1)[1].replace("%%", "%"))
+        for level in (argv, jump):
+            out = ssh_g(level)
+            if out.returncode == 0:
+                got = dict(l.split(" ", 1) for l in out.stdout.splitlines() if " " in l)
+                assert got["user"] == evil and got.get("pkcs11provider", "none") == "none"
+            else:
+                assert "remote username contains invalid characters" in out.stderr, out.stderr
+
+
+def test_trust_of_a_jump_alias_sees_the_files_of_the_hosts_behind_it(tmp_path, home):
+    from fleet.trust import other_views
+    ed, rsa = public_key(), public_key("rsa")
+    (tmp_path / "kh").write_text(f"[10.0.0.9]:2222 {ed}\n")
+    (home / ".ssh" / "known_hosts").write_text(f"[10.0.0.9]:2222 {rsa}\n")
+    ssh_config(home, "Host app\n  ProxyJump bastion\n"
+                     "Host bastion\n  HostName 10.0.0.9\n  Port 2222\n")
+    inv = inventory(f"hosts:\n  app: {{address: app, known_hosts: '{tmp_path}/kh'}}\n"
+                    "  broken: {address: x, jump: nowhere}\n", home)
+    config = parse_ssh_config((home / ".ssh" / "config").read_text())
+    alias = route(inv, Host(name="bastion", address="bastion"), config)[-1]
+    assert alias.known_hosts[0] == str(home / ".ssh/known_hosts")     # its own: RSA
+    views = other_views(inv, config, alias)
+    assert [(v.file, [k.get_name() for k in v.keys]) for v in views] == \
+        [(f"{tmp_path}/kh", ["ssh-ed25519"])]
