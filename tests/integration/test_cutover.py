@@ -162,7 +162,7 @@ def test_a_second_container_on_the_same_base_sends_only_its_new_layers(clab, tmp
 for n in one two three; do
   docker run --name mk-$n apache-test sh -c "head -c 8000000 /dev/urandom > /$n" >/dev/null
   docker commit mk-$n layered-$n >/dev/null && docker rm mk-$n >/dev/null
-  docker create --name layered-$n-cont layered-$n sleep 1 >/dev/null
+  docker create --name layered-$n-cont layered-$n sleep infinity >/dev/null
 done""")
     size = {n: json.loads(clab.sh("old", f"docker image inspect layered-{n}"))[0]["Size"]
             for n in ("one", "two", "three")}
