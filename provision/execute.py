@@ -107,9 +107,11 @@ def _recover(remote: Remote, step: Step, out: Printer, lock_timeout: float) -> s
             out(f"      $ {shown(cmd)}")
             run_command(remote, cmd, out, lock_timeout)
     except DockmoveError as e:
+        said = (getattr(e, "stderr", "") or "").strip().splitlines()[-1:]
         return (f" Putting back {step.recover_what} FAILED too, the host may have no "
                 f"engine now: {str(e).splitlines()[0]}"
-                + (f" ({step.recover_help})" if step.recover_help else ""))
+                + (f" ({said[0].strip()})" if said else "")
+                + (f". To do by hand: {step.recover_help}" if step.recover_help else ""))
     return f" Put back as before: {step.recover_what}."
 
 

@@ -374,9 +374,9 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
     back = dict(recover=recover, hold=removing,
                 recover_what=(f"{', '.join(removed)}, the engine and its containers"
                               if removing else ""),
-                recover_help=(f"the removed packages are kept in {FALLBACK_DIR}: "
-                              f"apt-get install --no-install-recommends {FALLBACK_DIR}/*.deb, "
-                              "then start the engine") if removing else "")
+                recover_help=(f"the removed packages are kept in {FALLBACK_DIR}: sudo apt-get "
+                              "-o APT::Sandbox::User=root install --no-install-recommends "
+                              f"{FALLBACK_DIR}/*.deb, then start the engine") if removing else "")
     if missing:
         commands = [apt("install", *names)]
         if options.version:

@@ -422,7 +422,8 @@ def test_install_and_engine_failures_put_back_the_saved_packages_without_a_repos
         assert FALLBACK in back.display and "--no-install-recommends" in back.display
         assert [list(c.argv) for c in s.recover[3:4]] == [["systemctl", "enable", "--now", "docker"]]
         assert s.recover[-1].argv[-2:] == ("web", "db")
-        assert FALLBACK in s.recover_help
+        assert f"sudo apt-get -o APT::Sandbox::User=root install --no-install-recommends " \
+               f"{FALLBACK}/*.deb" in s.recover_help
     # what the command runs: apt-get with every saved .deb, from a path with a space
     env = fake_apt_get(tmp_path, 'printf "%s\\n" "$@"\n')
     saved = tmp_path / "it's saved"
