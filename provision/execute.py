@@ -1,7 +1,11 @@
 """The executor: runs a plan on one host and prints every step with its
 outcome (changed / already done / skipped, and why), the commands under
 --verbose, and under --dry-run only the plan. A failing step stops the host
-there, with the step named: nothing after it has run.
+there, with the step named: nothing after it has run; a step with `recover`
+first puts back what was there before (the distro engine and its containers).
+An interrupt (`cancel`) stops the host before its next step, except inside a
+run of `hold` steps, which finish first (from the distro engine's removal to
+its containers on Docker CE: a host is never left without an engine).
 """
 from __future__ import annotations
 
@@ -103,8 +107,11 @@ def _recover(remote: Remote, step: Step, out: Printer, lock_timeout: float) -> s
             out(f"      $ {shown(cmd)}")
             run_command(remote, cmd, out, lock_timeout)
     except DockmoveError as e:
+        said = (getattr(e, "stderr", "") or "").strip().splitlines()[-1:]
         return (f" Putting back {step.recover_what} FAILED too, the host may have no "
-                f"engine now: {str(e).splitlines()[0]}")
+                f"engine now: {str(e).splitlines()[0]}"
+                + (f" ({said[0].strip()})" if said else "")
+                + (f". To do by hand: {step.recover_help}" if step.recover_help else ""))
     return f" Put back as before: {step.recover_what}."
 
 
@@ -142,8 +149,9 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
               dry_run: bool = False, verbose: bool = False, lock_timeout: float = 300,
               reboot_timeout: float = 600, write: Callable[[str], None] = print,
               cancel: threading.Event | None = None) -> HostResult:
-    """`cancel` set (Ctrl-C in a multi-host run): stop before the next step;
-    a step that runs is never cut in the middle (apt, dpkg)."""
+    """`cancel` set (Ctrl-C, SIGTERM, SIGHUP): stop before the next step; a
+    step that runs is never cut in the middle (apt, dpkg), and once a `hold`
+    step ran, the hold steps after it run too."""
     started = time.monotonic()
     out = Printer(remote.name, verbose, write)
     out("reading the host")
@@ -161,13 +169,20 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
                           facts.docker.describe(), time.monotonic() - started, True)
     changed = done = skipped = 0
     version = facts.docker.describe()
+    holding = said = False          # the step before was a `hold` one; the user was told
     for i, step in enumerate(steps, 1):
         head = f"[{i}/{len(steps)}] {step.title}"
         if cancel is not None and cancel.is_set():
-            out(f"{head}: not run (interrupted)")
-            raise Interrupted(f"{remote.name}: interrupted before step {i}/{len(steps)} "
-                              f"'{step.title}' ({changed} changed so far); run provision "
-                              "again to finish")
+            if not (holding and step.hold):
+                out(f"{head}: not run (interrupted)")
+                raise Interrupted(f"{remote.name}: interrupted before step {i}/{len(steps)} "
+                                  f"'{step.title}' ({changed} changed so far); run provision "
+                                  "again to finish")
+            if not said:
+                out(f"{head}: interrupted; run all the same: the distro engine is removed, "
+                    "so the new one is brought up with the containers first")
+                said = True
+        holding = step.hold
         t0 = time.monotonic()
         if step.state in ("done", "skip"):
             out(f"{head}: {'already done' if step.state == 'done' else 'skipped'} ({step.reason})")
@@ -185,6 +200,10 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
                 if verbose:
                     out(f"      $ {shown(cmd)}")
                 output = run_command(remote, cmd, out, lock_timeout)
+                if cmd.show:
+                    for line in output.splitlines():
+                        if line.strip():
+                            out(f"    {line.strip()}")
             if step.reboot:
                 wait_for_reboot(remote, boot, out, reboot_timeout)
                 for cmd in (ENGINE_WAIT, start_recorded()):

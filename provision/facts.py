@@ -24,6 +24,10 @@ HELPER_PACKAGE = "golang-docker-credential-helpers"
 # the containers that ran before the engine was replaced, kept on the host so
 # that a run that stops halfway still knows what to start again
 STOPPED_LIST = "/var/lib/dockmove/provision-stopped-containers"
+# the distro packages provisioning removes, kept as .deb files until Docker CE
+# runs: the way back needs no repository
+FALLBACK_DIR = "/var/lib/dockmove/provision/fallback"
+APT_CACHE = "/var/cache/apt/archives"
 # every place a Docker key has been put by some guide
 LEGACY_KEYS = ("/etc/apt/keyrings/docker.gpg", "/usr/share/keyrings/docker-archive-keyring.gpg",
                "/usr/share/keyrings/docker.gpg", "/etc/apt/trusted.gpg.d/docker.gpg",
@@ -95,6 +99,7 @@ class HostFacts:
     helper: Helper
     free_kb: int
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)   # user -> groups
+    fallback_left: bool = False             # FALLBACK_DIR, left by an earlier run
 
     def installed(self, name: str) -> Package | None:
         p = self.packages.get(name)
@@ -237,6 +242,7 @@ def gather(remote: Remote, settings: Settings, users: tuple[str, ...] = ()) -> H
         ps = remote.run(["docker", "ps", "--format", "{{.Names}}"], sudo=True, check=False)
         running = tuple(ps.stdout.split()) if ps.ok else ()
     recorded = remote.run(["cat", STOPPED_LIST], sudo=True, check=False)
+    fallback_left = remote.run(["test", "-d", FALLBACK_DIR], sudo=True, check=False).ok
     raw = remote.run(["sh", "-c", APT_FILES, "sh", *repo_hosts(settings)], check=False).stdout
     chunks = raw.split("\0")
     apt_files = {chunks[i]: chunks[i + 1] for i in range(0, len(chunks) - 1, 2)}
@@ -261,7 +267,8 @@ def gather(remote: Remote, settings: Settings, users: tuple[str, ...] = ()) -> H
         docker_sources=sources.stdout if sources.ok else None,
         docker_key=key.stdout if key.ok else None,
         legacy_keys=tuple(legacy), fetch_tool=tool, repo_key=repo_key,
-        repo_release=release, helper=helper, free_kb=int(df[3]), groups=groups)
+        repo_release=release, helper=helper, free_kb=int(df[3]), groups=groups,
+        fallback_left=fallback_left)
 
 
 def summary(facts: HostFacts, names: tuple[str, ...]) -> list[str]:

@@ -6,18 +6,24 @@ A `probe` lets the executor find a step done by an earlier one (the package's
 own postinst may have started the engine). Checks that must hold before
 anything changes (the key's fingerprint, what the repository publishes) raise
 PlanError here, so a refusal always leaves the host as it was.
+
+Replacing the distro engine is one unit: the packages to remove are kept on
+the host as .deb files (FALLBACK_DIR) before anything is removed; the steps
+from the removal to the containers are `hold` (an interrupt waits until they
+ran); installing Docker CE and starting its engine `recover` by putting the
+kept packages back, and the folder is deleted only once the containers ran.
 """
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleet.errors import DockmoveError
 from fleet.inventory import Settings
 
-from .facts import (DOCKER_KEY, DOCKER_SOURCES, HELPER, HELPER_PACKAGE, STOPPED_LIST, HostFacts,
-                    is_docker_repo_line, key_url, parse_release, repo_hosts, repo_url,
-                    upstream_version)
+from .facts import (APT_CACHE, DOCKER_KEY, DOCKER_SOURCES, FALLBACK_DIR, HELPER, HELPER_PACKAGE,
+                    STOPPED_LIST, HostFacts, is_docker_repo_line, key_url, parse_release,
+                    repo_hosts, repo_url, upstream_version)
 from .openpgp import (FingerprintError, KeyCountError, KeyFormatError, VerifiedKey, normalize,
                       spaced, verify)
 
@@ -52,6 +58,7 @@ class Command:
     env: tuple[tuple[str, str], ...] = ()
     apt: bool = False            # takes the dpkg lock: wait for it when held
     display: str | None = None   # what the user is shown instead of argv
+    show: bool = False           # its output is shown under the step (what it found)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class Step:
     reboot: bool = False         # the executor waits for the host to come back
     recover: tuple[Command, ...] = ()   # run when this step fails: puts back what was before
     recover_what: str = ""              # what `recover` puts back, for the message
+    recover_help: str = ""              # what to do by hand if `recover` fails too
+    hold: bool = False           # an interrupt after a held step runs this one too (see module doc)
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,60 @@ def check_repository(facts: HostFacts, settings: Settings) -> None:
     if channel not in rel.get("Components", []):
         raise PlanError(f"the repository has no channel {channel!r} for "
                         f"{facts.os.codename} (it has {', '.join(rel.get('Components', []))})")
+
+
+# into folder $1 (made anew, 0700): one .deb for each package named by the
+# NAME VERSION ARCH triples after $2, as installed: from apt's cache $2, else
+# downloaded at that version, else the current version; a line each, saying which
+SAVE_REMOVED = r'''set -u
+dir=$1 cache=$2; shift 2
+rm -rf "$dir" && (umask 077 && mkdir -p "$dir") && chmod 0700 "$dir" && cd "$dir" || exit 1
+missing=
+while [ $# -ge 3 ]; do
+  n=$1 v=$2 a=$3; shift 3
+  deb=$(printf '%s_%s_%s.deb' "$n" "$v" "$a" | sed 's/:/%3a/g')
+  if [ -f "$cache/$deb" ] && cp "$cache/$deb" .; then
+    echo "kept for the way back: $n $v (the installed version, from apt's cache)"
+  elif apt-get download -q -o APT::Sandbox::User=root "$n=$v" >/dev/null 2>.err; then
+    echo "kept for the way back: $n $v (the installed version)"
+  elif apt-get download -q -o APT::Sandbox::User=root "$n" >/dev/null 2>.err; then
+    for f in "$n"_*.deb; do got=${f#"$n"_}; got=${got%_*.deb}; done
+    got=$(printf %s "$got" | sed 's/%3a/:/g')
+    echo "kept for the way back: $n $got (the current version: the installed $v is no longer downloadable)"
+  else
+    echo "$n $v: no .deb to download ($(tail -n 1 .err))" >&2
+    missing="$missing $n"
+  fi
+done
+rm -f .err
+if [ -n "$missing" ]; then
+  echo "no way back for:$missing if Docker CE failed, so nothing was removed. Remove" \
+       "them by hand (apt-get remove) if you will not need them again, then run provision again" >&2
+  exit 1
+fi'''
+
+# apt-get (the words after $1) with every .deb in folder $1
+REINSTALL = ('d=$1; shift; for f in "$d"/*.deb; do [ -e "$f" ] || { echo "no saved packages '
+             'in $d" >&2; exit 1; }; set -- "$@" "$f"; done; exec "$@"')
+
+
+def save_removed(facts: HostFacts, names: list[str]) -> Command:
+    """Keep the packages about to be removed, as .deb files in FALLBACK_DIR."""
+    triples = [w for n in names for w in (n, facts.installed(n).version,
+                                          facts.installed(n).arch or facts.arch)]
+    return Command(("sh", "-c", SAVE_REMOVED, "sh", FALLBACK_DIR, APT_CACHE, *triples),
+                   env=APT_ENV, show=True,
+                   display=f"keep {', '.join(names)} in {FALLBACK_DIR} (0700): apt-get download "
+                           "NAME=VERSION as installed, else the current NAME")
+
+
+def reinstall_saved() -> Command:
+    """Install the kept packages again, from their files: no repository needed.
+    apt reads them as root: its sandbox user _apt cannot enter the 0700 folder."""
+    return Command(("sh", "-c", REINSTALL, "sh", FALLBACK_DIR, *APT_GET,
+                    "-o", "APT::Sandbox::User=root", "install", "--no-install-recommends"),
+                   env=APT_ENV, apt=True,
+                   display=f"apt-get install --no-install-recommends {FALLBACK_DIR}/*.deb")
 
 
 def _remove_conflicts(facts: HostFacts) -> Step:
@@ -268,36 +331,52 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
         return False
 
     missing = [n for n in options.packages if wanted(n)]
+    remove = _remove_conflicts(facts)
+    removing = remove.state == "change"
+    removed = [n for n in CONFLICTS if facts.installed(n)] if removing else []
     sources_changed = any(s.state == "change" for s in steps[0:3])
-    if missing or sources_changed:
+    if missing or sources_changed or removing:
         steps.append(Step("apt-update", "apt-get update", "change",
-                          "sources changed" if sources_changed else "before installing",
+                          "sources changed" if sources_changed else
+                          "before installing" if missing else "before keeping what is removed",
                           (apt("update"),)))
     else:
         steps.append(Step("apt-update", "apt-get update", "done", "nothing to install"))
 
     names = [f"{n}={options.version}" if options.version and n in PINNED else n
              for n in options.packages]
-    if missing:
-        # the whole transaction is downloaded before anything is removed: a bad
-        # --pin or a broken repository stops here, with the distro engine intact
-        steps.append(Step("download", "download Docker CE", "change",
-                          "the whole transaction, before anything is removed",
-                          (apt("install", "--download-only", *names),)))
+    # the whole transaction is downloaded before anything is removed: a bad
+    # --pin or a broken repository stops here, with the distro engine intact;
+    # and so are the packages to remove, the way back if Docker CE fails
+    download = [apt("install", "--download-only", *names)] if missing else []
+    why = ["the whole transaction, before anything is removed"] if missing else []
+    if removing:
+        download.append(save_removed(facts, removed))
+        why.append(f"{', '.join(removed)} as installed, into {FALLBACK_DIR}: "
+                   "the way back if Docker CE fails")
+    if download:
+        steps.append(Step("download", "download Docker CE", "change", "; ".join(why),
+                          tuple(download)))
     else:
         steps.append(Step("download", "download Docker CE", "done", "nothing to install"))
-    remove = _remove_conflicts(facts)
-    steps.append(remove)
+    steps.append(replace(remove, hold=removing))
 
     start, probe = _start_engine(facts)
-    removed = [n for n in CONFLICTS if facts.installed(n)]
     recover: tuple[Command, ...] = ()
-    if remove.state == "change":
-        # exactly what was removed: the same versions, and nothing it would
-        # recommend today (what it pulled in when first installed is still there)
-        again = [f"{n}={facts.installed(n).version}" for n in removed]
-        recover = (apt("install", "--no-install-recommends", *again), start, ENGINE_WAIT,
+    if removing:
+        # what this run installed goes, what it removed comes back from the
+        # kept files, and nothing those would recommend today (what they
+        # pulled in when first installed is still there)
+        drop = (_stop_engine(facts),
+                apt("remove", "--allow-change-held-packages", *missing)) if missing else ()
+        recover = (*drop, reinstall_saved(), start, ENGINE_WAIT,
                    *_start_containers(facts.running_containers))
+    back = dict(recover=recover, hold=removing,
+                recover_what=(f"{', '.join(removed)}, the engine and its containers"
+                              if removing else ""),
+                recover_help=(f"the removed packages are kept in {FALLBACK_DIR}: sudo apt-get "
+                              "-o APT::Sandbox::User=root install --no-install-recommends "
+                              f"{FALLBACK_DIR}/*.deb, then start the engine") if removing else "")
     if missing:
         commands = [apt("install", *names)]
         if options.version:
@@ -305,11 +384,10 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
         steps.append(Step("install", "install Docker CE", "change",
                           f"installing {', '.join(missing)}"
                           + (f" (pinned to {options.version}, held)" if options.version else ""),
-                          tuple(commands), recover=recover,
-                          recover_what=f"{', '.join(removed)}, the engine and its containers"))
+                          tuple(commands), **back))
     else:
         steps.append(Step("install", "install Docker CE", "done",
-                          f"{', '.join(options.packages)} installed"))
+                          f"{', '.join(options.packages)} installed", hold=removing))
 
     engine_changed = any(s.state == "change" for s in steps
                          if s.key in ("remove-conflicts", "install"))
@@ -318,13 +396,19 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
         steps.append(Step("engine", "start the engine", "done", "the engine answers"))
     else:
         steps.append(Step("engine", "start the engine", "change", f"via {how}",
-                          (start, ENGINE_WAIT), probe=probe))
+                          (start, ENGINE_WAIT), probe=probe, **back))
 
     names = tuple(dict.fromkeys(facts.recorded_containers + (
         facts.running_containers if engine_changed else ())))
-    if names:
+    # the kept packages go only once the engine and its containers run
+    clean = (Command(("rm", "-rf", "--", FALLBACK_DIR)),) if removing or facts.fallback_left else ()
+    if names or clean:
+        why = [", ".join(names)] if names else []
+        if clean:
+            why.append(f"then delete {FALLBACK_DIR}" if names else
+                       f"delete {FALLBACK_DIR}" + ("" if removing else " (left by an earlier run)"))
         steps.append(Step("containers", "start containers that ran before", "change",
-                          ", ".join(names), _start_containers(names)))
+                          "; ".join(why), _start_containers(names) + clean, hold=removing))
     else:
         steps.append(Step("containers", "start containers that ran before", "done",
                           "no running container was stopped"))
@@ -372,6 +456,17 @@ def _start_engine(facts: HostFacts) -> tuple[Command, Command]:
                     display="service docker start (making /etc/init.d/docker "
                             "executable again if docker.io's removal left it not)"),
             Command(("docker", "info", "--format", "{{.ServerVersion}}")))
+
+
+def _stop_engine(facts: HostFacts) -> Command:
+    """Stop the engine in whatever state it is, so that removing its package
+    works: the init script's stop fails on a stale pid file (an engine that
+    died at its start), and so would the package's prerm, which calls it."""
+    if facts.systemd:
+        return Command(("sh", "-c", "systemctl stop docker.socket docker.service || true"),
+                       display="systemctl stop docker.socket docker.service (if running)")
+    return Command(("sh", "-c", "[ ! -x /etc/init.d/docker ] || service docker stop || true"),
+                   display="service docker stop (if running; clears a stale pid file)")
 
 
 def _start_containers(names: tuple[str, ...]) -> tuple[Command, ...]:

@@ -21,6 +21,8 @@ SNAPSHOT = r"""
 dpkg-query -W -f '${db:Status-Abbrev} ${Package} ${Version}\n' | sort
 find /etc/apt /var/lib/dockmove -type f 2>/dev/null | sort | xargs -r sha256sum
 """
+FALLBACK = "/var/lib/dockmove/provision/fallback"
+OFFLINE = "/etc/apt/apt.conf.d/00-test-offline"
 LOCKER = ("use Fcntl; open(my $f, '>>', '/var/lib/dpkg/lock-frontend') or die; "
           "fcntl($f, F_SETLKW, pack('s s x4 q q l x4', F_WRLCK, SEEK_SET, 0, 0, 0)) or die $!; "
           "open(my $o, '>', '/tmp/locked'); print $o 'locked'; close $o; sleep 300")
@@ -185,6 +187,22 @@ def engine_state(plab, host):
                          "containerd runc docker-ce 2>/dev/null; docker ps --format '{{.Names}}' | sort")
 
 
+# dpkg refuses docker-ce's .deb, and cuts apt off from every repository
+REFUSE_DOCKER_CE = f"""#!/bin/sh
+grep -q /docker-ce_ || exit 0
+printf '%s\\n' 'Acquire::http::Proxy "http://127.0.0.1:9/";' \\
+  'Acquire::https::Proxy "http://127.0.0.1:9/";' > {OFFLINE}
+echo "test: refusing docker-ce" >&2
+exit 1
+"""
+
+
+def put(plab, host, path, text, mode="644"):
+    """Write `text` to `path` on a lab host (test setup)."""
+    data = base64.b64encode(text.encode()).decode()
+    plab.sh(host, f"echo {data} | base64 -d > {path} && chmod {mode} {path}")
+
+
 def test_a_failing_install_never_leaves_the_host_without_its_engine(plab):
     """A bad --pin, then an install that fails after the distro engine was
     removed: both times old ends with docker.io running its containers."""
@@ -196,15 +214,18 @@ def test_a_failing_install_never_leaves_the_host_without_its_engine(plab):
     assert "Version '9.9.9-nosuch' for 'docker-ce' was not found" in out.stderr
     assert engine_state(plab, "old") == before                # nothing was removed
 
-    # dpkg refuses to install docker-ce (as a broken package or a full disk would)
+    # dpkg refuses to install docker-ce (as a broken package or a full disk
+    # would), and from then on no repository answers (as when the archive no
+    # longer carries the installed docker.io): the way back must not need one
     hook = "/etc/apt/apt.conf.d/00-test-refuse-docker-ce"
-    plab.sh("old", "printf '#!/bin/sh\\n! grep -q /docker-ce_\\n' > /usr/local/sbin/refuse-docker-ce && "
-                   "chmod 755 /usr/local/sbin/refuse-docker-ce && "
-                   f"echo 'DPkg::Pre-Install-Pkgs {{\"/usr/local/sbin/refuse-docker-ce\";}};' > {hook}")
+    put(plab, "old", "/usr/local/sbin/refuse-docker-ce", REFUSE_DOCKER_CE, "755")
+    put(plab, "old", hook, 'DPkg::Pre-Install-Pkgs {"/usr/local/sbin/refuse-docker-ce";};\n')
     try:
         out = plab.inv("provision", "--host", "old")
+        offline = plab.sh("old", "cd /tmp && apt-get download -q docker.io 2>&1 || true")
     finally:
-        plab.sh("old", f"rm -f {hook}")
+        plab.sh("old", f"rm -f {hook} {OFFLINE}")
+    assert "Failed to fetch" in offline, offline             # it was cut off indeed
     assert out.returncode == 1
     assert "step 7/11 'install Docker CE' failed" in out.stderr, out.stdout + out.stderr
     assert "old:     putting back docker.io, containerd, runc, the engine and its containers" \
@@ -212,6 +233,60 @@ def test_a_failing_install_never_leaves_the_host_without_its_engine(plab):
     assert "Put back as before: docker.io, containerd, runc, the engine and its containers." \
         in out.stderr
     assert engine_state(plab, "old") == before
+    old = plab.addresses["old"]
+    assert "Docker Custom Page" in fetch(f"http://{old}:9080/")
+    assert "Volume Page" in fetch(f"http://{old}:9081/")
+    version = re.search(r"ii docker\.io (\S+)", plab.sh("old", "dpkg-query -W -f "
+                        "'${db:Status-Abbrev}${Package} ${Version}\\n' docker.io")).group(1)
+    assert f"old:     kept for the way back: docker.io {version} (the installed version)" \
+        in out.stdout, out.stdout
+    assert plab.sh("old", f"stat -c %a {FALLBACK}").strip() == "700"     # kept until a good run
+
+
+# dpkg hook: docker.io going back in takes the host's old daemon.json again
+ACCEPT_FOR_DOCKER_IO = """#!/bin/sh
+grep -q /docker.io_ || exit 0
+cp -p /root/daemon.json.lab /etc/docker/daemon.json
+"""
+
+
+def test_an_engine_that_does_not_start_after_the_install_puts_docker_io_back(plab):
+    """Docker CE installs, but its engine refuses the host's daemon.json (as
+    docker-ce 24+ refuses the aufs storage driver that docker.io 20.10 ran
+    on): docker.io, its engine and its containers come back. The lab's
+    docker-ce is docker.io's own dockerd, so the test's daemon.json names a
+    driver neither has, and a dpkg hook puts the lab's own daemon.json back
+    when docker.io is installed again (docker.io "accepts" it)."""
+    import json
+    before = engine_state(plab, "old")
+    assert "ii docker.io" in before and "apache-cont" in before
+    conf = "/etc/docker/daemon.json"
+    lab_conf = json.loads(plab.sh("old", f"cat {conf}"))
+    hook = "/etc/apt/apt.conf.d/00-test-accept-for-docker-io"
+    plab.sh("old", f"cp -p {conf} /root/daemon.json.lab")
+    put(plab, "old", conf, json.dumps({**lab_conf, "storage-driver": "nosuchdriver"}))
+    put(plab, "old", "/usr/local/sbin/accept-for-docker-io", ACCEPT_FOR_DOCKER_IO, "755")
+    put(plab, "old", hook, 'DPkg::Pre-Install-Pkgs {"/usr/local/sbin/accept-for-docker-io";};\n')
+    try:
+        out = plab.inv("provision", "--host", "old")
+    finally:
+        plab.sh("old", f"rm -f {hook}; cmp -s /root/daemon.json.lab {conf} || "
+                       f"cp -p /root/daemon.json.lab {conf}; rm -f /root/daemon.json.lab")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "step 8/11 'start the engine' failed; the steps after it did not run. " \
+           "Put back as before: docker.io, containerd, runc, the engine and its containers." \
+        in out.stderr, out.stdout + out.stderr
+    assert "the engine did not answer in 60s" in out.stderr
+    assert "old: [7/11] install Docker CE: changed" in out.stdout
+    assert "old:     putting back docker.io, containerd, runc, the engine and its containers" \
+        in out.stdout
+    now = engine_state(plab, "old")
+    assert sorted(l for l in now.splitlines() if l.startswith("ii")) == \
+        ["ii containerd", "ii docker.io", "ii runc"], now
+    assert now.splitlines()[-2:] == ["apache-cont", "data-cont"]
+    assert plab.sh("old", "dpkg-query -W -f '${db:Status-Abbrev}${Package}\\n' 'docker-*' "
+                          "containerd.io | grep '^ii' || true") == ""      # Docker CE went again
+    assert json.loads(plab.sh("old", f"cat {conf}")) == lab_conf
     old = plab.addresses["old"]
     assert "Docker Custom Page" in fetch(f"http://{old}:9080/")
     assert "Volume Page" in fetch(f"http://{old}:9081/")
@@ -229,7 +304,9 @@ def test_old_moves_from_docker_io_keeping_containers_images_and_volumes(plab):
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"^old\s+changed\s+\d+\s+client 20\.10", out.stdout, re.M)
     assert re.search(r"^new\s+no change\s+0\s+", out.stdout, re.M)
-    assert "changed (data-cont, apache-cont)" in out.stdout
+    assert "changed (data-cont, apache-cont; then delete " \
+           "/var/lib/dockmove/provision/fallback)" in out.stdout, out.stdout
+    assert plab.sh("old", f"test -e {FALLBACK} && echo left || echo gone").strip() == "gone"
     pk = plab.sh("old", "dpkg-query -W -f '${db:Status-Abbrev}${Package}\\n' docker.io docker-ce runc containerd.io")
     assert "rc docker.io" in pk and "ii docker-ce" in pk    # removed, config kept: not purged
     assert "ii runc" not in pk
@@ -284,3 +361,54 @@ def test_upgrade_users_and_reboot_bring_the_host_and_its_containers_back(plab):
     assert "Docker Custom Page" in fetch(f"http://{old}:9080/")              # started again
     again = plab.inv("provision", "--host", "old", "--users", "admin")
     assert "docker group: already done (admin already in it)" in again.stdout
+
+
+def test_a_signal_while_the_distro_engine_is_removed_still_ends_with_an_engine_and_containers(plab):
+    """SIGTERM (a killed job) while apt removes docker.io: the new engine is
+    installed and started and the containers come back before the run stops;
+    a second run finishes. old first gets docker.io back (the tests before
+    moved it to Docker CE), without recommends, as the lab needs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    plab.sh("old", "set -e; "
+                   "if ! dpkg-query -W -f '${db:Status-Abbrev}' docker.io 2>/dev/null | grep -q '^ii'; then "
+                   "apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+                   "--no-install-recommends -o Dpkg::Options::=--force-confold "
+                   "docker.io containerd runc >/dev/null; fi; "
+                   "chmod 0755 /etc/init.d/docker; docker info >/dev/null 2>&1 || service docker start; "
+                   "for i in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done; "
+                   "docker start apache-cont data-cont >/dev/null")
+    assert "ii docker.io" in engine_state(plab, "old")
+    env = {**os.environ, "DOCKMOVE_INVENTORY": str(plab.cfg.inventory_path),
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "provision", "--host", "old", "-v"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, stdin=subprocess.DEVNULL)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if re.match(r"old:\s+\$ .*apt-get .* remove docker\.io", line):   # the removal runs
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=600)
+    output = "".join(seen) + rest
+    assert proc.returncode == 130, output + err
+    state = engine_state(plab, "old")
+    assert "ii docker-ce" in state and "ii docker.io" not in state, output + err
+    old = plab.addresses["old"]
+    assert "Docker Custom Page" in fetch(f"http://{old}:9080/")
+    assert "Volume Page" in fetch(f"http://{old}:9081/")
+    assert "old: [7/11] install Docker CE: interrupted; run all the same: the distro engine is " \
+           "removed, so the new one is brought up with the containers first" in output, output
+    for head in ("[6/11] remove distro Docker packages", "[7/11] install Docker CE",
+                 "[8/11] start the engine", "[9/11] start containers that ran before"):
+        assert f"old: {head}: changed" in output, (head, output)
+    assert "old: [10/11] client and engine answer: not run (interrupted)" in output
+    assert re.search(r"^old\s+INTERRUPTED\s+old: interrupted before step 10/11", output, re.M), output
+    assert "Traceback" not in err
+    assert plab.sh("old", f"test -e {FALLBACK} && echo left || echo gone").strip() == "gone"
+    again = plab.inv("provision", "--host", "old")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "old: [10/11] client and engine answer: ok: client 20.10" in again.stdout

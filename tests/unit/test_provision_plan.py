@@ -292,15 +292,9 @@ def test_the_whole_install_is_downloaded_before_the_distro_engine_is_removed():
                              "docker-ce-cli=5:27.3.1-1~ubuntu.22.04~jammy", "containerd.io",
                              "docker-buildx-plugin", "docker-compose-plugin"]
     # if the install still fails, the distro engine and its containers come back
+    # (from the packages kept by the download step: see the tests below)
     install = step(steps, "install")
-    back = [list(c.argv) for c in install.recover]
-    assert back[0][-6:-4] == ["install", "--no-install-recommends"]
-    assert [a.split("=")[0] for a in back[0][-4:]] == ["docker.io", "docker-compose-v2",
-                                                       "containerd", "runc"]
-    assert back[0][-4] == "docker.io=" + f.installed("docker.io").version
-    assert back[1] == ["systemctl", "enable", "--now", "docker"]
-    assert back[-1][-2:] == ["web", "db"]
-    assert "docker.io" in install.recover_what and "containers" in install.recover_what
+    assert install.recover and install.recover[-1].argv[-2:] == ("web", "db")
     # nothing was removed: nothing to put back
     assert step(plan(installed_state(), SETTINGS, Options(version="5:1")), "install").recover == ()
 
@@ -324,3 +318,149 @@ def test_users_and_upgrade():
     assert argvs(s) == [["usermod", "-aG", "docker", "bob"]] and "log in again" in s.reason
     up = step(plan(f, SETTINGS, Options(upgrade=True)), "upgrade")
     assert [c[-1] for c in argvs(up)] == ["full-upgrade", "autoremove"] and up.probe is not None
+
+
+# --- the way back: the removed packages saved on the host before removal ----
+
+FALLBACK = "/var/lib/dockmove/provision/fallback"
+MOVING = dict(running_containers=("web", "db"), docker=DockerVersions("24.0.7", "24.0.7"),
+              engine_running=True)
+
+
+def fake_apt_get(tmp_path, body):
+    """An `apt-get` on PATH for the scripts run here (failure injection):
+    `body` sees the last argument as $last and runs in the caller's cwd."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "apt-get").write_text('#!/bin/sh\neval last=\\${$#}\n' + body)
+    (bin_dir / "apt-get").chmod(0o755)
+    import os
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_the_packages_to_remove_are_saved_on_the_host_before_anything_is_removed():
+    f = facts_for("ubuntu-22.04", **MOVING)
+    steps = plan(f, SETTINGS)
+    download = step(steps, "download")
+    keys = [s.key for s in steps]
+    assert keys.index("download") < keys.index("remove-conflicts")
+    save = download.commands[-1]
+    assert save.show and save.argv[:2] == ("sh", "-c")
+    assert dict(save.env)["LC_ALL"] == "C"
+    assert list(save.argv[3:6]) == ["sh", FALLBACK, "/var/cache/apt/archives"]
+    triples = list(save.argv[6:])
+    assert triples == ["docker.io", "24.0.7-0ubuntu2~22.04.1", "amd64",
+                       "docker-compose-v2", "2.24.6+ds1-0ubuntu1~22.04.1", "amd64",
+                       "containerd", "1.7.12-0ubuntu2~22.04.1", "amd64",
+                       "runc", "1.1.12-0ubuntu2~22.04.1", "amd64"]
+    assert FALLBACK in download.reason
+    # Docker CE already there, only an old docker-compose to remove: still saved first
+    lone = dict(installed_state().packages)
+    lone["docker-compose"] = parse_dpkg_query("ii \tdocker-compose\t1.29.2-3\tall\n")["docker-compose"]
+    steps = plan(installed_state(packages=lone), SETTINGS)
+    assert states(steps)["apt-update"] == "change"           # fresh lists to download from
+    assert [list(c.argv[6:]) for c in step(steps, "download").commands] == \
+        [["docker-compose", "1.29.2-3", "all"]]
+    # nothing to remove: nothing saved
+    assert all(FALLBACK not in " ".join(c.argv) for c in step(plan(facts_for("debian-12"), SETTINGS),
+                                                                  "download").commands)
+
+
+def test_the_saved_packages_are_the_exact_versions_or_else_the_current_ones(tmp_path):
+    save = step(plan(facts_for("ubuntu-22.04", **MOVING), SETTINGS), "download").commands[-1]
+    env = fake_apt_get(tmp_path, """
+case "$last" in
+  docker.io=24.0.7) : > docker.io_24.0.7_amd64.deb ;;
+  runc) : > runc_1.1.13_amd64.deb ;;
+  *=*) echo "E: Can't find a source to download version '${last#*=}' of '${last%%=*}:amd64'" >&2; exit 100 ;;
+  *) echo "E: Unable to locate package $last" >&2; exit 100 ;;
+esac
+""")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "containerd_1%3a1.7.2_amd64.deb").write_text("cached")
+    dest = tmp_path / "a dir" / "fallback"
+    run = subprocess.run([*save.argv[:3], "sh", str(dest), str(cache),
+                          "docker.io", "24.0.7", "amd64", "containerd", "1:1.7.2", "amd64",
+                          "runc", "1.1.12", "amd64"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "containerd_1%3a1.7.2_amd64.deb", "docker.io_24.0.7_amd64.deb", "runc_1.1.13_amd64.deb"]
+    assert oct(dest.stat().st_mode & 0o777) == "0o700"
+    assert "docker.io 24.0.7 (the installed version)" in run.stdout
+    assert "containerd 1:1.7.2 (the installed version, from apt's cache)" in run.stdout
+    assert "runc 1.1.13 (the current version: the installed 1.1.12 is no longer downloadable)" \
+        in run.stdout
+    # a package with no .deb anywhere: the step fails, nothing is removed after it
+    run = subprocess.run([*save.argv[:3], "sh", str(dest), str(cache),
+                          "docker.io", "24.0.7", "amd64", "docker-engine", "17.05.0~ce-0", "amd64"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "docker-engine 17.05.0~ce-0: no .deb to download (E: Unable to locate package " \
+           "docker-engine)" in run.stderr
+    assert "nothing was removed" in run.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["docker.io_24.0.7_amd64.deb"]   # fresh folder
+
+
+def test_install_and_engine_failures_put_back_the_saved_packages_without_a_repository(tmp_path):
+    steps = plan(facts_for("ubuntu-22.04", **MOVING), SETTINGS)
+    for key in ("install", "engine"):
+        s = step(steps, key)
+        assert s.recover, key
+        assert "docker.io" in s.recover_what and "containers" in s.recover_what
+        stop, drop, back = s.recover[:3]
+        # what this run installed goes first (held or not; its engine stopped
+        # whatever its state, or its prerm fails), then the kept packages
+        assert "systemctl stop docker.socket docker.service || true" in stop.argv[-1]
+        assert list(drop.argv[-7:]) == ["remove", "--allow-change-held-packages", "docker-ce",
+                                        "docker-ce-cli", "containerd.io", "docker-buildx-plugin",
+                                        "docker-compose-plugin"]
+        assert back.apt and dict(back.env)["DEBIAN_FRONTEND"] == "noninteractive"
+        assert list(back.argv[3:5]) == ["sh", FALLBACK]
+        assert list(back.argv[-4:]) == ["-o", "APT::Sandbox::User=root",     # _apt cannot read
+                                        "install", "--no-install-recommends"]   # the 0700 folder
+        assert FALLBACK in back.display and "--no-install-recommends" in back.display
+        assert [list(c.argv) for c in s.recover[3:4]] == [["systemctl", "enable", "--now", "docker"]]
+        assert s.recover[-1].argv[-2:] == ("web", "db")
+        assert f"sudo apt-get -o APT::Sandbox::User=root install --no-install-recommends " \
+               f"{FALLBACK}/*.deb" in s.recover_help
+    # what the command runs: apt-get with every saved .deb, from a path with a space
+    env = fake_apt_get(tmp_path, 'printf "%s\\n" "$@"\n')
+    saved = tmp_path / "it's saved"
+    saved.mkdir()
+    for n in ("docker.io_24.0.7_amd64.deb", "runc_1.1.12_amd64.deb"):
+        (saved / n).write_text("")
+    back = step(steps, "install").recover[2]
+    run = subprocess.run([*back.argv[:4], str(saved), *back.argv[5:]], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-4:] == ["install", "--no-install-recommends",
+                                            f"{saved}/docker.io_24.0.7_amd64.deb",
+                                            f"{saved}/runc_1.1.12_amd64.deb"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = subprocess.run([*back.argv[:4], str(empty), *back.argv[5:]], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and f"no saved packages in {empty}" in run.stderr
+
+
+def test_from_the_removal_to_the_containers_the_engine_change_is_held():
+    steps = plan(facts_for("ubuntu-22.04", **MOVING), SETTINGS)
+    assert [s.key for s in steps if s.hold] == ["remove-conflicts", "install", "engine", "containers"]
+    assert not any(s.hold for s in plan(installed_state(), SETTINGS))
+    fresh = plan(facts_for("debian-12"), SETTINGS)           # nothing removed: nothing to hold
+    assert not any(s.hold for s in fresh)
+
+
+def test_the_saved_packages_are_deleted_only_after_the_containers_started():
+    s = step(plan(facts_for("ubuntu-22.04", **MOVING), SETTINGS), "containers")
+    assert s.commands[0].argv[-2:] == ("web", "db")
+    assert list(s.commands[-1].argv) == ["rm", "-rf", "--", FALLBACK]
+    assert FALLBACK in s.reason
+    # a folder left by an earlier run that stopped halfway goes with the next good run
+    left = step(plan(installed_state(fallback_left=True), SETTINGS), "containers")
+    assert left.state == "change" and [list(c.argv) for c in left.commands] == \
+        [["rm", "-rf", "--", FALLBACK]]
+    # nothing saved: nothing to delete
+    assert all(FALLBACK not in " ".join(c.argv)
+               for c in step(plan(facts_for("debian-12"), SETTINGS), "containers").commands)
