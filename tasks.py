@@ -29,7 +29,11 @@ class _Signalled(KeyboardInterrupt):
         self.signum = signum
 
 
+_received: list[int] = []       # the signals that ended this run, for its exit code
+
+
 def _on_signal(signum, frame):
+    _received.append(signum)
     if signum == signal.SIGHUP:
         from fleet.signals import detach_output
         detach_output()                 # the terminal is gone: printing there fails
@@ -45,7 +49,10 @@ def _handled(fn):
         try:
             return fn(*args, **kwargs)
         except DockmoveError as e:
-            raise Exit(f"error: {e}", code=e.exit_code) from None
+            code = e.exit_code
+            if code == 130 and _received:   # interrupted by SIGTERM or SIGHUP, not Ctrl-C
+                code = 128 + _received[0]
+            raise Exit(f"error: {e}", code=code) from None
         except Exit:
             raise
         except Exception as e:              # never a traceback: one line and its exit code
