@@ -69,7 +69,8 @@ class CommandError(DockmoveError):
         self.stderr = stderr
         how = f"exit {exit_code}" if exit_code is not None else "no exit status"
         lines = [f"{host}: command failed ({how}): {command}"]
-        tail_lines = [l for l in stderr.rstrip().splitlines() if l.strip()][-tail:]
+        from .secrets import mask_text          # what a command says may hold a secret
+        tail_lines = [mask_text(l) for l in stderr.rstrip().splitlines() if l.strip()][-tail:]
         if tail_lines:
             lines.append("  stderr (last lines):")
             lines.extend(f"    {l}" for l in tail_lines)

@@ -32,17 +32,21 @@ from typing import Sequence
 
 MASK = "****"
 
-_CONTAINS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL", "PRIVATE", "APIKEY")
+_CONTAINS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL", "PRIVATE", "APIKEY",
+             "ACCOUNTKEY", "ACCESSKEY")
 _ENDS = ("TOKEN", "TOKENS", "PWD", "DSN")
 _WORDS = {"PASS", "KEY", "KEYS", "PAT", "CREDS"}
 _NOT_AUTH = {"AUTHOR", "AUTHORS", "AUTHORITY", "AUTHORITIES"}
 _NOT_SECRET = {"PWD", "OLDPWD"}
+_NOT_PASS = {"BYPASS", "COMPASS", "SURPASS", "OVERPASS", "UNDERPASS"}
 
 # scheme://user:password@ — the password runs to the last @ before the host
 _URL_PASSWORD = re.compile(r"(?P<pre>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)"
                            r"(?P<pw>[^\s/?#]+)(?=@)")
 # a field of a comma-separated option list: name=value up to the next ",name="
-_FIELD = re.compile(r"(^|,)([\w.\-]+=(?:(?!,[\w.\-]+=).)*)", re.S)
+# (fields are separated by `,` as in mount options, `;` as in .NET and Azure
+# connection strings, `&` and `?` as in URL queries)
+_FIELD = re.compile(r"(^|[,;&?])([\w.\-]+=(?:(?![,;&?][\w.\-]+=).)*)", re.S)
 
 
 def _words(name: str) -> list[str]:
@@ -52,6 +56,7 @@ def _words(name: str) -> list[str]:
 
 def _secret_word(w: str) -> bool:
     return (any(c in w for c in _CONTAINS) or w.endswith(_ENDS) or w in _WORDS
+            or (w.endswith("PASS") and w not in _NOT_PASS)          # REQUIREPASS, DBPASS
             or ("AUTH" in w and w not in _NOT_AUTH))
 
 
@@ -68,8 +73,15 @@ def has_url_password(text: str) -> bool:
 
 
 def looks_secret(name: str, value: str) -> bool:
-    """A `name=value` pair the rule would mask (by its name or a URL password)."""
-    return is_secret_name(name) or has_url_password(value)
+    """A `name=value` pair the rule masks: one rule for what is shown and
+    for what is kept out of images and command lines."""
+    return mask_word(f"{name}={value}") != f"{name}={value}"
+
+
+def mask_text(line: str) -> str:
+    """A line of free text (a command's stderr): each blank-separated word
+    masked by the rule."""
+    return " ".join(mask_word(w) for w in line.split(" "))
 
 
 def mask_urls(text: str) -> str:

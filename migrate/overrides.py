@@ -78,7 +78,8 @@ def import_changes(image: dict) -> list[str]:
         if not looks_secret(k, v):
             changes.append(f"ENV {k}={_dockerfile_string(v)}")
     for k, v in sorted((c.get("Labels") or {}).items()):
-        changes.append(f"LABEL {_dockerfile_string(k)}={_dockerfile_string(v)}")
+        if not looks_secret(k, v):
+            changes.append(f"LABEL {_dockerfile_string(k)}={_dockerfile_string(v)}")
     for port in sorted(c.get("ExposedPorts") or {}):
         changes.append(f"EXPOSE {port}")
     for path in sorted(c.get("Volumes") or {}):
@@ -97,12 +98,18 @@ def import_changes(image: dict) -> list[str]:
 
 
 def held_back_env(spec: RunSpec, image: dict) -> RunSpec:
-    """Export mode: the original image's secret-looking ENV, which the
-    imported image lacks, is given to the container with its own env."""
+    """Export mode: the original image's secret-looking ENV and labels, which
+    the imported image lacks (the --change lines are an argv), are given to
+    the container with its own env and labels (in files)."""
+    c = image.get("Config") or {}
     have = {k for k, _ in spec.env}
-    extra = [(k, v) for k, v in _env(image.get("Config") or {})
-             if looks_secret(k, v) and k not in have]
-    return dataclasses.replace(spec, env=spec.env + tuple(extra)) if extra else spec
+    extra = tuple((k, v) for k, v in _env(c) if looks_secret(k, v) and k not in have)
+    have_labels = {k for k, _ in spec.labels}
+    labels = tuple((k, v) for k, v in sorted((c.get("Labels") or {}).items())
+                   if looks_secret(k, v) and k not in have_labels)
+    if not extra and not labels:
+        return spec
+    return dataclasses.replace(spec, env=spec.env + extra, labels=spec.labels + labels)
 
 
 def commit_changes(container: dict, image: dict) -> list[str]:

@@ -24,6 +24,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from fleet.secrets import mask_word
+
 from .record import RunSpec
 
 ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
@@ -86,7 +88,7 @@ def plan_data(container: dict, volumes: dict[str, dict], *, copy_binds: bool,
             elif c.driver != "local" or c.options:
                 problems.append(
                     f"volume {c.name} ({c.destination}) uses driver {c.driver}"
-                    f"{' with options ' + ','.join(f'{k}={v}' for k, v in c.options) if c.options else ''}: "
+                    f"{' with options ' + ','.join(mask_word(f'{k}={v}') for k, v in c.options) if c.options else ''}: "
                     "its data does not live on the source host's disk, so dockmove does not "
                     "copy it; make it reachable from the target yourself and pass --empty-volumes")
             elif not c.source_path:

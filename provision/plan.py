@@ -367,8 +367,11 @@ def plan(facts: HostFacts, settings: Settings, options: Options = Options()) -> 
         # what this run installed goes, what it removed comes back from the
         # kept files, and nothing those would recommend today (what they
         # pulled in when first installed is still there)
+        # only packages this run newly installs: a Docker CE that was there
+        # already (a --pin change) stays, never removed on the way back
+        fresh = [n for n in missing if facts.installed(n) is None]
         drop = (_stop_engine(facts),
-                apt("remove", "--allow-change-held-packages", *missing)) if missing else ()
+                apt("remove", "--allow-change-held-packages", *fresh)) if fresh else ()
         recover = (*drop, reinstall_saved(), start, ENGINE_WAIT,
                    *_start_containers(facts.running_containers))
     back = dict(recover=recover, hold=removing,

@@ -110,6 +110,12 @@ def test_import_changes_restore_the_original_image_not_the_container():
     spec, _ = spec_of("apache-cont")
     spec = held_back_env(apply(spec, env=("API_TOKEN=mine",)), image)
     assert spec.env == (("API_TOKEN", "mine"), ("DB_URL", "mysql://u:pw@db/x"))
+    # the same for secret-looking labels (second review: they were --change lines)
+    image["Config"]["Labels"]["registry_password"] = "hunter2"
+    ch = import_changes(image)
+    assert not any("hunter2" in c for c in ch) and 'LABEL "a b"="c\\$d"' in ch
+    spec, _ = spec_of("apache-cont")
+    assert ("registry_password", "hunter2") in held_back_env(spec, image).labels
 
 
 def test_commit_changes_take_the_given_values_out_of_the_image():

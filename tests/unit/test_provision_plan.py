@@ -464,3 +464,18 @@ def test_the_saved_packages_are_deleted_only_after_the_containers_started():
     # nothing saved: nothing to delete
     assert all(FALLBACK not in " ".join(c.argv)
                for c in step(plan(facts_for("debian-12"), SETTINGS), "containers").commands)
+
+
+def test_the_way_back_never_removes_a_docker_ce_that_was_there_before():
+    """A --pin change on a host with Docker CE and the distro's docker-compose
+    (second review: the recovery removed the installed docker-ce and put back
+    only docker-compose, leaving no engine)."""
+    f = installed_state()
+    pk = dict(f.packages)
+    pk["docker-compose"] = parse_dpkg_query("ii \tdocker-compose\t1.29.2-3\tall\n")["docker-compose"]
+    f = dataclasses.replace(f, packages=pk)
+    steps = plan(f, SETTINGS, Options(version="5:27.4.0-1~debian.12~bookworm"))
+    install = step(steps, "install")
+    assert install.state == "change" and install.recover
+    removals = [list(c.argv) for c in install.recover if "remove" in c.argv]
+    assert all("docker-ce" not in a and "docker-ce-cli" not in a for a in removals), removals

@@ -37,6 +37,15 @@ MASKED = [
     ("DB_PASSWORD=two words, and a comma", "DB_PASSWORD=****"),
     ("DB_PASSWORD=line1\nline2", "DB_PASSWORD=****"),
     ("DB_PASSWORD=", "DB_PASSWORD=****"),
+    # connection strings: fields after `;`, `&` and `?` too (second review)
+    ("ConnectionStrings__Default=Server=db;User=u;Password=Hunter2",
+     "ConnectionStrings__Default=Server=db;User=u;Password=****"),
+    ("AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k==",
+     "AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=a;AccountKey=****"),
+    ("JDBC_URL=jdbc:postgresql://db/app?user=app&password=Hunter2",
+     "JDBC_URL=jdbc:postgresql://db/app?user=app&password=****"),
+    ("STORAGE_ACCOUNTKEY=k", "STORAGE_ACCOUNTKEY=****"),
+    ("REQUIREPASS=x", "REQUIREPASS=****"),
     # URLs: the password of the userinfo, wherever the URL is
     ("DATABASE_URL=postgres://u:pw@h/db", "DATABASE_URL=postgres://u:****@h/db"),
     ("REDIS_URL=redis://:pw@redis:6379/0", "REDIS_URL=redis://:****@redis:6379/0"),
@@ -70,6 +79,8 @@ NOT_MASKED = [
     "KEYCLOAK_URL=https://kc.example.com/auth",  # a URL without userinfo
     "PASSENGER_COUNT=4",                         # PASS only as a whole word
     "BYPASS_CACHE=1",
+    "COMPASS_HEADING=270",
+    "QUERY=https://example.com/search?q=docker&page=2",   # fields with plain names
     "TOKENIZERS_PARALLELISM=false",              # TOKEN as a word, or a word's end
     "AUTHOR=jane",                               # AUTHOR is not AUTH
     "GIT_AUTHOR_EMAIL=jane@example.com",
@@ -105,6 +116,18 @@ def test_the_word_after_a_secret_named_flag_is_masked():
     argv = ["tool", "--password", "hunter2", "--token", "t0k", "--path", "/x", "-e", "A=1"]
     assert mask_argv(argv) == ["tool", "--password", MASK, "--token", MASK, "--path", "/x",
                                "-e", "A=1"]
+    assert mask_argv(["redis-server", "--requirepass", "Hunter2"]) == \
+        ["redis-server", "--requirepass", MASK]          # as the redis image documents
+
+
+def test_free_text_and_stderr_use_the_same_rule():
+    from fleet.errors import CommandError
+    from fleet.secrets import mask_text
+    assert mask_text("mount error: o=addr=nas,password=Hunter2 refused") == \
+        "mount error: o=addr=nas,password=**** refused"
+    e = CommandError("new", "docker volume create v", 1,
+                     "Error: postgres://app:Hunter2@db/app unreachable\nDB_PASSWORD=Hunter2\n")
+    assert "Hunter2" not in str(e) and "postgres://app:****@db/app" in str(e)
 
 
 def test_one_rule_for_env_labels_log_opts_and_urls_in_a_whole_command():
