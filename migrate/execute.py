@@ -629,11 +629,12 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                 if isinstance(e, DockmoveError):
                     state = (f"{target.name} is as before" if not left else
                              f"on {target.name}, could not undo: {', '.join(left)}")
-                    back = "unpaused" if run.autoremove else "started again"
-                    src_state = (f"{container} on {source.name} untouched"
-                                 if not run.stopped_at and run.freeze_s is None and not left else
+                    paused = run.autoremove or run.frozen_at is not None
+                    back = "unpaused" if paused else "started again"
+                    touched = run.stopped_at is not None or run.frozen_at is not None
+                    src_state = (f"{container} on {source.name} untouched" if not touched else
                                  f"{container} on {source.name} could not be {back}: do it there "
-                                 f"(docker {'unpause' if run.autoremove else 'start'} {container})"
+                                 f"(docker {'unpause' if paused else 'start'} {container})"
                                  if any(w.startswith(f"{container} ") for w in left) else
                                  f"{container} on {source.name} {back}, with its data as it was")
                     raise MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{e}"
