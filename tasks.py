@@ -14,8 +14,15 @@ from pathlib import Path
 from invoke import Collection, Exit, task
 
 from fleet.errors import DockmoveError, HostsFailed, UsageError, unexpected
-from fleet.inventory import PROJECT_DIR, load_inventory
+from fleet.inventory import PROJECT_DIR
+from fleet.inventory import load_inventory as _load
 from fleet.selection import select
+
+def load_inventory(path=None):
+    """--inventory, else $DOCKMOVE_INVENTORY, else the lab's inventory."""
+    from lab.config import LabConfig        # the lab writes the default inventory
+    return _load(path, fallback=None if path else LabConfig.from_env().inventory_path)
+
 
 INVENTORY_HELP = ("inventory file (default: $DOCKMOVE_INVENTORY, else the lab's "
                   ".lab/hosts.yaml)")

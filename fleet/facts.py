@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -63,3 +64,41 @@ def parse_docker_version(stdout: str) -> DockerVersions:
     client = (data.get("Client") or {}).get("Version")
     server = (data.get("Server") or {}).get("Version")
     return DockerVersions(client, server)
+
+
+@dataclass(frozen=True)
+class Listener:
+    proto: str          # tcp | udp
+    address: str
+    port: int
+    process: str        # e.g. docker-proxy, sshd; "" when unknown
+    container: str = ""
+
+
+def parse_ss(text: str) -> list[Listener]:
+    """`ss -H -l -n -t -u -p` lines."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        m = re.match(r"^(.*):(\d+)$", parts[4])
+        if not m:
+            continue
+        proc = re.search(r'users:\(\("([^"]+)"', line)
+        out.append(Listener("udp" if parts[0].startswith("udp") else "tcp",
+                            m.group(1).strip("[]"), int(m.group(2)), proc.group(1) if proc else ""))
+    return out
+
+
+def parse_docker_ports(text: str) -> dict[tuple[str, int], str]:
+    """`docker ps --format '{{.Names}}\\t{{.Ports}}'` -> (proto, host port) -> name."""
+    out = {}
+    for line in text.splitlines():
+        name, _, ports = line.partition("\t")
+        for m in re.finditer(r"(?:[\d.]+|\[?[0-9a-f:]*\]?):(\d+)(?:-(\d+))?->\d+(?:-\d+)?/(tcp|udp)", ports):
+            lo = int(m.group(1))
+            hi = int(m.group(2) or lo)
+            for p in range(lo, hi + 1):
+                out[(m.group(3), p)] = name
+    return out

@@ -272,24 +272,26 @@ def parse_inventory(text: str, path: Path) -> Inventory:
     return Inventory(path=path, hosts=hosts, settings=settings)
 
 
-def default_path() -> Path:
-    """--inventory wins; then $DOCKMOVE_INVENTORY; then the lab's inventory."""
+def default_path(fallback: Path | None = None) -> Path | None:
+    """$DOCKMOVE_INVENTORY, else `fallback` (the caller's default: tasks.py
+    gives the lab's inventory)."""
     env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    from lab.config import LabConfig  # the lab writes the default inventory
-    return LabConfig.from_env().inventory_path
+    return Path(env) if env else fallback
 
 
-def load_inventory(path: str | Path | None = None) -> Inventory:
-    chosen = Path(path) if path else default_path()
+def load_inventory(path: str | Path | None = None, *, fallback: Path | None = None) -> Inventory:
+    """--inventory `path` wins; then `default_path(fallback)`."""
+    chosen = Path(path) if path else default_path(fallback)
     try:
+        if chosen is None:
+            raise FileNotFoundError
         text = chosen.read_text()
     except FileNotFoundError:
         hint = ("run `inv lab.up` to create the lab and its inventory, or "
                 f"pass --inventory PATH (or set {ENV_VAR}) for your own hosts; "
                 f"{PROJECT_DIR / 'hosts.yaml'} is an example")
-        raise InventoryError(f"no inventory at {chosen}: {hint}") from None
+        where = f"at {chosen}" if chosen else "given"
+        raise InventoryError(f"no inventory {where}: {hint}") from None
     except OSError as e:
         raise InventoryError(f"cannot read inventory {chosen}: {e.strerror}") from None
     return parse_inventory(text, chosen)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fleet.errors import CommandError, DockmoveError, UsageError
 from fleet.remote import Remote
-from verify.listeners import parse_ss
+from fleet.facts import parse_ss
 
 
 class EngineError(DockmoveError):

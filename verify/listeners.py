@@ -1,48 +1,9 @@
-"""Who listens on a host's ports: `ss` and Docker's port map. Parsers are pure."""
+"""Who listens on a host's ports: `ss` and Docker's port map, read from the
+host (the parsers are in fleet/facts.py)."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
+from fleet.facts import Listener, parse_docker_ports, parse_ss
 from fleet.remote import Remote
-
-
-@dataclass(frozen=True)
-class Listener:
-    proto: str          # tcp | udp
-    address: str
-    port: int
-    process: str        # e.g. docker-proxy, sshd; "" when unknown
-    container: str = ""
-
-
-def parse_ss(text: str) -> list[Listener]:
-    """`ss -H -l -n -t -u -p` lines."""
-    out = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 5:
-            continue
-        m = re.match(r"^(.*):(\d+)$", parts[4])
-        if not m:
-            continue
-        proc = re.search(r'users:\(\("([^"]+)"', line)
-        out.append(Listener("udp" if parts[0].startswith("udp") else "tcp",
-                            m.group(1).strip("[]"), int(m.group(2)), proc.group(1) if proc else ""))
-    return out
-
-
-def parse_docker_ports(text: str) -> dict[tuple[str, int], str]:
-    """`docker ps --format '{{.Names}}\\t{{.Ports}}'` -> (proto, host port) -> name."""
-    out = {}
-    for line in text.splitlines():
-        name, _, ports = line.partition("\t")
-        for m in re.finditer(r"(?:[\d.]+|\[?[0-9a-f:]*\]?):(\d+)(?:-(\d+))?->\d+(?:-\d+)?/(tcp|udp)", ports):
-            lo = int(m.group(1))
-            hi = int(m.group(2) or lo)
-            for p in range(lo, hi + 1):
-                out[(m.group(3), p)] = name
-    return out
 
 
 def listeners(remote: Remote) -> list[Listener]:

@@ -15,7 +15,7 @@ from migrate.checks import judge, state_of
 from migrate.checks import MigrateError, answering, baseline, wait_ports
 from migrate.engine import Published, bindings, published
 from verify import probe
-from verify.listeners import Listener
+from fleet.facts import Listener
 from verify.onhost import OnHost, curl_reply, route, tcp_reply
 from verify.run import bound_address
 

@@ -15,7 +15,7 @@ from migrate.execute import network_args
 from migrate.overrides import apply, commit_changes, held_back_env, import_changes
 from migrate.record import run_spec
 from migrate.stream import StreamError, pipe, progress_line
-from verify.listeners import parse_ss
+from fleet.facts import parse_ss
 
 INSPECT = Path(__file__).parent / "data" / "inspect"
 
