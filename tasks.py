@@ -199,15 +199,13 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
     """Move a container (image, volumes, run arguments) to another host, with a
     live cut-over; --rollback goes back."""
     from migrate.execute import migrate as run
-    from migrate.options import Options
+    from migrate.options import Options, cutover
 
     inv = load_inventory(inventory)
     if rollback:
         from migrate.rollback import rollback as back
         back(inv, container, _records(records))
         return
-    if offline and not stop:
-        raise UsageError("--offline and --no-stop contradict each other")
     settle = _seconds(settle, "--settle", default=3)
     source = _one(inv, from_, inv.settings.default_source, "source (--from)")
     target = _one(inv, to, inv.settings.default_target, "target (--to)")
@@ -215,7 +213,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         raise UsageError(f"source and target are both {source.name}")
     run(inv, source, target, container, Options(
         mode=mode, name=name, publish=tuple(publish or ()), env=tuple(env or ()),
-        replace=replace, cutover="none" if not stop else "offline" if offline else "live",
+        replace=replace, cutover=cutover(stop, offline),
         remove_source=remove_source, compress=compress, dry_run=dry_run,
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,

@@ -10,6 +10,11 @@
     +-- CommandError            exit 1  a remote command failed; carries host, command,
     |                                   exit code and the tail of stderr
     +-- HostsFailed                     some hosts of a multi-host run failed
+    +-- EngineError                     no Docker engine answers on a host
+    +-- MigrateError                    a migration step failed (what was undone is said)
+    |   +-- PreflightError              problems found before anything changed (all of them)
+    |   +-- StreamError                 a stream between two hosts failed (which side, why)
+    |   +-- RollbackError               --rollback cannot go back, or failed (and what it did)
     +-- Interrupted             exit 130  Ctrl-C (or SIGTERM, SIGHUP) stopped the run at a
         +-- NotStarted                    safe point; NotStarted: a host it never began
 
@@ -94,6 +99,26 @@ class HostsFailed(DockmoveError):
             parts.append(f"{len(failures)} host(s) failed: {names}")
         parts.extend(f"- {e}" for e in failures.values())
         super().__init__("\n".join(parts))
+
+
+class EngineError(DockmoveError):
+    pass
+
+
+class MigrateError(DockmoveError):
+    pass
+
+
+class PreflightError(MigrateError):
+    pass
+
+
+class StreamError(MigrateError):
+    pass
+
+
+class RollbackError(MigrateError):
+    pass
 
 
 class Interrupted(DockmoveError):

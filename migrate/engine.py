@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from fleet.errors import CommandError, DockmoveError, UsageError
+from fleet.errors import CommandError, DockmoveError, EngineError, UsageError
 from fleet.remote import Remote
 from fleet.facts import parse_ss
-
-
-class EngineError(DockmoveError):
-    pass
 
 
 def docker(remote: Remote, *args: str, check: bool = True):

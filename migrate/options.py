@@ -1,10 +1,15 @@
-"""What the user asked of a migration. Pure."""
+"""What the user asked of a migration, and the one place its options are
+checked against each other (usage errors, exit 2, before any host is asked).
+Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleet.errors import UsageError
+
 MODES = ("commit", "image", "export")
+COMPRESSIONS = ("none", "gzip", "zstd")
 CUTOVERS = ("live", "offline", "none")
 
 
@@ -27,3 +32,24 @@ class Options:
     copy_binds: bool = False
     json_report: Path | None = None
     stop_timeout: int | None = None
+
+
+def cutover(stop: bool, offline: bool) -> str:
+    """--no-stop / --offline / neither, as a cut-over."""
+    if offline and not stop:
+        raise UsageError("--offline and --no-stop contradict each other")
+    return "none" if not stop else "offline" if offline else "live"
+
+
+def check(opts: Options) -> None:
+    """Options that make no sense, alone or together."""
+    if opts.mode not in MODES:
+        raise UsageError(f"--mode {opts.mode!r}: expected one of {', '.join(MODES)}")
+    if opts.compress not in COMPRESSIONS:
+        raise UsageError(f"--compress {opts.compress!r}: expected none, gzip or zstd")
+    if opts.cutover not in CUTOVERS:
+        raise UsageError(f"--cutover {opts.cutover!r}: expected one of {', '.join(CUTOVERS)}")
+    if opts.remove_source and opts.cutover == "none":
+        raise UsageError("--remove-source and --no-stop contradict each other")
+    if opts.json_report and not Path(opts.json_report).resolve().parent.is_dir():
+        raise UsageError(f"--json-report {opts.json_report}: its folder does not exist")

@@ -1,62 +1,91 @@
-"""Migration records on disk, and the one way to read them back.
+"""Migration records on disk: one typed `Record`, its one writer and its one
+reader.
 
-A record is JSON, mode 0600 (it holds env values), written once when the
-migration starts and updated in place atomically as it goes. `Record` is its
-typed view and `finished` its one rule: a migration counts as finished only
-when its outcome is "done" (a run that was killed before it wrote an outcome
-did not finish). `inv verify-port` and `inv migrate --rollback` both find the
-last finished migration through `last_finished`.
+A record is versioned JSON (`version`), mode 0600 in a 0700 folder (it holds
+env values), created when the migration starts and replaced whole, atomically,
+each time the run learns something (`save`). Every reader (migrate, rollback,
+verify-port) goes through `read_record` / `last_finished`, and `finished` is
+the one rule: a migration counts as finished only when its outcome is "done"
+(a run killed before it wrote an outcome did not finish). Records written
+before the version field (version 1) have the same keys and read the same.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def write_record(directory: Path, data: dict) -> Path:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{data['created']}-{data['container']}.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    return path
-
-
-def update_record(path: Path, **fields) -> None:
-    """Add fields to a record, replacing the file atomically (mode 0600)."""
-    data = json.loads(path.read_text())
-    data.update(fields)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
+VERSION = 2
 
 
 @dataclass(frozen=True)
 class Record:
-    """What a migration record says, typed. `data` keeps the whole JSON for
-    the fields only one reader needs (inspect outputs)."""
     path: Path
-    container: str
+    created: str                         # the run's id, a UTC timestamp
+    container: str                       # on the source
     source: str
     target: str
-    target_name: str
-    outcome: str | None                  # done | failed | interrupted | None (killed)
-    run_argv: tuple[str, ...] = ()
-    baseline: dict = field(default_factory=dict)      # port -> the source's answer
+    target_name: str                     # on the target (--name)
+    mode: str = "commit"
+    cutover: str = "live"
+    run_argv: tuple[str, ...] = ()       # the docker run that recreates it
+    image_id: str = ""
+    container_inspect: dict = field(default_factory=dict, repr=False)
+    image_inspect: dict = field(default_factory=dict, repr=False)
+    networks: dict = field(default_factory=dict, repr=False)
+    data: tuple[dict, ...] = ()          # {kind, name, destination} of each copy
+    baseline: dict = field(default_factory=dict)       # host port -> the source's answer
+    answered_before: tuple[str, ...] | None = None     # container ports that answered
+    outcome: str | None = None           # done | failed | interrupted | None (killed)
+    error: str | None = None
     source_stopped: bool = False
     source_removed: bool = False
-    source_autoremoved: bool = False     # a --rm source that its stop removed
-    source_restart_policy: dict | None = None         # set to "no" after the cut-over
+    source_autoremoved: bool = False     # a --rm source removed after verification
+    source_restart_policy: dict | None = None          # set to "no" after the cut-over
+    target_restart_policy: dict | None = None          # set to "no" by a rollback
     rolled_back: str | None = None
-    data: dict = field(default_factory=dict, repr=False, compare=False)
+    result: dict | None = None           # the run's numbers (as --json-report)
+    version: int = VERSION
 
     @property
     def finished(self) -> bool:
         return self.outcome == "done"
+
+    def to_json(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "path"}
+        return json.loads(json.dumps(d))            # tuples become lists
+
+    def save(self) -> "Record":
+        """Write it: a new record is created exclusively, an existing one
+        replaced atomically; mode 0600 either way."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = json.dumps(self.to_json(), indent=2)
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            return self
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.path)
+        return self
+
+    def update(self, **changes) -> "Record":
+        """This record with `changes`, saved."""
+        return dataclasses.replace(self, **changes).save()
+
+
+def new_record(directory: Path, created: str, container: str, **fields) -> Record:
+    """A record for a run starting now, saved (refused if its file exists)."""
+    return Record(path=directory / f"{created}-{container}.json", created=created,
+                  container=container, **fields).save()
+
+
+_TUPLES = {"run_argv", "data"}
 
 
 def read_record(path: Path) -> Record | None:
@@ -67,15 +96,22 @@ def read_record(path: Path) -> Record | None:
         return None
     if not isinstance(d, dict) or not d.get("container") or not d.get("target"):
         return None
-    return Record(path=path, container=d["container"], source=d.get("source", ""),
-                  target=d["target"], target_name=d.get("target_name") or d["container"],
-                  outcome=d.get("outcome"), run_argv=tuple(d.get("run_argv") or ()),
-                  baseline=d.get("baseline") or {},
-                  source_stopped=bool(d.get("source_stopped")),
-                  source_removed=bool(d.get("source_removed")),
-                  source_autoremoved=bool(d.get("source_autoremoved")),
-                  source_restart_policy=d.get("source_restart_policy"),
-                  rolled_back=d.get("rolled_back"), data=d)
+    known = {f.name for f in dataclasses.fields(Record)} - {"path"}
+    values = {k: v for k, v in d.items() if k in known}
+    for k in ("baseline", "container_inspect", "image_inspect", "networks"):
+        if not isinstance(values.get(k, {}), dict):
+            values.pop(k)
+    for k in _TUPLES & values.keys():
+        values[k] = tuple(values[k] or ())
+    if values.get("answered_before") is not None:
+        values["answered_before"] = tuple(values["answered_before"])
+    values.setdefault("created", path.name.partition("-")[0])
+    values["target_name"] = values.get("target_name") or d["container"]
+    values["version"] = d.get("version", 1)
+    try:
+        return Record(path=path, **values)
+    except TypeError:
+        return None
 
 
 def last_finished(records: Path, container: str | None = None, *,

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from fleet.errors import DockmoveError, UsageError
+from fleet.errors import DockmoveError, RollbackError, UsageError
 from fleet.inventory import Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
@@ -19,11 +19,7 @@ from fleet.signals import held
 
 from . import engine as eng
 from .checks import wait_ports
-from .records import last_finished, update_record
-
-
-class RollbackError(DockmoveError):
-    pass
+from .records import last_finished
 
 
 def rollback(inventory: Inventory, container: str, records: Path,
@@ -33,9 +29,8 @@ def rollback(inventory: Inventory, container: str, records: Path,
     if rec is None:
         raise UsageError(f"no finished migration of {container!r} on record in {records}/ "
                          "(--records DIR points elsewhere)")
-    path = rec.path
     if rec.rolled_back:
-        out(f"note: {path.name} was rolled back already at {rec.rolled_back}; doing it again")
+        out(f"note: {rec.path.name} was rolled back already at {rec.rolled_back}; doing it again")
     if rec.source_removed:
         raise RollbackError(f"{container} was removed from {rec.source} after the migration "
                             "(--remove-source): there is nothing to go back to")
@@ -48,7 +43,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
     source = select(inventory, rec.source, role="source (from the record)")[0]
     target = select(inventory, rec.target, role="target (from the record)")[0]
     name = rec.target_name
-    out(f"{container}: back from {target.name} ({name}) to {source.name}, per {path.name}")
+    out(f"{container}: back from {target.name} ({name}) to {source.name}, per {rec.path.name}")
     with Remote(inventory, source) as src, Remote(inventory, target) as dst:
         mine = eng.inspect(src, "container", container)
         if mine is None:
@@ -61,7 +56,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
         if theirs is not None and (their_policy.get("Name") or "no") != "no":
             # else the target's next engine start runs a second copy beside the source
             eng.docker(dst, "update", "--restart", "no", "--", name)
-            update_record(path, target_restart_policy=their_policy)
+            rec = rec.update(target_restart_policy=their_policy)
         out(f"[1/3] target: {name} " + ("stopped" if ran else "is not running")
             + f" on {target.name} (kept; `docker rm {name}` there when you are sure)"
             + (f"; its restart policy set from {restart_value(their_policy)} to no"
@@ -74,8 +69,8 @@ def rollback(inventory: Inventory, container: str, records: Path,
             out(f"[2/3] source: {container} started on {source.name}"
                 + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
             answer = wait_ports(
-                src, source.address, eng.bindings(rec.data.get("container_inspect") or {}),
-                time.monotonic() + 60, required=rec.data.get("answered_before"),
+                src, source.address, eng.bindings(rec.container_inspect),
+                time.monotonic() + 60, required=rec.answered_before,
                 skipped="did not answer before the migration either",
                 fail=lambda port, detail: RollbackError(
                     f"{container} runs on {source.name} again, but port {port} does not "
@@ -95,7 +90,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
                                     f"{source.name}): {e}") from None
             raise
         out(f"[3/3] verify: {container} runs; {answer}")
-        update_record(path, rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        rec.update(rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         out(f"rolled back: {container} serves from {source.name}. Data written on "
             f"{target.name} since the cut-over was not copied back.")
 

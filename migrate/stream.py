@@ -17,15 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from fleet.errors import DockmoveError
+from fleet.errors import DockmoveError, StreamError
 
 from .tarfilter import TarFormatError, filter_tar
 
 CHUNK = 1 << 20
-
-
-class StreamError(DockmoveError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -8,55 +8,18 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable
 
-from fleet.errors import UsageError
-from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
-from fleet.ssh_cli import ssh_command
 
 from . import engine as eng
 from . import remote_filter
+from .ends import Ends
 from .layers import Selector, chain_ids, plan_layers
-from .stream import StreamError, StreamResult, human, pipe, splice_all, tar_relay
+from .stream import StreamError, StreamResult, human, tar_relay
 from .volumes import DataCopy, receive_command, send_command
 
 COMPRESS = {"none": ("", ""), "gzip": ("gzip -1", "gzip -d"),
             "zstd": ("zstd -1 -T0 -q", "zstd -d -q")}
 Say = Callable[[str], None]
-
-
-def stream_prefix(remote: Remote) -> str:
-    """How an ssh stream command gets root: it is root, or sudo -n."""
-    if remote.conn.user == "root":
-        return ""
-    if remote.host.sudo.mode == "passwordless":
-        return "sudo -n "
-    raise UsageError(f"{remote.name}: streaming images needs root or passwordless sudo "
-                     f"(the inventory says sudo: {remote.host.sudo.mode} for "
-                     f"{remote.conn.user}); log in as root for migrations, or allow "
-                     "passwordless sudo for docker")
-
-
-@dataclass(frozen=True)
-class Ends:
-    """The two hosts of a migration, as Remotes and as inventory entries."""
-    inventory: Inventory
-    source: Host
-    target: Host
-    src: Remote
-    dst: Remote
-
-    def ssh(self, host: Host, remote: Remote, script: str):
-        """ssh argv running `script` with bash, as root (a context manager:
-        the argv is good inside its block, fleet/ssh_cli.py)."""
-        return ssh_command(self.inventory, host,
-                           f"{stream_prefix(remote)}bash -c {shlex.quote(script)}")
-
-    def stream(self, send: str, receive: str, *, expected: int | None, say: Say,
-               what: str, relay: Callable = splice_all) -> StreamResult:
-        with self.ssh(self.source, self.src, send) as source, \
-                self.ssh(self.target, self.dst, receive) as target:
-            return pipe(source, target, expected=expected,
-                        report=lambda line: say(f"    {line}"), what=what, relay=relay)
 
 
 def uses_containerd_store(info: dict) -> bool:
@@ -91,22 +54,24 @@ def source_filters(remote: Remote) -> bool:
     return remote.run(["sh", "-c", remote_filter.PROBE], check=False).ok
 
 
-def send_image(ends: Ends, ref: str, image: dict, dst_info: dict, compress: str,
+def send_image(ends: Ends, ref: str, image: dict, have: frozenset[str] | None, compress: str,
                say: Say, *, at_source: bool = False) -> ImageSent:
     """`docker save REF` on the source into `docker load` on the target,
-    leaving out the layers whose chain the target has: on the source when it
-    can (`at_source`), so they never travel, else on the way through here."""
+    leaving out the layers whose chain the target has (`have`; None: the
+    target keeps images in containerd's store, which needs every layer): on
+    the source when it can (`at_source`), so they never travel, else on the
+    way through here."""
     diffs = list((image.get("RootFS") or {}).get("Layers") or [])
     size = int(image.get("Size") or 0)
     zip_, unzip = COMPRESS[compress]
     send = f"docker save {shlex.quote(ref)}"
     receive = "docker load -q"
     plan = None
-    if uses_containerd_store(dst_info):
+    if have is None:
         say(f"    {ends.target.name} keeps images in containerd's store, which does not take "
             "a stream without the layers it has: sending every layer")
     else:
-        plan = plan_layers(diffs, layer_chains(ends.dst))
+        plan = plan_layers(diffs, set(have))
         if plan.skippable and zip_ and not at_source:
             say(f"    --compress {compress}: the stream is compressed on {ends.source.name}, "
                 f"so the {len(plan.skippable)} layer(s) {ends.target.name} has are sent too")

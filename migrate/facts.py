@@ -1,0 +1,202 @@
+"""Everything a migration reads from its two hosts before it decides:
+gathered once into frozen `Facts`, the source's and the target's reads in
+parallel. Nothing here changes a host, and nothing here decides: that is
+migrate/plan.py's job over these facts.
+
+The container is read first (a name that is not there is bad input, exit 2,
+answered with the names that are); its mounts and networks then say which
+volumes, paths and networks to look up on both hosts, and the target's reads
+use the name it will have there (--name).
+"""
+from __future__ import annotations
+
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping, TypeVar
+
+from fleet.errors import UsageError
+from fleet.remote import Remote
+
+from . import engine as eng
+from .ends import Ends, stream_prefix
+from .hostfs import du, gnu_tar, nonempty, sh
+from .options import Options
+from .transfer import COMPRESS, layer_chains, source_filters, uses_containerd_store
+
+DEFAULT_NETWORKS = ("default", "bridge", "host", "none")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TargetVolume:
+    """A volume of the same name that exists on the target already."""
+    name: str
+    mountpoint: str
+    users: tuple[str, ...]          # containers that use it there
+    holds_data: bool
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What is true of one host, whichever end it is."""
+    name: str
+    info: Mapping                   # docker info
+    gnu_tar: bool
+    tools: frozenset[str]           # compression tools found (gzip, zstd)
+    stream_problem: str = ""        # why a stream cannot run there as root ("" if it can)
+
+    @property
+    def version(self) -> str:
+        return str(self.info.get("ServerVersion") or "?")
+
+    @property
+    def driver(self) -> str:
+        return str(self.info.get("Driver") or "")
+
+
+@dataclass(frozen=True)
+class Facts:
+    source: HostFacts
+    target: HostFacts
+    container: Mapping                      # docker inspect, on the source
+    image: Mapping                          # its original image (docker image inspect)
+    volumes: Mapping[str, Mapping]          # volume inspect of each volume it mounts
+    bind_kinds: Mapping[str, str]           # bind path -> dir | file | other (--copy-binds)
+    sizes: Mapping[str, int]                # source path of each volume/bind -> bytes
+    networks: Mapping[str, Mapping]         # network inspect of each user network
+    source_filters: bool                    # the source can leave layers out itself
+    # the target
+    existing: Mapping | None                # the container of the target name there
+    taken_ports: frozenset[tuple[str, int]]   # (proto, port) listening there
+    target_volumes: Mapping[str, TargetVolume]
+    target_paths_with_data: frozenset[str]  # bind paths (--copy-binds) not empty there
+    target_networks: frozenset[str]         # which of `networks` exist there
+    target_has_image: bool                  # the container's image is there already
+    target_chains: frozenset[str] | None    # layer chains there; None: containerd's store
+    free_bytes: int                         # in the target engine's root dir
+    target_name: str = ""
+
+    @property
+    def running(self) -> bool:
+        return bool((self.container.get("State") or {}).get("Running"))
+
+    @property
+    def host_config(self) -> Mapping:
+        return self.container.get("HostConfig") or {}
+
+    @property
+    def name(self) -> str:
+        return (self.container.get("Name") or "").lstrip("/")
+
+
+def _frozen(d: dict) -> Mapping:
+    return MappingProxyType(d)
+
+
+def user_networks(container: Mapping) -> list[str]:
+    """The networks of its own a container is attached to."""
+    mode = (container.get("HostConfig") or {}).get("NetworkMode") or "default"
+    if mode in DEFAULT_NETWORKS or mode.startswith("container:"):
+        names = []
+    else:
+        names = [mode]
+    nets = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    return names + [n for n in sorted(nets) if n not in names and n not in DEFAULT_NETWORKS]
+
+
+def _tools(remote: Remote, compress: str) -> frozenset[str]:
+    wanted = [tool.split()[0] for tool in COMPRESS.get(compress, ("", "")) if tool]
+    found = set()
+    for tool in dict.fromkeys(wanted):
+        if remote.run(["sh", "-c", f"command -v {shlex.quote(tool)}"], check=False).ok:
+            found.add(tool)
+    return frozenset(found)
+
+
+def _stream_problem(remote: Remote) -> str:
+    try:
+        stream_prefix(remote)
+    except UsageError as e:
+        return str(e)
+    return ""
+
+
+def _host(remote: Remote, info: dict, compress: str) -> HostFacts:
+    return HostFacts(remote.name, _frozen(info), gnu_tar(remote), _tools(remote, compress),
+                     _stream_problem(remote))
+
+
+def _both(source: Callable[[], T], target: Callable[[], object]) -> tuple[T, object]:
+    """The source's reads and the target's, at once (one SSH connection each)."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="facts") as pool:
+        t = pool.submit(target)
+        s = source()
+        return s, t.result()
+
+
+def gather(ends: Ends, container: str, opts: Options) -> Facts:
+    src, dst = ends.src, ends.dst
+    src.connect()
+    dst.connect()
+    target_name = opts.name or container
+    src_info, dst_info = _both(lambda: eng.engine_info(src), lambda: eng.engine_info(dst))
+    c, image = eng.container_and_image(src, container)
+    mounts = c.get("Mounts") or []
+    volume_names = [m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")]
+    binds = [m.get("Source", "") for m in mounts if m.get("Type") == "bind"]
+    nets = user_networks(c)
+
+    def source_side() -> dict:
+        vols = {n: eng.inspect(src, "volume", n) or {} for n in volume_names}
+        kinds = {}
+        if opts.copy_binds:
+            for b in binds:
+                q = shlex.quote(b)
+                r = sh(src, f"if [ -d {q} ]; then echo dir; elif [ -f {q} ]; then echo file; "
+                            "else echo other; fi", check=False)
+                kinds[b] = r.stdout.strip() or "other"
+        paths = [vols[m["Name"]].get("Mountpoint") or m.get("Source") or ""
+                 for m in mounts if m.get("Type") == "volume" and m.get("Name")]
+        paths += [b for b in binds if opts.copy_binds and kinds.get(b) in ("dir", "file")]
+        return dict(host=_host(src, src_info, opts.compress), volumes=vols, bind_kinds=kinds,
+                    sizes=du(src, [p for p in paths if p]),
+                    networks={n: eng.inspect(src, "network", n) or {} for n in nets},
+                    source_filters=source_filters(src))
+
+    def target_side() -> dict:
+        existing = eng.inspect(dst, "container", target_name)
+        tvols = {}
+        for n in volume_names:
+            v = eng.inspect(dst, "volume", n)
+            if v is None:
+                continue
+            users = eng.docker(dst, "ps", "-a", "--filter", f"volume={n}",
+                               "--format", "{{.Names}}").stdout.split()
+            mountpoint = v.get("Mountpoint", "")
+            tvols[n] = TargetVolume(n, mountpoint, tuple(sorted(users)),
+                                    bool(mountpoint) and nonempty(dst, mountpoint))
+        full = frozenset(b for b in binds if opts.copy_binds and nonempty(dst, b))
+        root = dst_info.get("DockerRootDir", "/var/lib/docker")
+        return dict(host=_host(dst, dst_info, opts.compress), existing=existing,
+                    taken_ports=frozenset(eng.listening_ports(dst)), target_volumes=tvols,
+                    target_paths_with_data=full,
+                    target_networks=frozenset(n for n in nets
+                                              if eng.inspect(dst, "network", n) is not None),
+                    target_has_image=eng.inspect(dst, "image", c["Image"]) is not None,
+                    target_chains=(None if uses_containerd_store(dst_info)
+                                   else frozenset(layer_chains(dst))),
+                    free_bytes=eng.free_kb(dst, root) * 1024)
+
+    s, t = _both(source_side, target_side)
+    return Facts(source=s["host"], target=t["host"], container=_frozen(c),
+                 image=_frozen(image), volumes=_frozen(s["volumes"]),
+                 bind_kinds=_frozen(s["bind_kinds"]), sizes=_frozen(s["sizes"]),
+                 networks=_frozen(s["networks"]), source_filters=s["source_filters"],
+                 existing=_frozen(t["existing"]) if t["existing"] is not None else None,
+                 taken_ports=t["taken_ports"], target_volumes=_frozen(t["target_volumes"]),
+                 target_paths_with_data=t["target_paths_with_data"],
+                 target_networks=t["target_networks"],
+                 target_has_image=t["target_has_image"], target_chains=t["target_chains"],
+                 free_bytes=t["free_bytes"], target_name=target_name)

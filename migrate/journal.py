@@ -1,0 +1,52 @@
+"""The undo journal of a migration: what the run changed, typed, to put back
+in reverse order if it fails. Entries that bring the service back (the source
+started again or unpaused) run first; one that fails does not stop the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from fleet.output import Printer
+
+# what an entry puts back: the source's state, or something on either host
+Kind = Literal["source", "replaced", "container", "image", "tag", "volume", "contents",
+               "network"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: Kind
+    what: str                          # printed: "undone: <what>"
+    action: Callable[[], None] = field(compare=False, repr=False)
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind == "source"
+
+
+@dataclass
+class Journal:
+    entries: list[Entry] = field(default_factory=list)
+
+    def add(self, kind: Kind, what: str, action: Callable[[], None]) -> None:
+        self.entries.append(Entry(kind, what, action))
+
+    def has(self, kind: Kind, what: str) -> bool:
+        return any(e.kind == kind and e.what == what for e in self.entries)
+
+    def undo(self, out: Printer) -> list[Entry]:
+        """Undo everything; the entries that could not be undone."""
+        failed = []
+        ordered = ([e for e in reversed(self.entries) if e.urgent]
+                   + [e for e in reversed(self.entries) if not e.urgent])
+        for e in ordered:
+            try:
+                e.action()
+                out(f"  undone: {e.what}")
+            except Exception as err:   # keep undoing the rest
+                out(f"  could not undo {e.what}: "
+                    f"{str(err).splitlines()[0] if str(err) else repr(err)}")
+                failed.append(e)
+        self.entries.clear()
+        return failed
