@@ -24,7 +24,7 @@ from verify import probe
 from verify.onhost import route
 
 from . import engine as eng
-from .engine import Published
+from .spec import Published
 
 
 class MigrateError(DockmoveError):

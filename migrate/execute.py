@@ -40,7 +40,7 @@ from .hostfs import du, nonempty, sh
 from .options import Options
 from .overrides import commit_changes, import_changes
 from .preflight import Found, preflight
-from .record import RunSpec, render
+from .spec import RunSpec, render
 from .records import update_record, write_record
 from .stream import human
 from .transfer import COMPRESS, Ends, ImageSent, describe, send_data, send_image
@@ -337,7 +337,7 @@ class Run:
         ports = eng.bindings(self.f.container)
         self.answered = answering(self.src, self.ends.source.address, ports)
         return baseline(self.src, self.ends.source.address, ports, self.answered,
-                        eng.published(self.f.spec.options))
+                        self.f.spec.published())
 
     def stop_source(self) -> str:
         before = self._answers_before()
@@ -446,7 +446,7 @@ class Run:
 
     def verify(self) -> str:
         v = verify_target(self.dst, self.ends.target.address, self.f.spec.name,
-                          eng.published(self.f.spec.options), self.answered, wait=self.opts.wait,
+                          self.f.spec.published(), self.answered, wait=self.opts.wait,
                           settle=self.opts.settle, port_check=self.opts.port_check)
         if self.stopped_at is None:
             return v.text

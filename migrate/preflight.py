@@ -15,7 +15,7 @@ from . import envfile
 from .hostfs import du, gnu_tar, nonempty, sh
 from .options import CUTOVERS, MODES, Options
 from .overrides import apply, held_back_env
-from .record import RunSpec, run_spec
+from .spec import RunSpec, from_inspect
 from .transfer import COMPRESS, Ends, source_filters, stream_prefix
 from .volumes import DataPlan, pin_volume_names, plan_data
 
@@ -61,7 +61,7 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
     dst.connect()
     src_info, dst_info = eng.engine_info(src), eng.engine_info(dst)
     c, image = eng.container_and_image(src, container)
-    spec = apply(run_spec(c, image, src_info.get("LoggingDriver", "json-file")),
+    spec = apply(from_inspect(c, image, src_info.get("LoggingDriver", "json-file")),
                  name=opts.name, publish=opts.publish, env=opts.env, environ=os.environ)
     if opts.mode == "export":
         spec = held_back_env(spec, image)
@@ -79,7 +79,7 @@ def preflight(ends: Ends, container: str, opts: Options, out: Printer) -> Found:
         taken -= {(p.partition("/")[2] or "tcp", int(b["HostPort"]))
                   for p, bs in ((existing.get("HostConfig") or {}).get("PortBindings") or {}).items()
                   for b in bs or [] if (b.get("HostPort") or "").isdigit()}
-    for proto, port in eng.published_ports(spec.options):
+    for proto, port in dict.fromkeys((p.proto, p.port) for p in spec.published()):
         if (proto, port) in taken:
             problems.append(f"{dst.name}: port {port}/{proto} is taken; pass --publish "
                             f"NEW:CONTAINER to use another host port")
