@@ -237,14 +237,14 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     """Print the docker run command that recreates a container (like runlike)."""
     from fleet.remote import Remote
     from migrate import engine as eng
-    from migrate.record import render, run_spec
+    from migrate.spec import from_inspect, render
 
     inv = load_inventory(inventory)
     h = _one(inv, host, inv.settings.default_source, "host (--host)")
     with Remote(inv, h) as r:
         info = eng.engine_info(r)
-        spec = run_spec(*eng.container_and_image(r, container),
-                        info.get("LoggingDriver", "json-file"))
+        spec = from_inspect(*eng.container_and_image(r, container),
+                            info.get("LoggingDriver", "json-file"))
     print(render(spec.run_argv(), mask=not show_secrets))
 
 

@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from fleet.errors import DockmoveError, MigrateError
+from fleet.errors import MigrateError
 from fleet.remote import Remote
 from verify import probe
 from verify.onhost import route
 
 from . import engine as eng
-from .engine import Published
+from .spec import Published
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@ inventory says), with their outputs parsed."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
-from fleet.errors import CommandError, DockmoveError, EngineError, UsageError
+from fleet.errors import CommandError, EngineError, UsageError
 from fleet.remote import Remote
 from fleet.facts import parse_ss
+
+from .spec import Published
 
 
 def docker(remote: Remote, *args: str, check: bool = True):
@@ -59,40 +60,6 @@ def listening_ports(remote: Remote) -> set[tuple[str, int]]:
     return {(l.proto, l.port) for l in parse_ss(r.stdout)} if r.ok else set()
 
 
-@dataclass(frozen=True)
-class Published:
-    proto: str          # tcp | udp
-    port: int           # on the host
-    address: str = ""   # the host address it is published on; "" for every address
-    inner: str = ""     # the container's port, "80/tcp": the same service on source and target
-
-
-def _range(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
-
-
-def published(spec_options: tuple[str, ...]) -> list[Published]:
-    """The ports a run spec publishes with a fixed host port, with the host
-    address each is bound to (`--publish [IP:]HOST:CONTAINER[/proto]`)."""
-    out = []
-    opts = list(spec_options)
-    for i, word in enumerate(opts[:-1]):
-        if word != "--publish":
-            continue
-        value = opts[i + 1]
-        proto = "udp" if value.endswith("/udp") else "tcp"
-        value = value.rsplit("/", 1)[0] if "/" in value else value
-        parts = value.rsplit(":", 2)
-        if len(parts) >= 2 and parts[-2]:
-            address = parts[0].strip("[]") if len(parts) == 3 else ""
-            hosts, inner = _range(parts[-2]), _range(parts[-1])
-            for n, port in enumerate(hosts):
-                cport = inner[n] if len(inner) == len(hosts) else inner[0]
-                out.append(Published(proto, port, address, f"{cport}/{proto}"))
-    return out
-
-
 def bindings(container: dict) -> list[Published]:
     """The ports a container (`docker inspect`) publishes with a fixed host port."""
     out = []
@@ -105,7 +72,3 @@ def bindings(container: dict) -> list[Published]:
                                      f"{inner.partition('/')[0]}/{proto}"))
     return out
 
-
-def published_ports(spec_options: tuple[str, ...]) -> list[tuple[str, int]]:
-    """(proto, host port) that a run spec publishes with a fixed host port."""
-    return [(p.proto, p.port) for p in published(spec_options)]

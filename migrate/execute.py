@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from fleet.errors import DockmoveError, PreflightError, UsageError
+from fleet.errors import DockmoveError, PreflightError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote

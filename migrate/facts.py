@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping, TypeVar
 
@@ -78,6 +78,14 @@ class Facts:
     free_bytes: int                         # in the target engine's root dir
     target_name: str = ""
 
+    def __post_init__(self):
+        # read-only views: the plan and the executor read facts, never change them
+        for name in ("container", "image", "volumes", "bind_kinds", "sizes", "networks",
+                     "target_volumes", "existing"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, MappingProxyType(value))
+
     @property
     def running(self) -> bool:
         return bool((self.container.get("State") or {}).get("Running"))
@@ -89,10 +97,6 @@ class Facts:
     @property
     def name(self) -> str:
         return (self.container.get("Name") or "").lstrip("/")
-
-
-def _frozen(d: dict) -> Mapping:
-    return MappingProxyType(d)
 
 
 def user_networks(container: Mapping) -> list[str]:
@@ -124,7 +128,7 @@ def _stream_problem(remote: Remote) -> str:
 
 
 def _host(remote: Remote, info: dict, compress: str) -> HostFacts:
-    return HostFacts(remote.name, _frozen(info), gnu_tar(remote), _tools(remote, compress),
+    return HostFacts(remote.name, MappingProxyType(info), gnu_tar(remote), _tools(remote, compress),
                      _stream_problem(remote))
 
 
@@ -190,12 +194,11 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
                     free_bytes=eng.free_kb(dst, root) * 1024)
 
     s, t = _both(source_side, target_side)
-    return Facts(source=s["host"], target=t["host"], container=_frozen(c),
-                 image=_frozen(image), volumes=_frozen(s["volumes"]),
-                 bind_kinds=_frozen(s["bind_kinds"]), sizes=_frozen(s["sizes"]),
-                 networks=_frozen(s["networks"]), source_filters=s["source_filters"],
-                 existing=_frozen(t["existing"]) if t["existing"] is not None else None,
-                 taken_ports=t["taken_ports"], target_volumes=_frozen(t["target_volumes"]),
+    return Facts(source=s["host"], target=t["host"], container=c, image=image,
+                 volumes=s["volumes"], bind_kinds=s["bind_kinds"], sizes=s["sizes"],
+                 networks=s["networks"], source_filters=s["source_filters"],
+                 existing=t["existing"], taken_ports=t["taken_ports"],
+                 target_volumes=t["target_volumes"],
                  target_paths_with_data=t["target_paths_with_data"],
                  target_networks=t["target_networks"],
                  target_has_image=t["target_has_image"], target_chains=t["target_chains"],

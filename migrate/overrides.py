@@ -1,7 +1,8 @@
-"""What the user changes for the target (--name, --publish, --env), and the
-`--change` lines for the images of commit and export modes, which keep the
-container's own env and labels out of those images: the container gets them
-from the record when it is created (migrate/envfile.py). Pure.
+"""What the user changes for the target (--name, --publish, --env), as data
+of the run spec (migrate/spec.py), and the `--change` lines for the images of
+commit and export modes, which keep the container's own env and labels out of
+those images: the container gets them from the record when it is created
+(migrate/envfile.py). Pure.
 
 - export: `docker import` gets the ORIGINAL image's config back (ENV, CMD,
   ENTRYPOINT, EXPOSE, WORKDIR, USER, LABEL, STOPSIGNAL, VOLUME), not the
@@ -16,31 +17,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Mapping
 
 from fleet.errors import UsageError
 from fleet.secrets import looks_secret
 
-from .record import RunSpec
+from .spec import Port, RunSpec
+
+PROTOS = ("tcp", "udp", "sctp")
 
 
 def apply(spec: RunSpec, *, name: str | None = None, publish: tuple[str, ...] = (),
           env: tuple[str, ...] = (), environ: Mapping[str, str] | None = None) -> RunSpec:
-    """--publish HOST:CONTAINER[/proto] replaces the binding of that container
-    port; --env KEY=VALUE sets or replaces KEY; --env KEY takes its value from
-    `environ` (dockmove's own environment: no value on a command line)."""
-    opts = list(spec.options)
-    for p in publish:
-        if ":" not in p:
-            raise UsageError(f"--publish {p!r}: expected HOST:CONTAINER[/udp]")
-        cport = p.rsplit(":", 1)[1]
-        found = False
-        for i, word in enumerate(opts[:-1]):
-            if word == "--publish" and opts[i + 1].rsplit(":", 1)[-1] == cport:
-                opts[i + 1] = p
-                found = True
-        if not found:
-            opts += ["--publish", p]
+    """--publish [IP:]HOST:CONTAINER[/proto] replaces the bindings of that
+    container port (or adds one); --env KEY=VALUE sets or replaces KEY; --env
+    KEY takes its value from `environ` (dockmove's own environment: no value
+    on a command line)."""
+    ports = list(spec.ports)
+    for text in publish:
+        new = parse_publish(text)
+        same = [i for i, p in enumerate(ports)
+                if (p.container, p.proto) == (new.container, new.proto)]
+        if same:
+            ports[same[0]] = new
+            ports = [p for i, p in enumerate(ports) if i not in same[1:]]
+        else:
+            ports.append(new)
     pairs = list(spec.env)
     for item in env:
         key, sep, value = item.partition("=")
@@ -53,8 +56,29 @@ def apply(spec: RunSpec, *, name: str | None = None, publish: tuple[str, ...] = 
                                  f"(--env {key}=VALUE gives the value, or export {key})")
             value = environ[key]
         pairs = [(k, v) for k, v in pairs if k != key] + [(key, value)]
-    return dataclasses.replace(spec, name=name or spec.name, options=tuple(opts),
+    return dataclasses.replace(spec, name=name or spec.name, ports=tuple(ports),
                                env=tuple(pairs))
+
+
+_PORTS = re.compile(r"^([0-9]{1,5})(?:-([0-9]{1,5}))?$")
+
+
+def _ports_ok(text: str) -> bool:
+    m = _PORTS.match(text)
+    return bool(m) and 0 < int(m[1]) <= int(m[2] or m[1]) <= 65535
+
+
+def parse_publish(text: str) -> Port:
+    """A user's --publish [IP:][HOST]:CONTAINER[/proto] (either port may be a
+    range; no HOST: the engine picks one); bad input is a UsageError."""
+    value, _, proto = text.partition("/")
+    parts = value.rsplit(":", 2)
+    host_port = parts[-2] if len(parts) >= 2 else ""
+    if (len(parts) < 2 or not _ports_ok(parts[-1]) or (proto or "tcp") not in PROTOS
+            or (host_port and not _ports_ok(host_port))):
+        raise UsageError(f"--publish {text!r}: expected HOST:CONTAINER[/udp]")
+    return Port(parts[-1], proto or "tcp", parts[0].strip("[]") if len(parts) == 3 else "",
+                host_port)
 
 
 def _dockerfile_string(value: str) -> str:

@@ -187,7 +187,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     missing = tuple(n for n in facts.networks if n not in facts.target_networks)
     shape = _Shape(opts, facts.name, src.name, dst.name, spec, final, data, layer, live,
                    frozen, stops, autoremove, missing, tuple(replaced_uses),
-                   bool(((existing or {}).get("State") or {}).get("Running")))
+                   bool(((existing or {}).get("State") or {}).get("Running")), running)
     return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, data=data,
                 layer=layer, target_paths=target_paths,
                 existing_volumes=frozenset(existing_volumes),
@@ -218,6 +218,7 @@ class _Shape:
     missing: tuple[str, ...]
     replaced_uses: tuple[str, ...]
     existing_runs: bool
+    running: bool
 
     def steps(self) -> tuple[Step, ...]:
         o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
@@ -310,5 +311,6 @@ class _Shape:
                         f"remove temporary tags; {c} " + (
                             "removed (--remove-source)" if o.remove_source
                             else "kept, stopped, for rollback" if self.stops
-                            else "left running")))
+                            else "left running" if self.running
+                            else "kept as it is (it was not running)")))
         return tuple(out)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from fleet.errors import DockmoveError, StreamError
+from fleet.errors import StreamError
 
 from .tarfilter import TarFormatError, filter_tar
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from fleet.secrets import mask_word
 
-from .record import RunSpec
+from .spec import Mount, MountEntry, RunSpec, Volume
 
 ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
 TAR_COMMON = ("--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls")
@@ -125,30 +125,26 @@ def container_layer(container: dict, target_driver: str) -> DataCopy | None:
 def pin_volume_names(spec: RunSpec, plan: DataPlan) -> RunSpec:
     """Anonymous volumes get the source's (hexadecimal) name on the target
     too, so that the data copied into them before the first start is what the
-    container mounts: `--volume /data` becomes `--volume NAME:/data`. Those
-    created empty (--empty-volumes) stay anonymous, as on the source."""
-    opts = list(spec.options)
+    container mounts: `--volume /data` becomes `--volume NAME:/data` (an
+    anonymous `--mount type=volume` gets source=NAME), and a volume the image
+    declares (VOLUME) gets a `--volume NAME:/data` of its own. Those created
+    empty (--empty-volumes) stay anonymous, as on the source."""
+    mounts = list(spec.mounts)
     for c in plan.copies:
-        if c.kind != "volume" or _names_volume(opts, c.name):
+        if c.kind != "volume" or any(isinstance(m, (Volume, Mount)) and m.source == c.name
+                                     for m in mounts):
             continue
-        bare = [i for i in range(len(opts) - 1)
-                if opts[i] == "--volume" and opts[i + 1] == c.destination]
+        bare = [i for i, m in enumerate(mounts) if _anonymous_at(m, c.destination)]
         if bare:
-            opts[bare[0] + 1] = f"{c.name}:{c.destination}"
+            mounts[bare[0]] = dataclasses.replace(mounts[bare[0]], source=c.name)
         else:                                   # declared by the image (VOLUME)
-            opts += ["--volume", f"{c.name}:{c.destination}"]
-    return dataclasses.replace(spec, options=tuple(opts))
+            mounts.append(Volume(c.destination, c.name))
+    return dataclasses.replace(spec, mounts=tuple(mounts))
 
 
-def _names_volume(opts: list[str], name: str) -> bool:
-    for i, word in enumerate(opts[:-1]):
-        value = opts[i + 1]
-        if word == "--volume" and value.split(":", 1)[0] == name:
-            return True
-        if word == "--mount" and any(f in (f"source={name}", f"src={name}")
-                                     for f in value.split(",")):
-            return True
-    return False
+def _anonymous_at(m: MountEntry, target: str) -> bool:
+    return (isinstance(m, Volume) and not m.source and not m.mode and m.target == target) or \
+        (isinstance(m, Mount) and m.type == "volume" and not m.source and m.target == target)
 
 
 def snapshot_dir_command(run_id: str) -> str:

@@ -13,7 +13,8 @@ import pytest
 
 from migrate.checks import judge, state_of
 from migrate.checks import MigrateError, answering, baseline, wait_ports
-from migrate.engine import Published, bindings, published
+from migrate.engine import bindings
+from migrate.spec import Port, Published, RunSpec
 from verify import probe
 from fleet.facts import Listener
 from verify.onhost import OnHost, curl_reply, route, tcp_reply
@@ -68,13 +69,15 @@ def test_an_exit_without_a_restart_policy_is_down_with_its_code():
 
 
 def test_published_ports_keep_their_host_address_and_container_port():
-    opts = ("--publish", "9080:80", "--publish", "127.0.0.1:9092:80", "--publish", "[::1]:9093:80",
-            "--publish", "10.0.0.5:53:53/udp", "--publish", "9000-9001:80-81", "--publish", "7000")
-    assert published(opts) == [Published("tcp", 9080, "", "80/tcp"),
-                               Published("tcp", 9092, "127.0.0.1", "80/tcp"),
-                               Published("tcp", 9093, "::1", "80/tcp"),
-                               Published("udp", 53, "10.0.0.5", "53/udp"),
-                               Published("tcp", 9000, "", "80/tcp"), Published("tcp", 9001, "", "81/tcp")]
+    spec = RunSpec("web", "img", ports=(
+        Port("80", host_port="9080"), Port("80", "tcp", "127.0.0.1", "9092"),
+        Port("80", "tcp", "::1", "9093"), Port("53", "udp", "10.0.0.5", "53"),
+        Port("80-81", host_port="9000-9001"), Port("7000")))
+    assert spec.published() == [Published("tcp", 9080, "", "80/tcp"),
+                                 Published("tcp", 9092, "127.0.0.1", "80/tcp"),
+                                 Published("tcp", 9093, "::1", "80/tcp"),
+                                 Published("udp", 53, "10.0.0.5", "53/udp"),
+                                 Published("tcp", 9000, "", "80/tcp"), Published("tcp", 9001, "", "81/tcp")]
     inspect = {"HostConfig": {"PortBindings": {
         "80/tcp": [{"HostIp": "", "HostPort": "9080"}, {"HostIp": "127.0.0.1", "HostPort": "9092"}],
         "53/udp": [{"HostIp": "", "HostPort": "53"}], "7000/tcp": [{"HostIp": "", "HostPort": ""}]}}}

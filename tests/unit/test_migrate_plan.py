@@ -137,7 +137,7 @@ def test_every_mode_cutover_and_driver_ends_with_create_start_verify_finish(mode
 def test_a_source_that_is_not_running_is_not_stopped():
     p = decide(facts(running=False))
     assert "stop" not in titles(p) and not p.stops and p.layer is None
-    assert p.steps[-1].what.endswith("left running") is False
+    assert p.steps[-1].what.endswith("apache-cont kept as it is (it was not running)")
 
 
 def test_a_rm_source_is_paused_not_stopped():
@@ -205,7 +205,7 @@ def test_replace_stops_the_container_that_uses_a_volume_the_copy_overwrites():
 
 def test_every_problem_is_listed_at_once():
     f = facts("f-combo", target=host("new", tar=False, tools=()),
-              taken_ports=frozenset({("tcp", 9081)}), free_bytes=1,
+              taken_ports=frozenset({("tcp", 18090)}), free_bytes=1,
               existing={"Name": "/f-combo", "State": {}, "HostConfig": {}})
     problems = refused(f, compress="zstd")
     assert len(problems) >= 5
@@ -213,6 +213,7 @@ def test_every_problem_is_listed_at_once():
     assert any("needs GNU tar there" in x for x in problems)
     assert any("MiB free in /var/lib/docker" in x for x in problems)
     assert any("--compress zstd needs zstd there" in x for x in problems)
+    assert any("port 18090/tcp is taken" in x for x in problems)
 
 
 def test_a_host_that_cannot_stream_as_root_is_a_problem():

@@ -10,10 +10,9 @@ import pytest
 from fleet.errors import UsageError
 from fleet.inventory import parse_inventory
 from fleet.ssh_cli import ssh_command
-from migrate.engine import published_ports
 from migrate.execute import network_args
 from migrate.overrides import apply, commit_changes, held_back_env, import_changes
-from migrate.record import run_spec
+from migrate.spec import Mount, NetworkAttach, Port, from_inspect
 from migrate.stream import StreamError, pipe, progress_line
 from fleet.facts import parse_ss
 
@@ -22,7 +21,7 @@ INSPECT = Path(__file__).parent / "data" / "inspect"
 
 def spec_of(name):
     d = json.loads((INSPECT / f"{name}.json").read_text())
-    return run_spec(d["container"], d["image"]), d
+    return from_inspect(d["container"], d["image"]), d
 
 
 def test_seed_container_records_as_the_seed_ran_it():
@@ -33,12 +32,10 @@ def test_seed_container_records_as_the_seed_ran_it():
 
 def test_networks_aliases_static_ip_and_extra_networks():
     spec, d = spec_of("f-net")
-    opts = list(spec.options)
-    assert opts[opts.index("--network") + 1] == "f-net"
-    assert ["--network-alias", "web"] == opts[opts.index("--network-alias"):][:2]
-    assert "www" in opts and opts[opts.index("--ip") + 1] == "172.30.5.10"
+    assert spec.network == NetworkAttach("f-net", ("web", "www"), "172.30.5.10")
     assert spec.user_networks == ("f-net",)
-    assert d["container"]["Id"][:12] not in opts     # the alias the engine adds itself
+    # the alias the engine adds itself is no alias given
+    assert d["container"]["Id"][:12] not in spec.network.aliases
 
 
 def test_healthcheck_entrypoint_and_combination():
@@ -47,7 +44,8 @@ def test_healthcheck_entrypoint_and_combination():
     assert o[o.index("--health-cmd") + 1] == "test -e /etc/hostname"
     assert o[o.index("--health-interval") + 1] == "5s" and o[o.index("--health-retries") + 1] == "2"
     entry, _ = spec_of("f-entry")
-    assert entry.options[-2:] == ("--entrypoint", "sleep") and entry.command == ("infinity",)
+    assert entry.entrypoint == "sleep" and entry.command == ("infinity",)
+    assert entry.run_argv()[-4:] == ["--entrypoint", "sleep", "apache-test", "infinity"]
     combo, _ = spec_of("f-combo")
     text = shlex.join(combo.run_argv())
     for piece in ("--publish 18090:80", "--env MODE=prod", "--volume f-combo:/var/www/html",
@@ -59,14 +57,16 @@ def test_healthcheck_entrypoint_and_combination():
 
 def test_ports_mounts_and_log_options():
     ports, _ = spec_of("f-ports")
-    assert published_ports(ports.options) == [("tcp", 18081), ("udp", 18082), ("tcp", 18083),
-                                              ("tcp", 18084)]
-    assert "127.0.0.1:18082:81/udp" in ports.options
+    assert [(p.proto, p.port) for p in ports.published()] == [
+        ("tcp", 18081), ("udp", 18082), ("tcp", 18083), ("tcp", 18084)]
+    assert Port("81", "udp", "127.0.0.1", "18082") in ports.ports
+    assert "127.0.0.1:18082:81/udp" in ports.run_argv()
     mount, _ = spec_of("f-mount")
-    assert "type=volume,source=f-mount,target=/m" in mount.options
-    assert "type=tmpfs,target=/t,tmpfs-size=1048576" in mount.options
+    assert mount.mounts == (Mount("volume", "/m", "f-mount"), Mount("tmpfs", "/t", tmpfs_size=1048576))
+    assert "type=volume,source=f-mount,target=/m" in mount.run_argv()
+    assert "type=tmpfs,target=/t,tmpfs-size=1048576" in mount.run_argv()
     log, _ = spec_of("f-log")
-    assert ("--log-driver", "local") == log.options[log.options.index("--log-driver"):][:2]
+    assert ("--log-driver", "local") == log.host_options[log.host_options.index("--log-driver"):][:2]
 
 
 def test_overrides():
@@ -74,7 +74,8 @@ def test_overrides():
     moved = apply(spec, name="web2", publish=("9090:80",), env=("A=1", "A=2", "FROM_ENV"),
                   environ={"FROM_ENV": "x y"})
     assert moved.create_argv([])[:3] == ["docker", "create", "--name"] and moved.name == "web2"
-    assert "9090:80" in moved.options and "9080:80" not in moved.options
+    assert moved.ports == (Port("80", host_port="9090"),)
+    assert "9090:80" in moved.run_argv() and "9080:80" not in moved.run_argv()
     assert moved.env == (("A", "2"), ("FROM_ENV", "x y"))
     with pytest.raises(UsageError):
         apply(spec, publish=("9090",))

@@ -7,7 +7,7 @@ import pytest
 
 from fleet.remote import command_line
 from fleet.secrets import MASK, looks_secret, mask_argv, mask_word
-from migrate.record import render
+from migrate.spec import render
 
 # (argv word as the command holds it, as it is shown)
 MASKED = [

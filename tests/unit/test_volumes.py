@@ -3,7 +3,7 @@ the tar commands (run for real against local directories)."""
 import os
 import subprocess
 
-from migrate.record import RunSpec
+from migrate.spec import RunSpec, Volume
 from migrate.transfer import uses_containerd_store
 from migrate.volumes import (DataCopy, container_layer, pin_volume_names, plan_data,
                              receive_command, send_command)
@@ -44,12 +44,14 @@ def test_anonymous_volumes_get_their_name_on_the_target():
                    {"Type": "volume", "Name": "named", "Destination": "/n"})
     plan = plan_data(c, {ANON: {"Mountpoint": "/m1"}, "b" * 64: {"Mountpoint": "/m2"},
                          "named": {"Mountpoint": "/m3"}}, copy_binds=False, empty_volumes=False)
-    spec = RunSpec("web", "img", ("--volume", "/anon", "--volume", "named:/n"), ())
+    spec = RunSpec("web", "img", mounts=(Volume("/anon"), Volume("/n", "named")))
     pinned = pin_volume_names(spec, plan)
-    assert pinned.options == ("--volume", f"{ANON}:/anon", "--volume", "named:/n",
-                              "--volume", f"{'b' * 64}:/declared")
+    assert pinned.mounts == (Volume("/anon", ANON), Volume("/n", "named"),
+                             Volume("/declared", "b" * 64))
+    assert pinned.run_argv()[5:] == ["--volume", f"{ANON}:/anon", "--volume", "named:/n",
+                                     "--volume", f"{'b' * 64}:/declared", "img"]
     empty = plan_data(c, {}, copy_binds=False, empty_volumes=True)
-    assert pin_volume_names(spec, empty).options == spec.options
+    assert pin_volume_names(spec, empty) == spec
 
 
 def test_the_container_layer_is_copied_only_between_overlay2_engines():

@@ -1,0 +1,500 @@
+"""The typed run spec: what recreates a container, as data, from `docker
+inspect`; rendered to a `docker create` / `docker run` argv in one place
+(`create_argv`, `run_argv`). Pure.
+
+The data is what the container was given that differs from its ORIGINAL
+image's defaults (inspect the image the container was created from, before
+any commit: `docker commit` folds the container's config into the new image).
+Accidental state is not pinned: runtime MAC addresses, ports that -P picked,
+the engine's default log driver, the container-id hostname, the aliases the
+engine adds itself, anonymous volumes the image declares.
+
+Published ports, mounts, networks, env and labels are typed: the user's
+overrides (migrate/overrides.py) and volume pinning (migrate/volumes.py)
+change them as data, and `published()` reads the ports from them; nothing
+parses an argv this module rendered. The flags nothing changes (hostname,
+user, health, restart, log, caps, resources, ...) are kept as words. The env
+and labels the container was given reach `docker create` in files
+(migrate/envfile.py), and are in the `docker run` line only as it is shown
+(masked) or recorded.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Sequence, Union
+
+from fleet.secrets import mask_argv
+
+DEFAULT_NETWORKS = ("default", "bridge", "host", "none")
+DEFAULT_SHM = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Published:
+    """A port published with a fixed host port."""
+    proto: str          # tcp | udp | sctp
+    port: int           # on the host
+    address: str = ""   # the host address it is published on; "" for every address
+    inner: str = ""     # the container's port, "80/tcp": the same service on source and target
+
+
+@dataclass(frozen=True)
+class Port:
+    """One `--publish`: a container port and where the host publishes it."""
+    container: str              # "80", or a range "80-81"
+    proto: str = "tcp"
+    host_ip: str = ""           # "" for every address; IPv6 without brackets
+    host_port: str = ""         # "" (the engine picks), "8080", or a range "8000-8001"
+
+    def value(self) -> str:
+        suffix = "" if self.proto in ("", "tcp") else f"/{self.proto}"
+        hip = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip
+        if hip:
+            return f"{hip}:{self.host_port}:{self.container}{suffix}"
+        if self.host_port:
+            return f"{self.host_port}:{self.container}{suffix}"
+        return f"{self.container}{suffix}"
+
+    def published(self) -> list[Published]:
+        """The host ports this publishes, each with its container port; none
+        when the engine picks the host port."""
+        if not self.host_port:
+            return []
+        proto = self.proto or "tcp"
+        hosts, inner = _range(self.host_port), _range(self.container)
+        return [Published(proto, port, self.host_ip,
+                          f"{inner[n] if len(inner) == len(hosts) else inner[0]}/{proto}")
+                for n, port in enumerate(hosts)]
+
+
+def _range(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+@dataclass(frozen=True)
+class Volume:
+    """`--volume [SOURCE:]TARGET[:MODE]`: a bind (SOURCE a host path), a named
+    volume, or an anonymous one (no SOURCE)."""
+    target: str
+    source: str = ""
+    mode: str = ""              # "ro", "ro,Z", ...
+
+    def words(self) -> list[str]:
+        value = f"{self.source}:{self.target}" if self.source else self.target
+        return ["--volume", f"{value}:{self.mode}" if self.mode else value]
+
+
+@dataclass(frozen=True)
+class Mount:
+    """`--mount type=...,source=...,target=...`."""
+    type: str                   # volume | bind | tmpfs
+    target: str
+    source: str = ""            # "" for an anonymous volume or a tmpfs
+    readonly: bool = False
+    propagation: str = ""       # bind-propagation
+    nocopy: bool = False        # volume-nocopy
+    volume_labels: tuple[tuple[str, str], ...] = ()
+    tmpfs_size: int = 0
+    tmpfs_mode: int | None = None
+
+    def words(self) -> list[str]:
+        parts = [f"type={self.type}"]
+        if self.source:
+            parts.append(f"source={self.source}")
+        parts.append(f"target={self.target}")
+        if self.readonly:
+            parts.append("readonly")
+        if self.propagation:
+            parts.append(f"bind-propagation={self.propagation}")
+        if self.nocopy:
+            parts.append("volume-nocopy")
+        parts += [f"volume-label={k}={v}" for k, v in self.volume_labels]
+        if self.tmpfs_size:
+            parts.append(f"tmpfs-size={self.tmpfs_size}")
+        if self.tmpfs_mode:
+            parts.append(f"tmpfs-mode={self.tmpfs_mode:o}")
+        return ["--mount", ",".join(_csv(p) for p in parts)]
+
+
+@dataclass(frozen=True)
+class Tmpfs:
+    """`--tmpfs TARGET[:OPTIONS]`."""
+    target: str
+    options: str = ""
+
+    def words(self) -> list[str]:
+        return ["--tmpfs", f"{self.target}:{self.options}" if self.options else self.target]
+
+
+MountEntry = Union[Volume, Mount, Tmpfs]
+
+
+@dataclass(frozen=True)
+class NetworkAttach:
+    network: str
+    aliases: tuple[str, ...] = ()
+    ipv4: str | None = None
+    ipv6: str | None = None
+
+    def connect_args(self, alias_flag: str = "--alias") -> list[str]:
+        """`docker network connect` options for a network after the first;
+        with alias_flag="--network-alias", `docker create`'s for the first."""
+        args = []
+        for a in self.aliases:
+            args += [alias_flag, a]
+        if self.ipv4:
+            args += ["--ip", self.ipv4]
+        if self.ipv6:
+            args += ["--ip6", self.ipv6]
+        return args
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A container's run arguments; `create_argv` and `run_argv` render them
+    in this order: options, ports, mounts, network, host_options, entrypoint."""
+    name: str
+    image: str                              # as the container named it
+    command: tuple[str, ...] = ()           # after the image
+    options: tuple[str, ...] = ()           # from its Config: --hostname ... --health-*
+    publish_all: bool = False
+    ports: tuple[Port, ...] = ()
+    expose: tuple[str, ...] = ()            # "7000/tcp"
+    mounts: tuple[MountEntry, ...] = ()
+    network: NetworkAttach | None = None    # --network and its first attach; None: default
+    extra_networks: tuple[NetworkAttach, ...] = ()   # connected after create
+    host_options: tuple[str, ...] = ()      # from its HostConfig: --restart ... --storage-opt
+    entrypoint: str | None = None           # --entrypoint, when it differs from the image's
+    env: tuple[tuple[str, str], ...] = field(default=())     # given, in order
+    labels: tuple[tuple[str, str], ...] = field(default=())  # given
+
+    @property
+    def network_mode(self) -> str:
+        return self.network.network if self.network else "default"
+
+    @property
+    def user_networks(self) -> tuple[str, ...]:
+        """The networks that must exist on the target (not the engine's own)."""
+        if self.network is None or self.network.network.startswith("container:"):
+            return ()
+        return tuple(n for n in (self.network.network, *(e.network for e in self.extra_networks))
+                     if n not in DEFAULT_NETWORKS)
+
+    def published(self) -> list[Published]:
+        """The ports published with a fixed host port, with the host address
+        each is bound to."""
+        return [p for port in self.ports for p in port.published()]
+
+    def _option_words(self) -> list[str]:
+        words = list(self.options)
+        if self.publish_all:
+            words.append("--publish-all")
+        for p in self.ports:
+            words += ["--publish", p.value()]
+        for e in self.expose:
+            words += ["--expose", e]
+        for m in self.mounts:
+            words += m.words()
+        if self.network is not None:
+            words += ["--network", self.network.network,
+                      *self.network.connect_args("--network-alias")]
+        words += self.host_options
+        if self.entrypoint is not None:
+            words += ["--entrypoint", self.entrypoint]
+        return words
+
+    def create_argv(self, given: Sequence[str], image: str | None = None,
+                    name: str | None = None) -> list[str]:
+        """`docker create`; `given`: the words that give the env and labels
+        (files: migrate/envfile.py), never their values."""
+        return ["docker", "create", "--name", name or self.name, *given, *self._option_words(),
+                image or self.image, *self.command]
+
+    def run_argv(self, image: str | None = None) -> list[str]:
+        """The whole `docker run` as a person would type it (shown masked)."""
+        words = [w for k, v in self.env for w in ("--env", f"{k}={v}")]
+        words += [w for k, v in self.labels for w in ("--label", f"{k}={v}")]
+        return ["docker", "run", "--detach", "--name", self.name, *words, *self._option_words(),
+                image or self.image, *self.command]
+
+
+def _env_dict(env: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in env or []:
+        k, _, v = item.partition("=")
+        out[k] = v
+    return out
+
+
+def _duration(ns: int) -> str:
+    """Nanoseconds to docker's duration syntax."""
+    for unit, size in (("h", 3600 * 10**9), ("m", 60 * 10**9), ("s", 10**9), ("ms", 10**6),
+                       ("us", 10**3)):
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+def _ports(host: dict, config: dict, image_config: dict) -> tuple[list[Port], list[str]]:
+    """The bindings (`--publish`) and the ports exposed at run time (`--expose`)."""
+    ports = []
+    for key, bindings in sorted((host.get("PortBindings") or {}).items()):
+        cport, _, proto = key.partition("/")
+        for b in bindings or [{}]:
+            ports.append(Port(cport, proto or "tcp", b.get("HostIp") or "", b.get("HostPort") or ""))
+    published = set((host.get("PortBindings") or {}))
+    image_exposed = set((image_config.get("ExposedPorts") or {}))
+    expose = sorted(set(config.get("ExposedPorts") or {}) - image_exposed - published)
+    return ports, expose
+
+
+def _volume(bind: str) -> Volume:
+    """One of HostConfig.Binds, as the engine stores it: SOURCE:TARGET[:MODE]."""
+    parts = bind.split(":")
+    if len(parts) == 1:
+        return Volume(bind)
+    return Volume(parts[1], parts[0], ":".join(parts[2:]))
+
+
+def _mount(m: dict) -> Mount:
+    vol, tmpfs = m.get("VolumeOptions") or {}, m.get("TmpfsOptions") or {}
+    return Mount(m.get("Type", "volume"), m["Target"], m.get("Source") or "",
+                 readonly=bool(m.get("ReadOnly")),
+                 propagation=(m.get("BindOptions") or {}).get("Propagation") or "",
+                 nocopy=bool(vol.get("NoCopy")),
+                 volume_labels=tuple(sorted((vol.get("Labels") or {}).items())),
+                 tmpfs_size=tmpfs.get("SizeBytes") or 0, tmpfs_mode=tmpfs.get("Mode") or None)
+
+
+def _mounts(container: dict, host: dict, image_config: dict) -> list[MountEntry]:
+    """Binds and named volumes (`--volume`), `--mount`s, `--tmpfs`, then the
+    anonymous volumes given at run time (not declared by the image)."""
+    out: list[MountEntry] = [_volume(b) for b in host.get("Binds") or []]
+    out += [_mount(m) for m in host.get("Mounts") or []]
+    out += [Tmpfs(path, opts or "") for path, opts in sorted((host.get("Tmpfs") or {}).items())]
+    bound = {m.target for m in out}
+    image_volumes = set(image_config.get("Volumes") or {})
+    config_volumes = set((container.get("Config") or {}).get("Volumes") or {})
+    out += [Volume(path) for path in sorted(config_volumes - image_volumes - bound)]
+    return out
+
+
+def _csv(field_: str) -> str:
+    """A --mount field, quoted the CSV way when it holds a comma or quote."""
+    if "," in field_ or '"' in field_:
+        return '"' + field_.replace('"', '""') + '"'
+    return field_
+
+
+def _networks(container: dict, host: dict) -> tuple[NetworkAttach | None, list[NetworkAttach]]:
+    """The network mode with the first network's attach, and the networks
+    connected after create; (None, []) for the default bridge."""
+    mode = host.get("NetworkMode") or "default"
+    cid = container.get("Id", "")
+    nets = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    if mode in ("default", "bridge"):
+        return None, []
+    if mode in ("host", "none") or mode.startswith("container:"):
+        return NetworkAttach(mode), []
+
+    def attach(name: str) -> NetworkAttach:
+        n = nets.get(name) or {}
+        ipam = n.get("IPAMConfig") or {}
+        aliases = tuple(a for a in (n.get("Aliases") or [])
+                        if not cid.startswith(a) and a != container_name(container))
+        return NetworkAttach(name, aliases, ipam.get("IPv4Address") or None,
+                             ipam.get("IPv6Address") or None)
+
+    return attach(mode), [attach(n) for n in sorted(nets) if n != mode]
+
+
+def container_name(container: dict) -> str:
+    return (container.get("Name") or "").lstrip("/")
+
+
+def _healthcheck(config: dict, image_config: dict) -> list[str]:
+    hc = config.get("Healthcheck")
+    if not hc or hc == image_config.get("Healthcheck"):
+        return []
+    test = hc.get("Test") or []
+    if test == ["NONE"]:
+        return ["--no-healthcheck"]
+    args = []
+    if test and test[0] == "CMD-SHELL":
+        args += ["--health-cmd", test[1]]
+    elif test and test[0] == "CMD":
+        args += ["--health-cmd", shlex.join(test[1:])]
+    for key, flag in (("Interval", "--health-interval"), ("Timeout", "--health-timeout"),
+                      ("StartPeriod", "--health-start-period")):
+        if hc.get(key):
+            args += [flag, _duration(hc[key])]
+    if hc.get("Retries"):
+        args += ["--health-retries", str(hc["Retries"])]
+    return args
+
+
+def _resources(host: dict) -> list[str]:
+    args = []
+    simple = (("Memory", "--memory"), ("MemoryReservation", "--memory-reservation"),
+              ("CpuShares", "--cpu-shares"), ("CpuPeriod", "--cpu-period"),
+              ("CpuQuota", "--cpu-quota"), ("CpusetCpus", "--cpuset-cpus"),
+              ("CpusetMems", "--cpuset-mems"), ("BlkioWeight", "--blkio-weight"),
+              ("OomScoreAdj", "--oom-score-adj"), ("CgroupParent", "--cgroup-parent"))
+    for key, flag in simple:
+        if host.get(key):
+            args += [flag, str(host[key])]
+    swap = host.get("MemorySwap")
+    if swap and swap != 2 * (host.get("Memory") or 0):
+        args += ["--memory-swap", str(swap)]
+    if host.get("MemorySwappiness") not in (None, -1):
+        args += ["--memory-swappiness", str(host["MemorySwappiness"])]
+    if host.get("NanoCpus"):
+        cpus = host["NanoCpus"] / 1e9
+        args += ["--cpus", f"{cpus:g}"]
+    if host.get("PidsLimit") not in (None, 0, -1):
+        args += ["--pids-limit", str(host["PidsLimit"])]
+    if host.get("OomKillDisable"):
+        args.append("--oom-kill-disable")
+    for u in host.get("Ulimits") or []:
+        args += ["--ulimit", f"{u['Name']}={u['Soft']}:{u['Hard']}"]
+    shm = host.get("ShmSize")
+    if shm and shm != DEFAULT_SHM:
+        args += ["--shm-size", f"{shm}b"]
+    return args
+
+
+def from_inspect(container: dict, image: dict, default_log_driver: str = "json-file") -> RunSpec:
+    """The run spec that recreates `container` from `image` (its original)."""
+    config = container.get("Config") or {}
+    host = container.get("HostConfig") or {}
+    iconf = image.get("Config") or {}
+    name = container_name(container)
+    env = _env_dict(config.get("Env"))
+    ienv = _env_dict(iconf.get("Env"))
+    ilabels = iconf.get("Labels") or {}
+    ports, expose = _ports(host, config, iconf)
+    network, extra = _networks(container, host)
+    ientry = iconf.get("Entrypoint") or []
+    entry = config.get("Entrypoint") or []
+    cmd = config.get("Cmd") or []
+    entrypoint, command = None, []
+    if entry != ientry:
+        entrypoint, command = (entry[0] if entry else ""), entry[1:] + cmd
+    elif cmd != (iconf.get("Cmd") or []):
+        command = list(cmd)
+    return RunSpec(
+        name=name, image=config.get("Image") or image.get("Id", ""), command=tuple(command),
+        options=tuple(_config_options(container, iconf)),
+        publish_all=bool(host.get("PublishAllPorts")), ports=tuple(ports), expose=tuple(expose),
+        mounts=tuple(_mounts(container, host, iconf)),
+        network=network, extra_networks=tuple(extra),
+        host_options=tuple(_host_options(host, name, default_log_driver)),
+        entrypoint=entrypoint,
+        env=tuple((k, v) for k, v in env.items() if ienv.get(k) != v),
+        labels=tuple((k, v) for k, v in sorted((config.get("Labels") or {}).items())
+                     if ilabels.get(k) != v))
+
+
+def _config_options(container: dict, iconf: dict) -> list[str]:
+    """The flags from the container's Config: identity, process, health."""
+    config = container.get("Config") or {}
+    host = container.get("HostConfig") or {}
+    args: list[str] = []
+
+    def flag(cond, *words):
+        if cond:
+            args.extend(words)
+
+    hostname = config.get("Hostname") or ""
+    if hostname and not container.get("Id", "").startswith(hostname) \
+            and host.get("NetworkMode") != "host" and not (host.get("UTSMode") == "host"):
+        args += ["--hostname", hostname]
+    flag(config.get("Domainname"), "--domainname", config.get("Domainname", ""))
+    flag(config.get("User") != (iconf.get("User") or "") and config.get("User") is not None
+         and config.get("User") != "", "--user", config.get("User") or "")
+    flag((config.get("WorkingDir") or "") != (iconf.get("WorkingDir") or "")
+         and config.get("WorkingDir"), "--workdir", config.get("WorkingDir") or "")
+    flag(config.get("Tty"), "--tty")
+    flag(config.get("OpenStdin"), "--interactive")
+    flag(config.get("StopSignal") and config.get("StopSignal") != iconf.get("StopSignal"),
+         "--stop-signal", config.get("StopSignal") or "")
+    flag(config.get("StopTimeout") is not None, "--stop-timeout", str(config.get("StopTimeout")))
+    return args + _healthcheck(config, iconf)
+
+
+def _host_options(host: dict, name: str, default_log_driver: str) -> list[str]:
+    """The flags from the container's HostConfig other than ports, mounts
+    and networks: restart, log, privileges, devices, resources, DNS, ..."""
+    args: list[str] = []
+
+    def flag(cond, *words):
+        if cond:
+            args.extend(words)
+
+    restart = host.get("RestartPolicy") or {}
+    if restart.get("Name") not in (None, "", "no"):
+        value = restart["Name"]
+        if value == "on-failure" and restart.get("MaximumRetryCount"):
+            value += f":{restart['MaximumRetryCount']}"
+        args += ["--restart", value]
+    flag(host.get("AutoRemove"), "--rm")
+    log = host.get("LogConfig") or {}
+    if log.get("Type") and log["Type"] != default_log_driver:
+        args += ["--log-driver", log["Type"]]
+    for k, v in sorted((log.get("Config") or {}).items()):
+        args += ["--log-opt", f"{k}={v}"]
+    for c in host.get("CapAdd") or []:
+        args += ["--cap-add", c]
+    for c in host.get("CapDrop") or []:
+        args += ["--cap-drop", c]
+    flag(host.get("Privileged"), "--privileged")
+    for d in host.get("Devices") or []:
+        spec = f"{d['PathOnHost']}:{d['PathInContainer']}"
+        if d.get("CgroupPermissions") and d["CgroupPermissions"] != "rwm":
+            spec += f":{d['CgroupPermissions']}"
+        args += ["--device", spec]
+    for rule in host.get("DeviceCgroupRules") or []:
+        args += ["--device-cgroup-rule", rule]
+    args += _resources(host)
+    for h in host.get("ExtraHosts") or []:
+        args += ["--add-host", h]
+    for d in host.get("Dns") or []:
+        args += ["--dns", d]
+    for d in host.get("DnsSearch") or []:
+        args += ["--dns-search", d]
+    for d in host.get("DnsOptions") or []:
+        args += ["--dns-option", d]
+    flag(host.get("Init"), "--init")
+    for s in host.get("SecurityOpt") or []:
+        args += ["--security-opt", s]
+    for k, v in sorted((host.get("Sysctls") or {}).items()):
+        args += ["--sysctl", f"{k}={v}"]
+    flag(host.get("ReadonlyRootfs"), "--read-only")
+    flag(host.get("PidMode"), "--pid", host.get("PidMode") or "")
+    flag(host.get("IpcMode") not in (None, "", "private"), "--ipc",
+         host.get("IpcMode") or "")
+    flag(host.get("UTSMode"), "--uts", host.get("UTSMode") or "")
+    flag(host.get("UsernsMode"), "--userns", host.get("UsernsMode") or "")
+    for g in host.get("GroupAdd") or []:
+        args += ["--group-add", g]
+    flag(host.get("Runtime") not in (None, "", "runc"), "--runtime", host.get("Runtime") or "")
+    for link in host.get("Links") or []:
+        args += ["--link", _link(link, name)]
+    for v in host.get("VolumesFrom") or []:
+        args += ["--volumes-from", v]
+    for k, v in sorted((host.get("StorageOpt") or {}).items()):
+        args += ["--storage-opt", f"{k}={v}"]
+    return args
+
+
+def _link(link: str, name: str) -> str:
+    """`/db:/web/database` (as inspect shows it) -> `db:database`."""
+    target, _, alias = link.partition(":")
+    return f"{target.lstrip('/')}:{alias.rsplit('/', 1)[-1]}"
+
+
+def render(argv: list[str], mask: bool = True) -> str:
+    """One shell line; with `mask`, secrets hidden by fleet/secrets.py's rule."""
+    return shlex.join(mask_argv(argv) if mask else argv)
