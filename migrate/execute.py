@@ -32,7 +32,7 @@ from . import envfile
 from .checks import MigrateError, answering, baseline, verify_target
 from .ends import Ends
 from .facts import Facts, gather
-from .hostfs import du, nonempty, sh
+from .hostfs import du, sh
 from .journal import Journal
 from .layers import chain_ids
 from .options import Options, check
@@ -277,18 +277,26 @@ class Executor:
         return "; ".join(done)
 
     def _undo_contents(self, copy: DataCopy, path: str) -> None:
+        """What undoing the copy into a path that existed before the run
+        means: emptying it again, or, where it held data (--replace), saying
+        that data is gone."""
         what = f"contents of {copy.label}"
-        if any(e.kind == "contents" and e.what == what for e in self.journal.entries):
+        if self.journal.has("contents", what):
             return
-        if copy.name in self.p.existing_volumes or copy.kind == "bind":
-            if nonempty(self.dst, path):
-                self.journal.add("contents", what,
-                                 lambda: self.out(f"  note: {copy.label} on "
-                                                  f"{self.ends.target.name} was overwritten "
-                                                  "(--replace); its earlier contents are gone"))
-            else:
-                self.journal.add("contents", what,
-                                 lambda: sh(self.dst, f"find {shlex.quote(path)} -mindepth 1 -delete"))
+        if copy.kind == "bind":
+            held = copy.name in self.facts.target_paths_with_data
+        elif copy.name in self.p.existing_volumes:
+            held = self.facts.target_volumes[copy.name].holds_data
+        else:
+            return
+        if held:
+            self.journal.add("contents", what,
+                             lambda: self.out(f"  note: {copy.label} on "
+                                              f"{self.ends.target.name} was overwritten "
+                                              "(--replace); its earlier contents are gone"))
+        else:
+            self.journal.add("contents", what,
+                             lambda: sh(self.dst, f"find {shlex.quote(path)} -mindepth 1 -delete"))
 
     def do_networks(self, step: Step) -> str:
         made = []

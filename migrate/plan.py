@@ -28,7 +28,7 @@ from . import envfile
 from .engine import bindings
 from .spec import RunSpec, from_inspect, render
 from .transfer import COMPRESS
-from .volumes import DataCopy, DataPlan, container_layer, pin_volume_names, plan_data
+from .volumes import ANONYMOUS, DataCopy, DataPlan, container_layer, pin_volume_names, plan_data
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     final = f"dockmove/{tag_name(spec.name)}:{run_id}"
     missing = tuple(n for n in facts.networks if n not in facts.target_networks)
     shape = _Shape(opts, facts.name, src.name, dst.name, spec, final, data, layer, live,
+                   facts.target_has_image,
                    frozen, stops, autoremove, missing, tuple(replaced_uses),
                    bool(((existing or {}).get("State") or {}).get("Running")), running)
     return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, data=data,
@@ -212,6 +213,7 @@ class _Shape:
     data: DataPlan
     layer: DataCopy | None
     live: bool
+    has_image: bool
     frozen: bool
     stops: bool
     autoremove: bool
@@ -223,6 +225,9 @@ class _Shape:
     def steps(self) -> tuple[Step, ...]:
         o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
         data = ", ".join(x.label for x in self.data.copies) or "none"
+        empty = [x.label for x in self.data.empty if not ANONYMOUS.match(x.name)]
+        if empty:
+            data += f"; created empty (--empty-volumes): {', '.join(empty)}"
         name = self.spec.name
         if self.autoremove:
             stop = Step("pause", "pause",
@@ -243,7 +248,8 @@ class _Shape:
             out.append(stop)
         if live and o.mode != "export":
             out.append(Step("base_image", "image (source running)",
-                            f"send the layers of {c}'s image that {tgt} lacks, while it runs",
+                            f"{tgt} has {c}'s image already: nothing to send" if self.has_image
+                            else f"send the layers of {c}'s image that {tgt} lacks, while it runs",
                             undo=f"remove the image from {tgt} if this run brought it",
                             live=True))
         if live or frozen:

@@ -134,6 +134,13 @@ def test_every_mode_cutover_and_driver_ends_with_create_start_verify_finish(mode
     assert [s.action for s in p.steps].count("create") == 1
 
 
+def test_an_image_the_target_has_is_not_sent_again():
+    (step,) = [s for s in decide(facts(target_has_image=True)).steps if s.action == "base_image"]
+    assert step.what == "new has apache-cont's image already: nothing to send"
+    (step,) = [s for s in decide(facts()).steps if s.action == "base_image"]
+    assert step.what.startswith("send the layers of apache-cont's image that new lacks")
+
+
 def test_a_source_that_is_not_running_is_not_stopped():
     p = decide(facts(running=False))
     assert "stop" not in titles(p) and not p.stops and p.layer is None
@@ -266,3 +273,48 @@ def test_cutover_from_the_flags():
     assert cutover(False, False) == "none"
     with pytest.raises(UsageError, match="--offline and --no-stop contradict"):
         cutover(False, True)
+
+
+# --- volume cases -------------------------------------------------------------
+
+def _with_bind(f: Facts, **over) -> Facts:
+    c = copy.deepcopy(dict(f.container))
+    c["Mounts"] = list(c.get("Mounts") or []) + [
+        {"Type": "bind", "Source": "/srv/site", "Destination": "/site", "RW": True}]
+    c["HostConfig"] = dict(c["HostConfig"], Binds=["/srv/site:/site"])
+    return dataclasses.replace(f, container=c, **over)
+
+
+def test_a_bind_mount_is_named_not_copied_unless_asked():
+    p = decide(_with_bind(facts()))
+    assert any("bind mount /srv/site -> /site is not copied (--copy-binds copies it)" in w
+               for w in p.warnings)
+    assert p.data.copies == ()
+    p = decide(_with_bind(facts(), bind_kinds={"/srv/site": "dir"}), copy_binds=True)
+    assert [c.label for c in p.data.copies] == ["bind /srv/site"]
+    assert p.target_paths["/srv/site"] == "/srv/site"
+
+
+def test_a_copied_bind_path_that_holds_data_on_the_target_needs_replace():
+    f = _with_bind(facts(), bind_kinds={"/srv/site": "dir"},
+                   target_paths_with_data=frozenset({"/srv/site"}))
+    assert refused(f, copy_binds=True) == [
+        "new: /srv/site exists and is not empty; pass --replace to overwrite it with the "
+        "source's (--copy-binds)"]
+    assert isinstance(decide(f, copy_binds=True, replace=True), Plan)
+
+
+def test_empty_volumes_creates_them_without_their_data():
+    p = decide(facts("f-mount"), empty_volumes=True)
+    assert p.data.copies == () and [c.name for c in p.data.empty] == ["f-mount"]
+    assert [s.what for s in p.steps if s.action == "data"] == [
+        "copy its data while it runs: none; created empty (--empty-volumes): volume f-mount",
+        "copy what changed in its data since: none; created empty (--empty-volumes): "
+        "volume f-mount"]
+
+
+def test_a_volume_on_another_driver_is_refused_with_the_way_out():
+    f = facts("f-mount")
+    vols = {k: dict(v, Driver="nfs-driver") for k, v in f.volumes.items()}
+    (problem,) = refused(dataclasses.replace(f, volumes=vols))
+    assert "uses driver nfs-driver" in problem and "pass --empty-volumes" in problem
