@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -55,14 +56,36 @@ class Lab:
     def inv(self, *args: str, inventory: Path | None = None, env: dict | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess:
         """Run `inv ARGS` as a user would, against this lab's inventory."""
-        full_env = {**os.environ,
-                    "DOCKMOVE_INVENTORY": str(inventory or self.cfg.inventory_path),
-                    "DOCKMOVE_LAB_NAME": self.cfg.name,
-                    "DOCKMOVE_LAB_DIR": str(self.cfg.state_dir),
-                    **(env or {})}
         return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT,
-                              env=full_env, capture_output=True, text=True,
+                              env=self._env(inventory, env), capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def _env(self, inventory: Path | None = None, env: dict | None = None) -> dict:
+        return {**os.environ, "DOCKMOVE_INVENTORY": str(inventory or self.cfg.inventory_path),
+                "DOCKMOVE_LAB_NAME": self.cfg.name, "DOCKMOVE_LAB_DIR": str(self.cfg.state_dir),
+                "PYTHONUNBUFFERED": "1", **(env or {})}
+
+    def inv_until(self, *args: str, when: Callable[[str], bool],
+                  then: Callable[[subprocess.Popen], object] | int,
+                  timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run `inv ARGS` and, at the first line of its output for which
+        `when(line)` holds, send it the signal `then` (or call `then(proc)`),
+        as a terminal or an unlucky operator would; then let it finish.
+        The output read so far and the rest come back as one stdout."""
+        proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT,
+                                env=self._env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if when(line):
+                if callable(then):
+                    then(proc)
+                else:
+                    proc.send_signal(then)
+                break
+        rest, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen) + rest, err)
 
 
 STARTED: dict[str, LabConfig] = {}      # the labs this session started, by name

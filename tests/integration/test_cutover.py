@@ -5,17 +5,14 @@ each followed by a re-run that succeeds). File order matters: the last test
 swaps the target engine's disk for a small one and puts it back."""
 import io
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import tarfile
 import urllib.request
 
 import pytest
 
-from .conftest import ROOT, lab_name, make_lab
+from .conftest import lab_name, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -231,20 +228,9 @@ def _bulk(lab):
 def _migrate_with(lab, tmp_path, container, args, when, action):
     """Run `inv migrate` and do `action(proc)` at the first line of its output
     for which `when(line)` holds; return its exit code, stdout and stderr."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "migrate", container, "--to", "new",
-         "--records", str(tmp_path / "records"), *args], cwd=ROOT,
-        env={**os.environ, "DOCKMOVE_INVENTORY": str(lab.cfg.inventory_path),
-             "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if when(line):
-            action(proc)
-            break
-    rest, err = proc.communicate(timeout=300)
-    return proc.returncode, "".join(seen) + rest, err
+    r = lab.inv_until("migrate", container, "--to", "new", "--records",
+                      str(tmp_path / "records"), *args, when=when, then=action)
+    return r.returncode, r.stdout, r.stderr
 
 
 def streaming(line):

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, lab_name, make_lab
+from .conftest import lab_name, make_lab
 
 pytestmark = pytest.mark.lab
 
@@ -245,32 +245,20 @@ def test_compression_tool_missing_is_a_preflight_error(ready, tmp_path):
 
 
 def test_ctrl_c_during_the_stream_undoes_the_target(ready, tmp_path):
-    import os
     import signal
-    import subprocess
-    import sys
     ready.sh("old", "docker run -d --name big apache-test sh -c "
                     "'head -c 300000000 /dev/urandom > /blob; sleep infinity' >/dev/null; "
                     "while [ $(docker exec big stat -c %s /blob 2>/dev/null || echo 0) -lt 300000000 ]; "
                     "do sleep 0.2; done")
     before = state(ready)
-    env = {**os.environ, "DOCKMOVE_INVENTORY": str(ready.cfg.inventory_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "migrate", "big", "--to", "new",
-                             "--records", str(tmp_path)], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
     # interrupt as a terminal would once the container exists on new: its layer
     # streams next (2 s or less here), then the source's 10 s stop; either way
     # before the run is done
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if "] container: big created" in line:
-            break
-    proc.send_signal(signal.SIGINT)
-    rest, err = proc.communicate(timeout=120)
-    output = "".join(seen) + rest
-    assert proc.returncode == 130, output + err
+    r = ready.inv_until("migrate", "big", "--to", "new", "--records", str(tmp_path),
+                        when=lambda line: "] container: big created" in line,
+                        then=signal.SIGINT, timeout=120)
+    output, err = r.stdout, r.stderr
+    assert r.returncode == 130, output + err
     assert "interrupted: undoing what this run changed" in output
     assert state(ready) == before
     assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")

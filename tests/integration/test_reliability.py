@@ -198,20 +198,13 @@ def test_sigterm_during_an_offline_volume_copy_undoes_like_ctrl_c(rlab, tmp_path
                    "exec apachectl -D FOREGROUND' >/dev/null")
     wait_for(rlab, "old", "docker exec bigvol test -e /data/done", timeout=120)
     before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
-    env = {**os.environ, "DOCKMOVE_INVENTORY": str(rlab.cfg.inventory_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "migrate", "bigvol", "--to", "new",
-                             "--offline", "--records", str(tmp_path)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
-    seen = []
-    for line in proc.stdout:         # the image is there: the data copy (~2 s) starts now,
-        seen.append(line)            # the target container's create and start come after
-        if "] image" in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    rest, err = proc.communicate(timeout=120)
-    output = "".join(seen) + rest
-    assert proc.returncode == 143, output + err
+    # the image is there: the data copy (~2 s) starts now, the target
+    # container's create and start come after
+    r = rlab.inv_until("migrate", "bigvol", "--to", "new", "--offline", "--records",
+                       str(tmp_path), when=lambda line: "] image" in line,
+                       then=signal.SIGTERM, timeout=120)
+    output, err = r.stdout, r.stderr
+    assert r.returncode == 143, output + err
     assert "interrupted: undoing what this run changed" in output
     assert "interrupted (SIGTERM)" in err
     assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
