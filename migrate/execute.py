@@ -486,7 +486,7 @@ class Executor:
             # its entry if no tag names it (its layers stay, in use)
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
-        return "temporary tags removed; " + "; ".join(notes)
+        return ("temporary tags removed; " if p.commit else "") + "; ".join(notes)
 
     def snapshots(self) -> str:
         """This run's private folder for snapshot files on the source
