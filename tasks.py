@@ -182,6 +182,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     "records": "folder for the records (default: records/ in the project)",
     "empty_volumes": "create the container's volumes on the target without copying their data",
     "copy_binds": "copy bind-mounted host paths too (default: warn that they are not copied)",
+    "commit": "mode commit: carry the container's changes as a docker commit (its image "
+              "dockmove/NAME:TS) even where its overlay2 layer could be copied",
     "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
     "stop_timeout": "seconds the source gets to stop before it is killed (default: its own "
                     "stop timeout, 10 unless set)",
@@ -195,7 +197,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             env=None, replace=False, stop=True, offline=False, remove_source=False,
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
-            settle=None, inventory=None):
+            settle=None, inventory=None, commit=False):
     """Move a container (image, volumes, run arguments) to another host, with a
     live cut-over; --rollback goes back."""
     from migrate.execute import migrate as run
@@ -217,7 +219,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         remove_source=remove_source, compress=compress, dry_run=dry_run,
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
-        stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle))
+        stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit))
 
 
 def _count(value, option, what="a number of seconds", least=0):

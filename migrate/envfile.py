@@ -16,6 +16,13 @@ docker runs (`exports`). Such a name must be a shell name, and not one that
 sh or the docker CLI itself reads (PATH, HOME, DOCKER_*, LD_*...): those are
 refused at preflight (`problems`). A label no line can carry is given with
 `--label` in the argv (labels rarely hold newlines; the output names it).
+
+An env variable the container holds by name only (value None: `--env VAR`
+with VAR unset) cannot be a file line: the CLI (20.10) drops a bare line whose
+name is unset in its environment. It is given as `--env NAME` in the argv (a
+name, no value), with NAME unset in docker's environment (`env -u NAME docker
+...`): the CLI passes the bare name on and the engine keeps it as it is
+(`NAME`, no `=`), as on the source.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ from fleet.errors import CommandError
 from fleet.remote import Remote
 
 Pairs = Sequence[tuple[str, str]]
+EnvPairs = Sequence[tuple[str, "str | None"]]
 ENV_FILE, LABEL_FILE, EXPORTS = "env", "labels", "exports"
 MAX_LINE = 60000                      # bytes; bufio.Scanner stops at 64 KiB
 _SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -46,10 +54,17 @@ def fits_a_line(name: str, value: str) -> bool:
             and len(f"{name}={value}".encode()) <= MAX_LINE)
 
 
-def problems(env: Pairs) -> list[str]:
+def problems(env: EnvPairs) -> list[str]:
     """Env that no file can carry to docker create (refused at preflight)."""
     out = []
     for name, value in env:
+        if value is None:
+            if not _SHELL_NAME.fullmatch(name) or _RESERVED.fullmatch(name):
+                out.append(f"env {name}: the container holds it by name only (unset), which "
+                           "reaches docker create only as a name unset in docker's own "
+                           "environment, and that name is no shell name or one docker (or "
+                           "the shell) reads; set a value with --env")
+            continue
         if fits_a_line(name, value):
             continue
         if not _SHELL_NAME.fullmatch(name):
@@ -71,6 +86,7 @@ class Given:
     label_file: str = ""
     exports: str = ""
     inline_labels: tuple[str, ...] = ()      # `k=v` given with --label
+    unset: tuple[str, ...] = ()              # bare names that must stay unset
 
     def files(self) -> dict[str, str]:
         return {name: text for name, text in ((ENV_FILE, self.env_file),
@@ -84,22 +100,29 @@ class Given:
             words += ["--env-file", f"{folder}/{ENV_FILE}"]
         if self.label_file:
             words += ["--label-file", f"{folder}/{LABEL_FILE}"]
+        for name in self.unset:
+            words += ["--env", name]
         for kv in self.inline_labels:
             words += ["--label", kv]
         return words
 
     def command(self, docker_argv: list[str], folder: str) -> list[str]:
-        """The docker argv as run: with exports, behind a shell sourcing them."""
+        """The docker argv as run: with exports, behind a shell sourcing them;
+        with bare names, behind `env -u NAME` for each."""
+        if self.unset:
+            docker_argv = ["env", *[w for n in self.unset for w in ("-u", n)], *docker_argv]
         if not self.exports:
             return docker_argv
         return ["sh", "-c", '. "$1" && shift && exec "$@"', "sh", f"{folder}/{EXPORTS}",
                 *docker_argv]
 
 
-def given(env: Pairs, labels: Pairs) -> Given:
-    env_lines, exports, label_lines, inline = [], [], [], []
+def given(env: EnvPairs, labels: Pairs) -> Given:
+    env_lines, exports, label_lines, inline, unset = [], [], [], [], []
     for name, value in env:
-        if fits_a_line(name, value):
+        if value is None:
+            unset.append(name)
+        elif fits_a_line(name, value):
             env_lines.append(f"{name}={value}\n")
         else:
             env_lines.append(f"{name}\n")
@@ -109,7 +132,8 @@ def given(env: Pairs, labels: Pairs) -> Given:
             label_lines.append(f"{name}={value}\n")
         else:
             inline.append(f"{name}={value}")
-    return Given("".join(env_lines), "".join(label_lines), "".join(exports), tuple(inline))
+    return Given("".join(env_lines), "".join(label_lines), "".join(exports), tuple(inline),
+                 tuple(unset))
 
 
 @contextmanager

@@ -142,13 +142,32 @@ class Executor:
             eng.docker(remote, "tag", image_id, self.final)
 
     def do_base_image(self, step: Step) -> str:
-        """Live pass: the container's image as it is, while the source runs."""
+        """The container's original image as it is (in the live cut-over,
+        while the source runs), tagged with the source's reference there."""
         f = self.facts
         sent = self._send_image(f.container["Image"], dict(f.image), there=f.target_has_image)
-        if self.p.layer:
-            self._tag(self.dst, self.ends.target.name, f.container["Image"])
-            return describe(sent) + f"; tagged {self.final} there"
-        return describe(sent)
+        return describe(sent) + self._tag_reference()
+
+    def _tag_reference(self) -> str:
+        """The source's reference names the original image on the target; a
+        failed run puts the tag back as it was (removed if this run added it,
+        pointing at its earlier image if --replace moved it)."""
+        p, dst, where = self.p, self.dst, self.ends.target.name
+        image_id = self.facts.container["Image"]
+        if not p.tag:
+            return ""
+        if self.facts.target_ref_id == image_id:
+            return f"; {p.tag} names it there already"
+        if p.tag_was:
+            was = p.tag_was
+            self.journal.add("tag", f"tag {p.tag} on {where} back on {was[7:19]}",
+                             lambda: eng.docker(dst, "tag", was, p.tag))
+        else:
+            self.journal.add("tag", f"tag {p.tag} on {where}",
+                             lambda: eng.docker(dst, "rmi", "--no-prune", p.tag, check=False))
+        eng.docker(dst, "tag", image_id, p.tag)
+        return (f"; tagged {p.tag} there" + (f" (--replace: it named {p.tag_was[7:19]})"
+                                              if p.tag_was else ""))
 
     def do_layer(self, step: Step) -> str:
         c = eng.inspect(self.dst, "container", self.p.spec.name) or {}
@@ -170,14 +189,9 @@ class Executor:
         return self.do_snapshot(step) + "; " + self.do_send_snapshot(step)
 
     def do_snapshot(self, step: Step) -> str:
-        """The image this run sends: a commit of the container (mode commit)
-        or its image (mode image), tagged as this run's on the source."""
-        o, src, c = self.opts, self.src, self.container
-        if o.mode == "image":
-            image_id = self.facts.container["Image"]
-            self._tag(src, self.ends.source.name, image_id)
-            self.made = (image_id, dict(self.facts.image))
-            return f"tagged {c} as {self.final}"
+        """The image this run sends where the container's layer cannot be
+        copied: a commit of the container, tagged as this run's on the source."""
+        c = self.container
         image_id, given = self._commit()
         self.made = (image_id, eng.inspect(src, "image", image_id))
         return (f"committed {c} as {self.final}"
@@ -411,12 +425,12 @@ class Executor:
         self.journal.add("container", f"container {spec.name} on {self.ends.target.name}",
                          lambda: _remove_created(dst, spec.name))
         with envfile.on_target(dst, given.files()) as folder:
-            argv = spec.create_argv(given.argv(folder), self.final)
+            argv = spec.create_argv(given.argv(folder), self.p.image)
             dst.run(given.command(argv, folder), sudo=True)
         for net in spec.extra_networks:
             eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
         inline = [kv.partition("=")[0] for kv in given.inline_labels]
-        return (f"{spec.name} created from {self.final}"
+        return (f"{spec.name} created from {self.p.image}"
                 + (f"; label(s) {', '.join(inline)} given in its command line (a line break, "
                    "which no label file line holds)" if inline else ""))
 
@@ -464,7 +478,7 @@ class Executor:
                              "(--rollback restores it)")
             notes.append(f"{self.container} kept, stopped, on {self.ends.source.name} "
                          f"(rollback: inv migrate {self.container} --rollback)")
-        if self.opts.mode != "export":
+        if self.p.commit:
             eng.docker(src, "rmi", self.final, check=False)
         base = self.facts.container["Image"]
         if base in self.loaded and base != self._final_id():
@@ -472,7 +486,7 @@ class Executor:
             # its entry if no tag names it (its layers stay, in use)
             if not (eng.inspect(dst, "image", base) or {}).get("RepoTags"):
                 eng.docker(dst, "rmi", base, check=False)
-        return "temporary tags removed; " + "; ".join(notes)
+        return ("temporary tags removed; " if p.commit else "") + "; ".join(notes)
 
     def snapshots(self) -> str:
         """This run's private folder for snapshot files on the source
@@ -594,11 +608,11 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         ex.note(result=summary, source_removed=opts.remove_source)
         if opts.json_report:
             Path(opts.json_report).write_text(json.dumps(summary, indent=2) + "\n")
-        out(f"done in {took:.1f}s: {p.spec.name} runs on {target.name} as {p.final}; "
+        out(f"done in {took:.1f}s: {p.spec.name} runs on {target.name} as {p.image}; "
             f"sent {human(ex.image_sent)} of image, {human(ex.data_sent)} of data"
             + (f"; downtime {ex.downtime:.2f}s" if ex.downtime is not None else "")
             + (f"; source frozen {ex.freeze_s:.2f}s for the last pass" if ex.freeze_s else ""))
-        return Result(p.spec.name, target.name, p.final, ex.image_sent + ex.data_sent,
+        return Result(p.spec.name, target.name, p.image, ex.image_sent + ex.data_sent,
                       took, ex.record.path if ex.record else None, ex.downtime)
 
 

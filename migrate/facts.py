@@ -7,9 +7,16 @@ The container is read first (a name that is not there is bad input, exit 2,
 answered with the names that are); its mounts and networks then say which
 volumes, paths and networks to look up on both hosts, and the target's reads
 use the name it will have there (--name).
+
+The image's name: the reference the container was created from
+(Config.Image) and which image that reference names on the target, if any;
+and each container this one depends on (--link, --volumes-from,
+--network/--ipc/--pid container:X), by its name, and whether the target has one
+of that name.
 """
 from __future__ import annotations
 
+import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +30,7 @@ from . import engine as eng
 from .ends import Ends, stream_prefix
 from .hostfs import du, gnu_tar, nonempty, sh
 from .options import Options
+from .spec import depends_on
 from .transfer import COMPRESS, layer_chains, source_filters, uses_containerd_store
 
 DEFAULT_NETWORKS = ("default", "bridge", "host", "none")
@@ -36,6 +44,24 @@ class TargetVolume:
     mountpoint: str
     users: tuple[str, ...]          # containers that use it there
     holds_data: bool
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Another container this one needs where it is created."""
+    name: str                       # its name on the source
+    how: tuple[str, ...]            # the options that name it: --link, --volumes-from, ...
+    on_target: bool                 # the target has a container of that name
+    ref: str = ""                   # as the container names it, when not by name (an id)
+
+
+_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
+
+
+def names_an_id(ref: str, image_id: str) -> bool:
+    """Whether the container's image reference is the image's id (full or short)."""
+    return bool(_ID.fullmatch(ref)) and image_id.removeprefix("sha256:").startswith(
+        ref.removeprefix("sha256:"))
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,8 @@ class Facts:
     target_chains: frozenset[str] | None    # layer chains there; None: containerd's store
     free_bytes: int                         # in the target engine's root dir
     target_name: str = ""
+    target_ref_id: str | None = None        # the image the container's reference names there
+    dependencies: tuple[Dependency, ...] = ()
 
     def __post_init__(self):
         # read-only views: the plan and the executor read facts, never change them
@@ -97,6 +125,11 @@ class Facts:
     @property
     def name(self) -> str:
         return (self.container.get("Name") or "").lstrip("/")
+
+    @property
+    def ref(self) -> str:
+        """The image reference the container was created from (Config.Image)."""
+        return (self.container.get("Config") or {}).get("Image") or self.container["Image"]
 
 
 def user_networks(container: Mapping) -> list[str]:
@@ -151,6 +184,13 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
     volume_names = [m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")]
     binds = [m.get("Source", "") for m in mounts if m.get("Type") == "bind"]
     nets = user_networks(c)
+    ref = (c.get("Config") or {}).get("Image") or c["Image"]
+    named = not names_an_id(ref, c["Image"]) and "@" not in ref
+    deps = {}
+    for dep, how in depends_on(c).items():
+        found = eng.inspect(src, "container", dep)
+        name = (found or {}).get("Name", "").lstrip("/") or dep
+        deps[name] = (how, "" if name == dep else dep)
 
     def source_side() -> dict:
         vols = {n: eng.inspect(src, "volume", n) or {} for n in volume_names}
@@ -183,7 +223,11 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
                                     bool(mountpoint) and nonempty(dst, mountpoint))
         full = frozenset(b for b in binds if opts.copy_binds and nonempty(dst, b))
         root = dst_info.get("DockerRootDir", "/var/lib/docker")
-        return dict(host=_host(dst, dst_info, opts.compress), existing=existing,
+        there = eng.inspect(dst, "image", ref) if named else None
+        return dict(target_ref_id=(there or {}).get("Id"),
+                    dependencies=tuple(
+                        Dependency(n, how, eng.inspect(dst, "container", n) is not None, r)
+                        for n, (how, r) in deps.items()),host=_host(dst, dst_info, opts.compress), existing=existing,
                     taken_ports=frozenset(eng.listening_ports(dst)), target_volumes=tvols,
                     target_paths_with_data=full,
                     target_networks=frozenset(n for n in nets
@@ -202,4 +246,5 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
                  target_paths_with_data=t["target_paths_with_data"],
                  target_networks=t["target_networks"],
                  target_has_image=t["target_has_image"], target_chains=t["target_chains"],
-                 free_bytes=t["free_bytes"], target_name=target_name)
+                 free_bytes=t["free_bytes"], target_name=target_name,
+                 target_ref_id=t["target_ref_id"], dependencies=t["dependencies"])

@@ -32,6 +32,7 @@ class Options:
     copy_binds: bool = False
     json_report: Path | None = None
     stop_timeout: int | None = None
+    commit: bool = False     # --commit: a docker commit even where the layer could be copied
 
 
 def cutover(stop: bool, offline: bool) -> str:
@@ -49,6 +50,8 @@ def check(opts: Options) -> None:
         raise UsageError(f"--compress {opts.compress!r}: expected none, gzip or zstd")
     if opts.cutover not in CUTOVERS:
         raise UsageError(f"--cutover {opts.cutover!r}: expected one of {', '.join(CUTOVERS)}")
+    if opts.commit and opts.mode != "commit":
+        raise UsageError(f"--commit goes with --mode commit, not --mode {opts.mode}")
     if opts.remove_source and opts.cutover == "none":
         raise UsageError("--remove-source and --no-stop contradict each other")
     if opts.json_report and not Path(opts.json_report).resolve().parent.is_dir():

@@ -89,7 +89,10 @@ def _dockerfile_string(value: str) -> str:
 
 
 def _env(config: dict) -> list[tuple[str, str]]:
-    return [(k, v) for k, _, v in (item.partition("=") for item in config.get("Env") or [])]
+    """NAME=value pairs; a bare NAME (unset) is left out: no --change line
+    can say "unset", and the container's own bare name shadows the image's."""
+    return [(k, v) for k, sep, v in (item.partition("=") for item in config.get("Env") or [])
+            if sep]
 
 
 def import_changes(image: dict) -> list[str]:
@@ -112,13 +115,33 @@ def import_changes(image: dict) -> list[str]:
         changes.append(f"WORKDIR {c['WorkingDir']}")
     if c.get("User"):
         changes.append(f"USER {c['User']}")
-    if c.get("StopSignal"):
-        changes.append(f"STOPSIGNAL {c['StopSignal']}")
     if c.get("Entrypoint"):
         changes.append(f"ENTRYPOINT {json.dumps(c['Entrypoint'])}")
     if c.get("Cmd"):
         changes.append(f"CMD {json.dumps(c['Cmd'])}")
     return changes
+
+
+# what `docker import --change` (and commit) takes: moby's builder allows only these
+IMPORT_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER",
+                       "VOLUME", "WORKDIR")
+# what the imported image lacks, so that the container is given it at create
+NOT_IMPORTED = ("StopSignal", "Healthcheck")
+
+
+def as_imported(image: dict) -> dict:
+    """The original image as `docker import` remakes it from the --change
+    lines: without what import cannot take (stop signal, healthcheck), which
+    the run spec then gives the container itself (--stop-signal, --health-*)."""
+    config = {k: v for k, v in (image.get("Config") or {}).items() if k not in NOT_IMPORTED}
+    return {**image, "Config": config}
+
+
+def change_problems(changes: list[str]) -> list[str]:
+    """--change lines the target engine's import refuses."""
+    return [f"docker import cannot take --change {ch.split()[0]} (it takes only "
+            f"{', '.join(IMPORT_INSTRUCTIONS)}); use --mode commit or image"
+            for ch in changes if ch.split()[0].upper() not in IMPORT_INSTRUCTIONS]
 
 
 def held_back_env(spec: RunSpec, image: dict) -> RunSpec:

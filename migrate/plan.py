@@ -5,25 +5,39 @@ each with what it does and what undoing it means. migrate/execute.py runs
 the steps; `--dry-run` prints them.
 
 The order of the steps is the cut-over:
-- live (default): image and data copied while the source runs; with overlay2
-  on both hosts the target container is created (not started) and the
-  source's own layer copied into it like a volume; then the source stops
-  (or, run with --rm, is paused), what changed since is sent, the target
-  starts and is verified. Else the stopped container is committed and only
-  the commit's new layer sent.
+- live (default): image and data copied while the source runs; then the
+  source stops (or, run with --rm, is paused), what changed since is sent,
+  the target starts and is verified.
 - offline: the source stops first, then everything is copied once.
 - none (--no-stop): copied while the source runs, the last pass with the
   source paused (a consistent snapshot), then it runs on.
+
+Which image the target container runs (its Config.Image, what `docker ps`
+shows):
+- modes commit and image: the source's reference (`apache-test`,
+  `nginx:1.27`), tagged on the target on the original image, which is sent
+  as it is. In mode commit the container's own changes come with it: with
+  overlay2 on both hosts its layer is copied into the created container like
+  a volume (in every cut-over); with another storage driver the container is
+  committed, and the target container runs the commit (dockmove/NAME:RUN),
+  the original name staying on the original image there.
+- export: the imported image, dockmove/NAME:RUN.
+A reference that is an image id stays that id (the image keeps its id on the
+target; nothing is tagged); one with a digest (NAME@sha256:...) cannot be
+tagged, and the container runs the image by its id. A tag that names another
+image on the target is a problem unless --replace moves it (undone if the
+run fails).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .facts import Facts
+from .facts import Facts, names_an_id
 from .options import Options
-from .overrides import apply, held_back_env
+from .overrides import apply, as_imported, change_problems, held_back_env, import_changes
 from . import envfile
 from .engine import bindings
 from .spec import RunSpec, from_inspect, render
@@ -51,7 +65,11 @@ class Plan:
     run_id: str                 # UTC timestamp: the record's and the tag's name
     container: str              # on the source
     spec: RunSpec               # what the target runs (overrides applied, volumes pinned)
-    final: str                  # this run's image tag
+    final: str                  # this run's image tag (commit, export)
+    image: str                  # what the target container runs (its Config.Image)
+    tag: str                    # the source's reference, tagged there ("" for none)
+    tag_was: str | None         # the image that tag named there before (--replace)
+    commit: bool                # the container's changes come as a commit
     data: DataPlan
     layer: DataCopy | None      # the container's own layer, copied like a volume
     target_paths: Mapping[str, str]        # copy name -> its path on the target (exists)
@@ -71,7 +89,7 @@ class Plan:
 
     def run_line(self) -> str:
         """The target's docker run, shown (masked)."""
-        return render(self.spec.run_argv(self.final))
+        return render(self.spec.run_argv(self.image))
 
 
 def tag_name(container: str) -> str:
@@ -79,6 +97,20 @@ def tag_name(container: str) -> str:
     runs of `._-` that image references do not (`MyApp` -> `myapp`)."""
     name = re.sub(r"[^a-z0-9]+", "-", container.lower()).strip("-")
     return name or "container"
+
+
+def _by_name(spec: RunSpec, facts: Facts) -> RunSpec:
+    """`container:ID` (as the engine keeps --network/--ipc/--pid container:X)
+    becomes `container:NAME`: the id is the source's, the name is what the
+    target has."""
+    ids = {f"container:{d.ref}": f"container:{d.name}" for d in facts.dependencies if d.ref}
+    if not ids:
+        return spec
+    net = spec.network
+    if net is not None and net.network in ids:
+        net = dataclasses.replace(net, network=ids[net.network])
+    return dataclasses.replace(spec, network=net,
+                               host_options=tuple(ids.get(w, w) for w in spec.host_options))
 
 
 def _mib(n: int) -> int:
@@ -89,12 +121,32 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
          ) -> Plan | Refused:
     src, dst = facts.source, facts.target
     c, image = facts.container, facts.image
-    spec = apply(from_inspect(c, image, src.info.get("LoggingDriver", "json-file")),
+    export = opts.mode == "export"
+    spec = apply(from_inspect(c, as_imported(dict(image)) if export else image,
+                              src.info.get("LoggingDriver", "json-file")),
                  name=opts.name, publish=opts.publish, env=opts.env, environ=environ)
-    if opts.mode == "export":
+    if export:
         spec = held_back_env(spec, image)
     problems: list[str] = envfile.problems(spec.env)
     warnings: list[str] = []
+    if export:
+        problems += change_problems(import_changes(dict(image)))
+    for d in facts.dependencies:
+        if not d.on_target:
+            problems.append(f"{dst.name}: {facts.name} depends on the container {d.name} "
+                            f"({', '.join(d.how)}), which {dst.name} does not have: move it "
+                            f"first (inv migrate {d.name} --to {dst.name})")
+    spec = _by_name(spec, facts)
+    ref, image_id = facts.ref, c["Image"]
+    tag = "" if export or names_an_id(ref, image_id) or "@" in ref else ref
+    tag_was = facts.target_ref_id if tag and facts.target_ref_id not in (None, image_id) else None
+    if tag_was and not opts.replace:
+        problems.append(f"{dst.name}: the tag {tag} names another image there ({tag_was[7:19]}); "
+                        f"pass --replace to point it at {facts.name}'s image (the other image "
+                        "stays, by its id), or remove or retag it there")
+    if "@" in ref and not export:
+        warnings.append(f"{facts.name}'s image is named by digest ({ref}), which a copied image "
+                        f"cannot carry: it runs on {dst.name} as {image_id[7:19]} (its id)")
     existing = facts.existing
     if existing is not None and opts.replace and (existing.get("HostConfig") or {}).get("AutoRemove"):
         problems.append(f"{dst.name}: the container {spec.name!r} there runs with --rm: "
@@ -181,15 +233,28 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     stops = running and opts.cutover != "none"
     live = stops and opts.cutover == "live"
     layer = (container_layer(dict(c), dst.driver)
-             if live and opts.mode == "commit" else None)
-    frozen = opts.cutover == "none" and running and bool(data.copies)
+             if opts.mode == "commit" and not opts.commit else None)
+    commit = opts.mode == "commit" and layer is None
+    frozen = opts.cutover == "none" and running and bool(data.copies or layer)
     final = f"dockmove/{tag_name(spec.name)}:{run_id}"
+    runs = final if export or commit else tag or ref if "@" not in ref else image_id
+    if commit:
+        why = ("asked with --commit" if opts.commit else
+               f"{src.name} keeps containers in {src.driver or '?'}, {dst.name} in "
+               f"{dst.driver or '?'}: its layer cannot be copied")
+        warnings.append(f"{facts.name}'s changes come as a commit ({why}): it runs on "
+                        f"{dst.name} as {final}"
+                        + (f", and {tag} names its original image there" if tag else ""))
+    deps = "; depends on: " + ", ".join(
+        f"{d.name} ({dst.name} has it)" for d in facts.dependencies) if facts.dependencies else ""
     missing = tuple(n for n in facts.networks if n not in facts.target_networks)
-    shape = _Shape(opts, facts.name, src.name, dst.name, spec, final, data, layer, live,
+    shape = _Shape(opts, facts.name, src.name, dst.name, spec, final, runs, tag, commit,
+                   data, layer, live,
                    facts.target_has_image,
                    frozen, stops, autoremove, missing, tuple(replaced_uses),
                    bool(((existing or {}).get("State") or {}).get("Running")), running)
-    return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, data=data,
+    return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, image=runs,
+                tag=tag, tag_was=tag_was, commit=commit, data=data,
                 layer=layer, target_paths=target_paths,
                 existing_volumes=frozenset(existing_volumes),
                 replaced_uses=tuple(replaced_uses), networks=facts.networks,
@@ -198,7 +263,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                 steps=shape.steps(),
                 preflight=(f"preflight: ok ({src.name} {src.version} -> {dst.name} "
                            f"{dst.version}; image {_mib(size)} MiB, data {_mib(data_size)} MiB; "
-                           f"{_mib(facts.free_bytes)} MiB free on the target)"))
+                           f"{_mib(facts.free_bytes)} MiB free on the target{deps})"))
 
 
 @dataclass(frozen=True)
@@ -210,6 +275,9 @@ class _Shape:
     tgt: str
     spec: RunSpec
     final: str
+    image: str          # what the target container runs
+    tag: str
+    commit: bool        # the changes come as a commit (no layer copy)
     data: DataPlan
     layer: DataCopy | None
     live: bool
@@ -224,6 +292,8 @@ class _Shape:
 
     def steps(self) -> tuple[Step, ...]:
         o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
+        export = o.mode == "export"
+        early = live or frozen              # a first pass while the source runs
         data = ", ".join(x.label for x in self.data.copies) or "none"
         empty = [x.label for x in self.data.empty if not ANONYMOUS.match(x.name)]
         if empty:
@@ -238,6 +308,18 @@ class _Shape:
         else:
             stop = Step("stop", "stop", f"stop {c} on {src}" + (" (downtime starts)" if live else ""),
                         undo=f"start {c} on {src} again")
+        tagged = f"; tag it {self.tag} there" if self.tag else ""
+        base = Step("base_image", "image (source running)" if early else "image",
+                    (f"{tgt} has {c}'s image already: nothing to send" if self.has_image
+                     else f"send the layers of {c}'s image that {tgt} lacks"
+                     + (", while it runs" if early else "")) + tagged,
+                    undo=f"remove the image from {tgt} if this run brought it"
+                    + ("; the tag as it was" if self.tag else ""),
+                    live=early)
+        create = Step("create", "container",
+                      f"create {name} on {tgt} from {self.image}"
+                      + (" (not started)" if self.layer else ""),
+                      undo=f"remove {name} from {tgt}")
         out = [Step("record", "record", f"record {c}'s run arguments in {o.records}/ (mode 0600)")]
         if self.replaced_uses and self.existing_runs:
             out.append(Step("replace", "replace",
@@ -246,75 +328,72 @@ class _Shape:
                             undo=f"start {name} again unless its volumes were overwritten"))
         if self.stops and not live:
             out.append(stop)
-        if live and o.mode != "export":
-            out.append(Step("base_image", "image (source running)",
-                            f"{tgt} has {c}'s image already: nothing to send" if self.has_image
-                            else f"send the layers of {c}'s image that {tgt} lacks, while it runs",
-                            undo=f"remove the image from {tgt} if this run brought it",
-                            live=True))
-        if live or frozen:
+        if not export:
+            out.append(base)
+        if early:
             out.append(Step("data", "data (source running)",
                             f"copy its data while it runs: {data}",
                             undo="remove the volumes this run created; empty again what was empty",
                             live=True))
-        if frozen and o.mode == "export":
+        if frozen and export:
             out.append(Step("image", "image",
                             f"docker export {c} | docker import on {tgt}, config restored, before "
                             f"the freeze (compression {o.compress})",
                             undo=f"remove the imported image from {tgt}"))
-        if frozen:
-            out.append(Step("freeze", "freeze",
-                            f"pause {c} on {src} for the last pass (a short freeze: a consistent "
-                            "snapshot of its data and changes)", undo=f"unpause {c} on {src}"))
-            if o.mode != "export":
-                out.append(Step("snapshot", "snapshot",
-                                {"commit": f"docker commit {c} as {self.final} (frozen)",
-                                 "image": f"tag its image as {self.final}"}[o.mode],
-                                undo=f"remove {self.final} from {src}"))
         out.append(Step("networks", "networks",
                         f"create networks: {', '.join(self.missing)}" if self.missing
                         else "no network to create",
                         undo=f"remove the networks created on {tgt}" if self.missing else ""))
-        if self.layer:
-            out.append(Step("create", "container", f"create {name} on {tgt} (not started)",
-                            undo=f"remove {name} from {tgt}"))
+        if self.layer and early:
+            out.append(create)
             out.append(Step("layer", "container layer (source running)",
                             f"copy {c}'s own changes (its overlay2 layer) into it, while {c} runs",
                             live=True))
+        if frozen:
+            out.append(Step("freeze", "freeze",
+                            f"pause {c} on {src} for the last pass (a short freeze: a consistent "
+                            "snapshot of its data and changes)", undo=f"unpause {c} on {src}"))
+            if self.commit:
+                out.append(Step("snapshot", "snapshot",
+                                f"docker commit {c} as {self.final} (frozen)",
+                                undo=f"remove {self.final} from {src}"))
         if live:
             out.append(stop)
-        if not self.layer and not frozen:
+        if not frozen and (self.commit or export):
             out.append(Step(
-                "image", "image" + (" (changes since)" if live and o.mode != "export" else ""),
-                {"commit": f"docker commit {c} as {self.final}, send the layers {tgt} lacks",
-                 "image": f"tag its image as {self.final}, send it unless {tgt} has it",
-                 "export": f"docker export {c} | docker import on {tgt}, config restored"}
-                [o.mode] + f" (compression {o.compress})",
+                "image", ("commit" if self.commit else "image")
+                + (" (changes since)" if live and not export else ""),
+                (f"docker commit {c} as {self.final}, send the layers {tgt} lacks" if self.commit
+                 else f"docker export {c} | docker import on {tgt} as {self.final}, config "
+                      "restored") + f" (compression {o.compress})",
                 undo=f"remove the tag {self.final} (and the image, if this run brought it)"))
-        out.append(Step("data", "data" + (" (changes since)" if live or frozen else ""),
-                        ("copy what changed in its data since: " if live or frozen
+        out.append(Step("data", "data" + (" (changes since)" if early else ""),
+                        ("copy what changed in its data since: " if early
                          else "copy its data: ") + data,
                         undo="remove the volumes this run created; empty again what was empty"))
+        if self.layer and early:
+            out.append(Step("layer", "container layer (changes since)",
+                            f"copy what changed in {c}'s layer since"))
         if frozen:
             out.append(Step("unpause", "unpause", f"unpause {c} on {src}; report the freeze"))
-            if o.mode != "export":
+            if self.commit:
                 out.append(Step("send_snapshot", "image",
                                 f"send the layers of {self.final} that {tgt} lacks, after the "
                                 f"freeze (compression {o.compress})",
                                 undo=f"remove {self.final} from {tgt}"))
-        if self.layer:
-            out.append(Step("layer", "container layer (changes since)",
-                            f"copy what changed in {c}'s layer since"))
-        else:
-            out.append(Step("create", "container", f"create {name} on {tgt}",
-                            undo=f"remove {name} from {tgt}"))
+        if not (self.layer and early):
+            out.append(create)
+            if self.layer:
+                out.append(Step("layer", "container layer",
+                                f"copy {c}'s own changes (its overlay2 layer) into it"))
         out.append(Step("start", "start", f"start {name} on {tgt}"))
         out.append(Step("verify", "verify",
                         f"wait until it runs (healthy, if it has a check) without a restart for "
                         f"{o.settle:g}s and the published ports that answered on the source "
                         "answer" + ("; report the downtime" if self.stops else "")))
         out.append(Step("finish", "finish",
-                        f"remove temporary tags; {c} " + (
+                        ("remove temporary tags; " if self.commit else "")
+                        + f"{c} " + (
                             "removed (--remove-source)" if o.remove_source
                             else "kept, stopped, for rollback" if self.stops
                             else "left running" if self.running

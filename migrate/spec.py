@@ -16,7 +16,18 @@ parses an argv this module rendered. The flags nothing changes (hostname,
 user, health, restart, log, caps, resources, ...) are kept as words. The env
 and labels the container was given reach `docker create` in files
 (migrate/envfile.py), and are in the `docker run` line only as it is shown
-(masked) or recorded.
+(masked) or recorded. An env variable the container was given by name only
+(`--env VAR` where VAR was unset: the engine keeps `VAR`, no `=`) has the
+value None, and stays a bare name.
+
+A container that shares another's network (`--network container:X`) or the
+host's has no network settings of its own: the options the engine refuses
+with those modes (hostname, domainname, MAC address, DNS, extra hosts,
+published and exposed ports, aliases) are left out of the data, as the engine
+left them out of what it ran. A MAC address is kept when the user set it
+(Config.MacAddress, which the engine fills only then); the docker CLI puts
+`--mac-address` on the first network's endpoint where the engine wants it
+there (API 1.44+).
 """
 from __future__ import annotations
 
@@ -167,7 +178,8 @@ class RunSpec:
     extra_networks: tuple[NetworkAttach, ...] = ()   # connected after create
     host_options: tuple[str, ...] = ()      # from its HostConfig: --restart ... --storage-opt
     entrypoint: str | None = None           # --entrypoint, when it differs from the image's
-    env: tuple[tuple[str, str], ...] = field(default=())     # given, in order
+    mac: str = ""                           # --mac-address the user set
+    env: tuple[tuple[str, str | None], ...] = field(default=())  # given, in order; None: bare name
     labels: tuple[tuple[str, str], ...] = field(default=())  # given
 
     @property
@@ -200,6 +212,8 @@ class RunSpec:
         if self.network is not None:
             words += ["--network", self.network.network,
                       *self.network.connect_args("--network-alias")]
+        if self.mac:
+            words += ["--mac-address", self.mac]
         words += self.host_options
         if self.entrypoint is not None:
             words += ["--entrypoint", self.entrypoint]
@@ -214,18 +228,42 @@ class RunSpec:
 
     def run_argv(self, image: str | None = None) -> list[str]:
         """The whole `docker run` as a person would type it (shown masked)."""
-        words = [w for k, v in self.env for w in ("--env", f"{k}={v}")]
+        words = [w for k, v in self.env for w in ("--env", k if v is None else f"{k}={v}")]
         words += [w for k, v in self.labels for w in ("--label", f"{k}={v}")]
         return ["docker", "run", "--detach", "--name", self.name, *words, *self._option_words(),
                 image or self.image, *self.command]
 
 
-def _env_dict(env: list[str] | None) -> dict[str, str]:
-    out = {}
+def _env_dict(env: list[str] | None) -> dict[str, str | None]:
+    """NAME=value -> value; a bare NAME (unset in the container) -> None."""
+    out: dict[str, str | None] = {}
     for item in env or []:
-        k, _, v = item.partition("=")
-        out[k] = v
+        k, sep, v = item.partition("=")
+        out[k] = v if sep else None
     return out
+
+
+def shares_network(host: dict) -> bool:
+    """Whether the container has no network namespace of its own (another
+    container's, or the host's)."""
+    mode = host.get("NetworkMode") or ""
+    return mode == "host" or mode.startswith("container:")
+
+
+def depends_on(container: dict) -> dict[str, tuple[str, ...]]:
+    """The other containers this one needs where it is created, each with the
+    options that name it (a name, or an id as the engine kept it)."""
+    host = container.get("HostConfig") or {}
+    out: dict[str, list[str]] = {}
+    for link in host.get("Links") or []:
+        out.setdefault(link.partition(":")[0].lstrip("/"), []).append("--link")
+    for v in host.get("VolumesFrom") or []:
+        out.setdefault(v.partition(":")[0], []).append("--volumes-from")
+    for key, flag in (("NetworkMode", "--network"), ("IpcMode", "--ipc"), ("PidMode", "--pid")):
+        mode = host.get(key) or ""
+        if mode.startswith("container:"):
+            out.setdefault(mode.partition(":")[2], []).append(f"{flag} container:")
+    return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
 
 def _duration(ns: int) -> str:
@@ -376,6 +414,10 @@ def from_inspect(container: dict, image: dict, default_log_driver: str = "json-f
     ilabels = iconf.get("Labels") or {}
     ports, expose = _ports(host, config, iconf)
     network, extra = _networks(container, host)
+    shared = shares_network(host)
+    contained = (host.get("NetworkMode") or "").startswith("container:")
+    if contained:           # the engine refuses them with --network container:X
+        ports, expose = [], []
     ientry = iconf.get("Entrypoint") or []
     entry = config.get("Entrypoint") or []
     cmd = config.get("Cmd") or []
@@ -387,12 +429,14 @@ def from_inspect(container: dict, image: dict, default_log_driver: str = "json-f
     return RunSpec(
         name=name, image=config.get("Image") or image.get("Id", ""), command=tuple(command),
         options=tuple(_config_options(container, iconf)),
-        publish_all=bool(host.get("PublishAllPorts")), ports=tuple(ports), expose=tuple(expose),
+        publish_all=bool(host.get("PublishAllPorts")) and not contained, ports=tuple(ports),
+        expose=tuple(expose),
         mounts=tuple(_mounts(container, host, iconf)),
         network=network, extra_networks=tuple(extra),
         host_options=tuple(_host_options(host, name, default_log_driver)),
         entrypoint=entrypoint,
-        env=tuple((k, v) for k, v in env.items() if ienv.get(k) != v),
+        mac="" if shared else (config.get("MacAddress") or ""),
+        env=tuple((k, v) for k, v in env.items() if k not in ienv or ienv[k] != v),
         labels=tuple((k, v) for k, v in sorted((config.get("Labels") or {}).items())
                      if ilabels.get(k) != v))
 
@@ -408,10 +452,13 @@ def _config_options(container: dict, iconf: dict) -> list[str]:
             args.extend(words)
 
     hostname = config.get("Hostname") or ""
+    contained = (host.get("NetworkMode") or "").startswith("container:")
     if hostname and not container.get("Id", "").startswith(hostname) \
-            and host.get("NetworkMode") != "host" and not (host.get("UTSMode") == "host"):
+            and host.get("NetworkMode") != "host" and not (host.get("UTSMode") == "host") \
+            and not contained:
         args += ["--hostname", hostname]
-    flag(config.get("Domainname"), "--domainname", config.get("Domainname", ""))
+    flag(config.get("Domainname") and not contained, "--domainname",
+         config.get("Domainname", ""))
     flag(config.get("User") != (iconf.get("User") or "") and config.get("User") is not None
          and config.get("User") != "", "--user", config.get("User") or "")
     flag((config.get("WorkingDir") or "") != (iconf.get("WorkingDir") or "")
@@ -458,13 +505,14 @@ def _host_options(host: dict, name: str, default_log_driver: str) -> list[str]:
     for rule in host.get("DeviceCgroupRules") or []:
         args += ["--device-cgroup-rule", rule]
     args += _resources(host)
-    for h in host.get("ExtraHosts") or []:
+    contained = (host.get("NetworkMode") or "").startswith("container:")
+    for h in [] if contained else host.get("ExtraHosts") or []:
         args += ["--add-host", h]
-    for d in host.get("Dns") or []:
+    for d in [] if contained else host.get("Dns") or []:
         args += ["--dns", d]
-    for d in host.get("DnsSearch") or []:
+    for d in [] if contained else host.get("DnsSearch") or []:
         args += ["--dns-search", d]
-    for d in host.get("DnsOptions") or []:
+    for d in [] if contained else host.get("DnsOptions") or []:
         args += ["--dns-option", d]
     flag(host.get("Init"), "--init")
     for s in host.get("SecurityOpt") or []:

@@ -96,7 +96,7 @@ def test_dry_run_changes_nothing(ready, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "dry run: nothing changed" in out.stdout and "preflight: ok" in out.stdout
     assert re.search(r"target command: docker run --detach --name apache-cont --hostname "
-                     r"apache-host --publish 9080:80 dockmove/apache-cont:\d+", out.stdout)
+                     r"apache-host --publish 9080:80 apache-test$", out.stdout, re.M)
     assert state(ready) == before and not list(tmp_path.iterdir())
 
 
@@ -119,6 +119,7 @@ def test_seed_scenario(ready, seed_records):
     assert dst["Config"]["Cmd"] == ["apachectl", "-D", "FOREGROUND"]
     # the source is kept, stopped, unchanged: same image, no temporary tag left
     assert not src["State"]["Running"] and src["Image"] == dst["Image"]
+    assert dst["Config"]["Image"] == src["Config"]["Image"] == "apache-test"
     assert ready.sh("old", "docker images -q | sort") == src_images
     assert "dockmove/" not in ready.sh("old", "docker images --format '{{.Repository}}'")
     (record,) = tmp_path.iterdir()

@@ -127,6 +127,10 @@ def test_every_valid_container_name_works(rlab, tmp_path):
     rlab.sh("old", "docker run -d --name My.App_2 apache-test >/dev/null")
     out = rlab.inv("migrate", "My.App_2", "--to", "new", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
+    assert inspect(rlab, "new", "My.App_2")["Config"]["Image"] == "apache-test"
+    out = rlab.inv("migrate", "My.App_2", "--to", "new", "--commit", "--replace", "--no-port-check",
+                   "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
     assert inspect(rlab, "new", "My.App_2")["Config"]["Image"].startswith("dockmove/my-app-2:")
 
 

@@ -128,7 +128,7 @@ def test_a_failing_create_shows_no_env_value_and_runs_none_in_an_argv(slab, tmp_
 
 def test_commit_mode_keeps_the_env_out_of_argv_and_out_of_the_image(slab, tmp_path):
     clear_logs(slab)
-    out = migrate(slab, tmp_path, "--no-stop")           # a docker commit of the running source
+    out = migrate(slab, tmp_path, "--no-stop", "--commit")   # a docker commit of the running source
     assert out.returncode == 0, out.stdout + out.stderr
     for token in MASKED_TOKENS:
         assert token not in out.stdout + out.stderr

@@ -39,6 +39,23 @@ def test_a_multiline_value_reaches_docker_through_its_environment(tmp_path):
     assert out.stdout.decode() == HOSTILE and not os.path.exists("/tmp/pwned")
 
 
+def test_a_bare_name_stays_bare_and_unset_in_dockers_environment(tmp_path):
+    g = given([("BARE", None), ("HOSTILE", HOSTILE)], [])
+    assert g.env_file == "HOSTILE\n" and g.unset == ("BARE",)   # the CLI drops a bare unset line
+    assert g.argv("/d") == ["--env-file", "/d/env", "--env", "BARE"]   # a name, no value
+    (tmp_path / EXPORTS).write_text(g.exports)
+    probe = ["sh", "-c", 'echo "${BARE-unset}"; printf %s "$HOSTILE"']
+    cmd = g.command(probe, str(tmp_path))
+    out = subprocess.run(cmd, capture_output=True,
+                         env={"PATH": os.environ["PATH"], "BARE": "from-sudo's-env"})
+    assert out.stdout.decode() == "unset\n" + HOSTILE
+    assert given([("BARE", None)], []).command(["docker"], "/d") == ["env", "-u", "BARE", "docker"]
+    assert problems([("BARE", None), ("PATH", None), ("A B", None)]) == [
+        f"env {n}: the container holds it by name only (unset), which reaches docker create "
+        "only as a name unset in docker's own environment, and that name is no shell name or "
+        "one docker (or the shell) reads; set a value with --env" for n in ("PATH", "A B")]
+
+
 def test_names_that_would_change_how_docker_runs_are_refused():
     assert problems([("HOSTILE", HOSTILE), ("A", "1"), ("PATH", "/bin")]) == []
     found = problems([("PATH", "a\nb"), ("DOCKER_HOST", "a\nb"), ("LD_PRELOAD", "a\nb"),

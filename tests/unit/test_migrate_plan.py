@@ -78,7 +78,9 @@ def test_live_commit_on_overlay2_copies_the_containers_layer_like_a_volume():
         "container layer (changes since)", "start", "verify", "finish"]
     assert p.layer is not None and p.layer.source_path.endswith("/diff")
     assert p.live and p.stops and not p.frozen
-    assert p.final == f"dockmove/apache-cont:{RUN}"
+    # the target container runs the source's reference, tagged on the original image
+    assert p.image == p.spec.image == p.tag == "apache-test" and not p.commit
+    assert "create apache-cont on new from apache-test (not started)" in [s.what for s in p.steps]
     # undo is said for every step that changes the target
     assert all(s.undo for s in p.steps if s.action in ("base_image", "create", "stop"))
     assert [s.live for s in p.steps if s.action == "layer"] == [True, False]
@@ -86,32 +88,51 @@ def test_live_commit_on_overlay2_copies_the_containers_layer_like_a_volume():
 
 def test_live_commit_to_another_storage_driver_commits_after_the_stop():
     p = decide(facts(target_driver="vfs"))
-    assert p.layer is None
+    assert p.layer is None and p.commit
     t = titles(p)
-    assert t.index("stop") < t.index("image (changes since)") < t.index("container") \
-        < t.index("start")
+    assert t.index("image (source running)") < t.index("stop") \
+        < t.index("commit (changes since)") < t.index("container") < t.index("start")
     assert "container layer (source running)" not in t
+    # it runs the commit; the original name stays on the original image, and the output says so
+    assert p.image == p.final == f"dockmove/apache-cont:{RUN}" and p.tag == "apache-test"
+    assert ("apache-cont's changes come as a commit (old keeps containers in overlay2, new in "
+            f"vfs: its layer cannot be copied): it runs on new as dockmove/apache-cont:{RUN}, "
+            "and apache-test names its original image there") in p.warnings
+    assert p.steps[-1].what.startswith("remove temporary tags; ")
+    p = decide(facts(), commit=True)                  # asked for
+    assert p.commit and p.layer is None and p.image == p.final
+    assert any("changes come as a commit (asked with --commit)" in w for w in p.warnings)
 
 
-def test_offline_stops_first_and_copies_once():
+def test_offline_stops_first_and_copies_the_layer_once():
     p = decide(facts(), cutover="offline")
-    assert titles(p) == ["record", "stop", "networks", "image", "data", "container", "start",
-                         "verify", "finish"]
-    assert p.layer is None and p.stops and not p.live
+    assert titles(p) == ["record", "stop", "image", "networks", "data", "container",
+                         "container layer", "start", "verify", "finish"]
+    assert p.layer is not None and p.stops and not p.live and p.image == "apache-test"
+    assert not any(s.live for s in p.steps)
+    p = decide(facts(target_driver="vfs"), cutover="offline")
+    assert titles(p) == ["record", "stop", "image", "networks", "commit", "data", "container",
+                         "start", "verify", "finish"]
 
 
 def test_no_stop_with_data_freezes_the_source_for_the_last_pass_only():
     p = decide(facts("f-combo"), cutover="none")
     t = titles(p)
-    assert t.index("data (source running)") < t.index("freeze") < t.index("snapshot") \
-        < t.index("data (changes since)") < t.index("unpause") < t.index("image")
+    assert t.index("data (source running)") < t.index("container layer (source running)") \
+        < t.index("freeze") < t.index("data (changes since)") \
+        < t.index("container layer (changes since)") < t.index("unpause") < t.index("start")
     assert "stop" not in t and not p.stops and p.frozen
     assert p.steps[-1].what.endswith("left running")
+    t = titles(decide(facts("f-combo", target_driver="vfs"), cutover="none"))
+    assert t.index("freeze") < t.index("snapshot") < t.index("data (changes since)") \
+        < t.index("unpause") < t.index("image")
 
 
-def test_no_stop_without_data_copies_once_and_never_pauses():
+def test_no_stop_freezes_for_the_layer_and_without_data_or_layer_never_pauses():
     p = decide(facts(), cutover="none")
-    assert "freeze" not in titles(p) and "stop" not in titles(p) and not p.frozen
+    assert "freeze" in titles(p) and p.frozen and "stop" not in titles(p)
+    p = decide(facts(), cutover="none", mode="image")
+    assert "freeze" not in titles(p) and not p.frozen and p.layer is None
 
 
 @pytest.mark.parametrize("mode", ["commit", "image", "export"])
@@ -126,24 +147,31 @@ def test_every_mode_cutover_and_driver_ends_with_create_start_verify_finish(mode
     images = [s for s in p.steps if s.action in ("image", "send_snapshot", "base_image")]
     assert images
     if p.layer:
-        assert mode == "commit" and cut == "live" and driver == "overlay2"
+        assert mode == "commit" and driver == "overlay2"
         assert [s.action for s in images] == ["base_image"]
     if mode == "export":
         assert "base_image" not in [s.action for s in p.steps]
+        assert p.image == p.final and p.tag == ""
+    else:
+        assert p.tag == "apache-test" and [s.action for s in images][0] == "base_image"
+        assert p.image == (p.final if p.commit else "apache-test")
+        assert p.commit == (mode == "commit" and driver != "overlay2")
     # the container is created before the start, once
     assert [s.action for s in p.steps].count("create") == 1
 
 
 def test_an_image_the_target_has_is_not_sent_again():
     (step,) = [s for s in decide(facts(target_has_image=True)).steps if s.action == "base_image"]
-    assert step.what == "new has apache-cont's image already: nothing to send"
+    assert step.what == "new has apache-cont's image already: nothing to send; tag it " \
+                        "apache-test there"
     (step,) = [s for s in decide(facts()).steps if s.action == "base_image"]
     assert step.what.startswith("send the layers of apache-cont's image that new lacks")
 
 
 def test_a_source_that_is_not_running_is_not_stopped():
     p = decide(facts(running=False))
-    assert "stop" not in titles(p) and not p.stops and p.layer is None
+    assert "stop" not in titles(p) and not p.stops and not p.frozen
+    assert "container layer" in titles(p)       # copied once: it does not change
     assert p.steps[-1].what.endswith("apache-cont kept as it is (it was not running)")
 
 
@@ -231,7 +259,7 @@ def test_a_host_that_cannot_stream_as_root_is_a_problem():
 def test_overrides_change_the_spec_not_the_facts():
     f = facts()
     p = decide(f, name="web2", publish=("9180:80",), env=("LEVEL=debug", "FROM_HERE"))
-    assert p.spec.name == "web2" and p.final == f"dockmove/web2:{RUN}"
+    assert p.spec.name == "web2" and p.final == f"dockmove/web2:{RUN}" and p.image == "apache-test"
     assert [(x.port, x.inner) for x in p.spec.published()] == [(9180, "80/tcp")]
     assert ("LEVEL", "debug") in p.spec.env and ("FROM_HERE", "v") in p.spec.env
     assert f.container["Name"] == "/apache-cont"     # the facts are untouched
@@ -262,6 +290,7 @@ def test_facts_are_frozen():
     (Options(compress="xz"), "--compress 'xz': expected none, gzip or zstd"),
     (Options(remove_source=True, cutover="none"), "--remove-source and --no-stop contradict"),
     (Options(json_report=Path("/no/such/dir/r.json")), "its folder does not exist"),
+    (Options(mode="image", commit=True), "--commit goes with --mode commit, not --mode image"),
 ])
 def test_option_checks_are_usage_errors(opts, words):
     with pytest.raises(UsageError, match=words):
@@ -318,3 +347,88 @@ def test_a_volume_on_another_driver_is_refused_with_the_way_out():
     vols = {k: dict(v, Driver="nfs-driver") for k, v in f.volumes.items()}
     (problem,) = refused(dataclasses.replace(f, volumes=vols))
     assert "uses driver nfs-driver" in problem and "pass --empty-volumes" in problem
+
+
+# --- fidelity: the image name, dependencies, export -----------------------------
+
+def _with(f: Facts, config=None, host=None, **over) -> Facts:
+    c = copy.deepcopy(dict(f.container))
+    c["Config"] = dict(c["Config"], **(config or {}))
+    c["HostConfig"] = dict(c["HostConfig"], **(host or {}))
+    return dataclasses.replace(f, container=c, **over)
+
+
+def test_a_tag_that_names_another_image_on_the_target_is_refused_unless_replace():
+    f = facts(target_ref_id="sha256:" + "ab" * 32)
+    assert refused(f) == ["new: the tag apache-test names another image there (abababababab); "
+                          "pass --replace to point it at apache-cont's image (the other image "
+                          "stays, by its id), or remove or retag it there"]
+    p = decide(f, replace=True)
+    assert p.tag == "apache-test" and p.tag_was == "sha256:" + "ab" * 32
+    same = decide(facts(target_ref_id=facts().container["Image"]))
+    assert same.tag == "apache-test" and same.tag_was is None
+
+
+@pytest.mark.parametrize("short", [True, False])
+def test_an_image_named_by_its_id_stays_named_so_and_is_not_tagged(short):
+    f = facts()
+    ref = f.container["Image"][7:19] if short else f.container["Image"]
+    p = decide(_with(f, config={"Image": ref}))
+    assert p.tag == "" and p.image == ref and p.spec.image == ref
+
+
+def test_an_image_named_by_digest_runs_by_its_id_and_says_so():
+    f = facts()
+    p = decide(_with(f, config={"Image": "web@sha256:" + "cd" * 32}))
+    assert p.tag == "" and p.image == f.container["Image"]
+    assert any("named by digest" in w for w in p.warnings)
+
+
+def test_each_dependency_is_named_and_a_missing_one_refused_before_anything_is_sent():
+    from migrate.facts import Dependency
+    f = facts(dependencies=(Dependency("db", ("--link",), True),
+                            Dependency("data", ("--volumes-from", "--network container:"), False)))
+    assert refused(f) == ["new: apache-cont depends on the container data (--volumes-from, "
+                          "--network container:), which new does not have: move it first "
+                          "(inv migrate data --to new)"]
+    f = dataclasses.replace(f, dependencies=f.dependencies[:1])
+    assert decide(f).preflight.endswith("; depends on: db (new has it))")
+
+
+def test_a_namespace_shared_by_id_is_rendered_by_name():
+    from migrate.facts import Dependency
+    f = _with(facts(), host={"NetworkMode": "container:" + "7a" * 32,
+                             "IpcMode": "container:" + "7a" * 32},
+              dependencies=(Dependency("db", ("--network container:", "--ipc container:"), True,
+                                       "7a" * 32),))
+    argv = decide(f).spec.create_argv([])
+    assert argv[argv.index("--network") + 1] == "container:db"
+    assert argv[argv.index("--ipc") + 1] == "container:db"
+
+
+def test_export_gives_the_stop_signal_and_healthcheck_at_create_and_checks_its_changes():
+    f = facts()
+    image = copy.deepcopy(dict(f.image))
+    image["Config"]["StopSignal"] = "SIGQUIT"
+    image["Config"]["Healthcheck"] = {"Test": ["CMD-SHELL", "true"], "Interval": 5000000000}
+    c = copy.deepcopy(dict(f.container))
+    c["Config"]["StopSignal"] = "SIGQUIT"
+    c["Config"]["Healthcheck"] = image["Config"]["Healthcheck"]
+    f = dataclasses.replace(f, image=image, container=c)
+    assert "--stop-signal" not in decide(f).spec.options          # the image has it
+    p = decide(f, mode="export")
+    opts = list(p.spec.options)
+    assert opts[opts.index("--stop-signal") + 1] == "SIGQUIT"
+    assert opts[opts.index("--health-cmd") + 1] == "true"
+    assert p.image == p.final
+
+
+def test_import_changes_hold_only_what_import_takes():
+    from migrate.overrides import change_problems, import_changes
+    changes = import_changes({"Config": {"StopSignal": "SIGQUIT", "Cmd": ["x"], "Env": ["A=1"],
+                                         "Healthcheck": {"Test": ["NONE"]}}})
+    assert [c.split()[0] for c in changes] == ["ENV", "CMD"]
+    assert change_problems(changes) == []
+    assert change_problems(["STOPSIGNAL SIGQUIT"]) == [
+        "docker import cannot take --change STOPSIGNAL (it takes only CMD, ENTRYPOINT, ENV, "
+        "EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR); use --mode commit or image"]

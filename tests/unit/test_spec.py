@@ -126,3 +126,53 @@ def test_pinning_names_anonymous_volumes_in_the_data():
     assert f"--volume {a}:/anon1 --volume /anon2 --volume {b}:/img img:1" in text
     assert f"--mount type=volume,source={c},target=/nosrc" in text
     assert pinned.ports == spec.ports and pinned.options == spec.options
+
+
+def _spec(config=None, host=None, nets=None, iconf=None):
+    d = json.loads((DATA / "inspect" / "apache-cont.json").read_text())
+    c, image = d["container"], d["image"]
+    c["Config"].update(config or {})
+    c["HostConfig"].update(host or {})
+    if nets is not None:
+        c["NetworkSettings"]["Networks"] = nets
+    image["Config"].update(iconf or {})
+    return from_inspect(c, image)
+
+
+def test_a_bare_env_name_stays_bare():
+    spec = _spec({"Env": ["BARE", "SET=1", "EMPTY="]})
+    assert ("BARE", None) in spec.env and ("EMPTY", "") in spec.env
+    argv = spec.run_argv()
+    assert argv[argv.index("BARE") - 1] == "--env" and "EMPTY=" in argv
+
+
+def test_a_user_set_mac_is_kept_on_the_first_network_not_with_a_shared_one():
+    spec = _spec({"MacAddress": "02:42:ac:11:00:99"})
+    argv = spec.create_argv([])
+    assert argv[argv.index("--mac-address") + 1] == "02:42:ac:11:00:99"
+    assert "--mac-address" not in _spec().create_argv([])          # generated: not pinned
+    assert "--mac-address" not in _spec({"MacAddress": "02:42:ac:11:00:99"},
+                                        {"NetworkMode": "host"}).create_argv([])
+
+
+def test_a_shared_network_leaves_out_what_the_engine_refuses_with_it():
+    spec = _spec({"Hostname": "other-host", "Domainname": "example.org",
+                  "MacAddress": "02:42:ac:11:00:99", "ExposedPorts": {"7000/tcp": {}}},
+                 {"NetworkMode": "container:db", "Dns": ["192.0.2.53"], "DnsSearch": ["x"],
+                  "DnsOptions": ["ndots:2"], "ExtraHosts": ["a:10.0.0.1"], "PublishAllPorts": True,
+                  "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "9080"}]}})
+    argv = spec.create_argv([])
+    for flag in ("--hostname", "--domainname", "--mac-address", "--dns", "--dns-search",
+                 "--dns-option", "--add-host", "--publish", "--publish-all", "--expose"):
+        assert flag not in argv, flag
+    assert argv[argv.index("--network") + 1] == "container:db" and spec.published() == []
+
+
+def test_dependencies_are_read_from_links_volumes_from_and_shared_namespaces():
+    from migrate.spec import depends_on
+    d = json.loads((DATA / "inspect" / "apache-cont.json").read_text())["container"]
+    d["HostConfig"].update({"Links": ["/db:/web/database", "/db:/web/db2"],
+                            "VolumesFrom": ["data:ro"], "NetworkMode": "container:abc123",
+                            "IpcMode": "container:data", "PidMode": ""})
+    assert depends_on(d) == {"db": ("--link",), "data": ("--volumes-from", "--ipc container:"),
+                             "abc123": ("--network container:",)}
