@@ -193,7 +193,7 @@ class Executor:
         copied: a commit of the container, tagged as this run's on the source."""
         c = self.container
         image_id, given = self._commit()
-        self.made = (image_id, eng.inspect(src, "image", image_id))
+        self.made = (image_id, eng.inspect(self.src, "image", image_id))
         return (f"committed {c} as {self.final}"
                 + (f" (the values of the {given} env variables and labels it was given left "
                    "out of the image)" if given else ""))
