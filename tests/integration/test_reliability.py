@@ -252,3 +252,24 @@ def test_a_closed_terminal_undoes_like_ctrl_c(rlab, tmp_path):
         left = subprocess.run(["pgrep", "-af", f"@{rlab.addresses[host]}"],
                               capture_output=True, text=True).stdout
         assert left == "", left
+
+
+def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(rlab, tmp_path):
+    """A Ctrl-C that lands while `docker stop` runs on the source: the stop
+    goes on there whatever we do, so the undo must come after it (a start sent
+    while it still stops is a no-op, and the source would end stopped)."""
+    # PID 1 (sh) ignores SIGTERM: the stop takes its whole --stop-timeout
+    rlab.sh("old", "docker run -d --name slowstop apache-test sh -c 'sleep infinity' >/dev/null")
+    before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
+    r = rlab.inv_until("migrate", "slowstop", "--to", "new", "--stop-timeout", "8",
+                       "--no-port-check", "--records", str(tmp_path),
+                       when=lambda line: "] container layer (source running)" in line,
+                       then=signal.SIGINT, timeout=120)
+    assert r.returncode == 130, r.stdout + r.stderr
+    assert "waiting for the command running on old to end" in r.stderr, r.stderr
+    assert "undone: slowstop started again on old" in r.stdout
+    # no docker stop of ours still runs there, and the source runs
+    rlab.sh("old", "for i in $(seq 100); do pgrep -f 'docker stop' >/dev/null || exit 0; "
+                   "sleep 0.2; done; exit 1")
+    assert inspect(rlab, "old", "slowstop")["State"]["Running"], r.stdout
+    assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
