@@ -449,9 +449,12 @@ def _start_engine(facts: HostFacts) -> tuple[Command, Command]:
     """The command that starts and enables the engine, and the probe that
     finds it so."""
     if facts.systemd:
-        return (Command(("systemctl", "enable", "--now", "docker")),
-                Command(("sh", "-c", "systemctl is-active --quiet docker && "
-                         "systemctl is-enabled --quiet docker")))
+        # the socket too: docker.service requires it, and Docker's own
+        # postinst enables both (a unit merely started would not come back
+        # after a reboot)
+        return (Command(("systemctl", "enable", "--now", "docker.socket", "docker.service")),
+                Command(("sh", "-c", "systemctl is-active --quiet docker.socket docker.service "
+                         "&& systemctl is-enabled --quiet docker.socket docker.service")))
     # docker.io's postrm leaves /etc/init.d/docker non-executable on
     # remove; the conffile then stays that way under docker-ce
     return (Command(("sh", "-c", "if [ -f /etc/init.d/docker ] && [ ! -x /etc/init.d/docker ]; "

@@ -54,9 +54,9 @@ def run(monkeypatch, when):
 def test_a_signal_during_the_removal_still_brings_up_the_new_engine_and_the_containers(monkeypatch):
     ran, lines, error = run(monkeypatch, "remove")
     assert any("install docker-ce docker-ce-cli containerd.io" in c for c in ran)
-    assert "systemctl enable --now docker" in ran
+    assert "systemctl enable --now docker.socket docker.service" in ran
     started = [c for c in ran if c.endswith("web db")]
-    assert started and ran.index(started[-1]) > ran.index("systemctl enable --now docker")
+    assert started and ran.index(started[-1]) > ran.index("systemctl enable --now docker.socket docker.service")
     assert not any(c.startswith("docker version") for c in ran)        # then it stopped
     assert "h: [7/11] install Docker CE: interrupted; run all the same: the distro engine " \
            "is removed, so the new one is brought up with the containers first" in lines

@@ -122,7 +122,11 @@ def test_fresh_host_plan_in_order():
     env = dict(step(steps, "install").commands[0].env)
     assert env["DEBIAN_FRONTEND"] == "noninteractive" and env["NEEDRESTART_SUSPEND"] == "1"
     assert "Dpkg::Options::=--force-confold" in install
-    assert argvs(step(steps, "engine"))[0] == ["systemctl", "enable", "--now", "docker"]
+    # the socket too, as Docker's own postinst enables it (docker.service requires it)
+    assert argvs(step(steps, "engine"))[0] == ["systemctl", "enable", "--now", "docker.socket", "docker.service"]
+    probe = step(steps, "engine").probe.argv[-1]
+    assert "systemctl is-active --quiet docker.socket docker.service" in probe
+    assert "systemctl is-enabled --quiet docker.socket docker.service" in probe
 
 
 def test_without_systemd_the_init_script_starts_the_engine():
@@ -420,7 +424,7 @@ def test_install_and_engine_failures_put_back_the_saved_packages_without_a_repos
         assert list(back.argv[-4:]) == ["-o", "APT::Sandbox::User=root",     # _apt cannot read
                                         "install", "--no-install-recommends"]   # the 0700 folder
         assert FALLBACK in back.display and "--no-install-recommends" in back.display
-        assert [list(c.argv) for c in s.recover[3:4]] == [["systemctl", "enable", "--now", "docker"]]
+        assert [list(c.argv) for c in s.recover[3:4]] == [["systemctl", "enable", "--now", "docker.socket", "docker.service"]]
         assert s.recover[-1].argv[-2:] == ("web", "db")
         assert f"sudo apt-get -o APT::Sandbox::User=root install --no-install-recommends " \
                f"{FALLBACK}/*.deb" in s.recover_help
