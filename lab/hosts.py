@@ -243,7 +243,7 @@ def wait_for_engine(container: Container, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     out = ""
     while time.monotonic() < deadline:
-        code, out = exec_ok(container, ["docker", "info", "--format", "{{.ServerVersion}}"])
+        code, out = exec_ok(container, ["docker", "version", "--format", "{{.Server.Version}}"])
         if code == 0:
             return
         time.sleep(0.3)

@@ -461,7 +461,7 @@ def _start_engine(facts: HostFacts) -> tuple[Command, Command]:
                      "then chmod 0755 /etc/init.d/docker; fi; service docker start"),
                     display="service docker start (making /etc/init.d/docker "
                             "executable again if docker.io's removal left it not)"),
-            Command(("docker", "info", "--format", "{{.ServerVersion}}")))
+            Command(("docker", "version", "--format", "{{.Server.Version}}")))
 
 
 def _stop_engine(facts: HostFacts) -> Command:

@@ -132,6 +132,10 @@ def test_fresh_host_plan_in_order():
 def test_without_systemd_the_init_script_starts_the_engine():
     s = step(plan(facts_for("debian-12", systemd=False), SETTINGS), "engine")
     assert "service docker start" in argvs(s)[0][-1]
+    # the probe must fail while no engine answers: `docker info --format` of
+    # CLI 23+ exits 0 then (the error goes into the template), `docker
+    # version` does not
+    assert list(s.probe.argv) == ["docker", "version", "--format", "{{.Server.Version}}"]
 
 
 def installed_state(name="debian-12", **over):
