@@ -3,6 +3,7 @@ Ctrl-C (or SIGTERM, SIGHUP) arrives in the middle of a run. The host is a
 stand-in that answers every command (failure injection: the signal lands
 while a chosen command runs); the plan is the real one."""
 import threading
+import types
 
 import pytest
 
@@ -93,3 +94,25 @@ def test_when_putting_back_fails_too_the_error_says_what_is_left_and_what_to_do(
            "/var/lib/dockmove/provision/fallback/*.deb, then start the engine" in msg
     assert "E: Sub-process /usr/bin/dpkg returned an error code (1)" in msg     # the first error
     assert not any("systemctl enable" in c for c in host.ran)     # nothing after the failure
+
+
+def test_waiting_for_a_reboot_opens_a_new_connection_for_every_look(monkeypatch):
+    """A systemd host takes seconds to go down (sshd stops, the port is
+    closed, then it boots): each look at it must go through the connection
+    that reports errors the executor waits through, never through the one
+    that dropped (which reconnected by itself, and refused raw)."""
+    calls, boots = [], iter(["b1\n", "b1\n", "b2\n"])
+
+    class Rebooting:
+        name = "new"
+
+        def run(self, argv, **kw):
+            calls.append("run")
+            return types.SimpleNamespace(stdout=next(boots))
+
+        def close(self):
+            calls.append("close")
+
+    monkeypatch.setattr(execute.time, "sleep", lambda s: None)
+    execute.wait_for_reboot(Rebooting(), "b1\n", lambda line: None, timeout=60)
+    assert calls == ["close", "run", "close", "run", "close", "run"]
