@@ -27,8 +27,10 @@ from .facts import (APT_CACHE, DOCKER_KEY, DOCKER_SOURCES, FALLBACK_DIR, HELPER,
 from .openpgp import (FingerprintError, KeyCountError, KeyFormatError, VerifiedKey, normalize,
                       spaced, verify)
 
+# Debian 13 split the client out of docker.io (docker-cli) and packages buildx
 CONFLICTS = ("docker.io", "docker-doc", "docker-compose", "docker-compose-v2",
-             "podman-docker", "containerd", "runc", "docker", "docker-engine")
+             "podman-docker", "containerd", "runc", "docker", "docker-engine",
+             "docker-cli", "docker-buildx")
 PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin",
             "docker-compose-plugin")
 PINNED = ("docker-ce", "docker-ce-cli")

@@ -487,3 +487,19 @@ def test_the_way_back_never_removes_a_docker_ce_that_was_there_before():
     assert install.state == "change" and install.recover
     removals = [list(c.argv) for c in install.recover if "remove" in c.argv]
     assert all("docker-ce" not in a and "docker-ce-cli" not in a for a in removals), removals
+
+
+def test_a_debian_13_host_with_distro_docker_keeps_its_split_packages_for_the_way_back():
+    """Debian 13 split the client (docker-cli) and ships buildx and compose v2
+    as packages of their own, which Docker CE's packages replace: they are
+    removed by name and kept as .deb files like docker.io, not removed
+    silently by apt's conflict resolution (no way back for them)."""
+    f = facts_for("debian-13", **MOVING)
+    assert f.os.codename == "trixie"
+    steps = plan(f, SETTINGS)
+    remove = step(steps, "remove-conflicts")
+    assert argvs(remove)[-1][-7:] == ["remove", "docker.io", "docker-compose", "containerd",
+                                      "runc", "docker-cli", "docker-buildx"]
+    kept = step(steps, "download").commands[-1].argv
+    for name in ("docker.io", "docker-cli", "docker-buildx", "docker-compose", "containerd", "runc"):
+        assert name in kept, name
