@@ -12,22 +12,39 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LABEL = "dockmove.lab"
 HOST_LABEL = "dockmove.lab.host"
-SUITE = "bookworm"
+# the releases of the lab's hosts: `old` stays on Debian 12 (init scripts,
+# Debian's docker.io 20.10); `new` is Debian 13 booted by systemd
+OLD_SUITE = "bookworm"
+NEW_SUITE = "trixie"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SUDO_USER = "admin"          # passwordless sudo
 PASSWORD_USER = "ops"        # sudo with a password
 PASSWORD_USER_PASSWORD = "ops-lab-password"
 
 
+# lab image -> (Debian release, booted by systemd): see lab/images.py
+IMAGES = {"host": (OLD_SUITE, False), "old": (OLD_SUITE, False),
+          "host-trixie": (NEW_SUITE, True)}
+
+
 @dataclass(frozen=True)
 class HostSpec:
     name: str
-    image: str               # which lab image: "host" or "old"
+    image: str               # which lab image: "host", "old" or "host-trixie"
     seed: bool = False       # run the seed scenario (apache-cont & co.)
     behind: str | None = None  # reachable only through this lab host (the hop network)
 
+    @property
+    def systemd(self) -> bool:
+        """Booted by systemd (PID 1), else tini starts lab-init."""
+        return IMAGES[self.image][1]
 
-HOSTS = (HostSpec("old", "old", seed=True), HostSpec("new", "host"))
+    @property
+    def release(self) -> str:
+        return IMAGES[self.image][0]
+
+
+HOSTS = (HostSpec("old", "old", seed=True), HostSpec("new", "host-trixie"))
 # `inner` sits on a network of its own that only `new` shares; it answers only
 # `new`, so this machine reaches it through `new` as a jump host or not at all
 HOP_HOST = HostSpec("inner", "host", behind="new")
@@ -35,10 +52,13 @@ MAX_EXTRA = 16
 
 
 def extra_hosts(count: int) -> tuple[HostSpec, ...]:
-    """`node1`..`nodeN`: plain hosts like `new`, for fan-out work."""
+    """`node1`..`nodeN`: hosts without Docker, for fan-out work; of either
+    release: odd ones like `new` (Debian 13, systemd), even ones Debian 12
+    with init scripts (like `old` before its engine)."""
     if not 0 <= count <= MAX_EXTRA:
         raise ValueError(f"extra lab hosts: {count} is not between 0 and {MAX_EXTRA}")
-    return tuple(HostSpec(f"node{i}", "host") for i in range(1, count + 1))
+    return tuple(HostSpec(f"node{i}", "host-trixie" if i % 2 else "host")
+                 for i in range(1, count + 1))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ its own dockerd here (--privileged does not): all capabilities but
 SYS_RESOURCE, no seccomp/apparmor confinement, unmasked system paths, the
 cgroup tree mounted read-write, and /var/lib/docker on a volume.
 
+A host of the newer release boots systemd as PID 1 (no tini), with tmpfs
+on /run and /run/lock; systemd runs in the cgroup hierarchies bound below.
+
 The cgroup tree: on a cgroup v1 machine /sys/fs/cgroup is a tmpfs holding one
 mount per hierarchy. A host gets a tmpfs of its own there with each hierarchy
 bound into it, never this machine's tmpfs itself: a host that removes those
@@ -59,6 +62,11 @@ def lab_containers(client: docker.DockerClient, cfg: LabConfig) -> list[Containe
     return client.containers.list(all=True, filters={"label": f"{LABEL}={cfg.name}"})
 
 
+# what systemd as PID 1 wants of a container (besides the cgroup tree): its
+# runtime folders empty on every boot
+SYSTEMD_TMPFS = {"/run": "rw,exec,mode=755", "/run/lock": "rw,mode=1777"}
+
+
 def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
                 image: str, authorized_key: str) -> Container:
     volume = cfg.volume(spec.name)
@@ -67,11 +75,11 @@ def create_host(client: docker.DockerClient, cfg: LabConfig, spec: HostSpec,
     api = client.api
     network = cfg.network_of(spec)
     host_config = api.create_host_config(
-        init=True,
+        init=not spec.systemd,       # systemd must be PID 1 itself
         cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         binds={**cgroup_binds(), volume: {"bind": "/var/lib/docker", "mode": "rw"}},
-        tmpfs=cgroup_tmpfs(),
+        tmpfs={**cgroup_tmpfs(), **(SYSTEMD_TMPFS if spec.systemd else {})},
         network_mode=network,
         restart_policy={"Name": "unless-stopped"},   # `reboot` inside comes back
     )
@@ -212,6 +220,20 @@ def confine(container: Container, peer: str) -> None:
         raise LabError(f"lab: cannot limit {container.name}'s routes to {peer}: {out}")
 
 
+def wait_for_boot(container: Container, timeout: float = 90) -> None:
+    """Until systemd has started every unit of the boot; a unit that failed
+    is an error of the lab (the host would be "degraded")."""
+    code, out = exec_ok(container, ["timeout", str(int(timeout)), "systemctl",
+                                    "is-system-running", "--wait"])
+    if out.strip() == "running":
+        return
+    _, failed = exec_ok(container, ["systemctl", "--failed", "--no-legend", "--plain"])
+    raise LabError(f"lab: systemd on {container.name} did not reach `running` within "
+                   f"{timeout:.0f}s (it says {out.strip() or f'nothing, exit {code}'}); "
+                   f"failed units:\n{failed.strip() or '(none)'}\n"
+                   f"see `docker exec {container.name} journalctl -b`")
+
+
 def exec_ok(container: Container, argv: list[str]) -> tuple[int, str]:
     code, out = container.exec_run(argv, demux=False)
     return code, (out or b"").decode(errors="replace")
@@ -221,7 +243,7 @@ def wait_for_engine(container: Container, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     out = ""
     while time.monotonic() < deadline:
-        code, out = exec_ok(container, ["docker", "info", "--format", "{{.ServerVersion}}"])
+        code, out = exec_ok(container, ["docker", "version", "--format", "{{.Server.Version}}"])
         if code == 0:
             return
         time.sleep(0.3)

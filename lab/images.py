@@ -1,11 +1,15 @@
 """The lab's host images, built once and cached in the outer engine.
 
-    rootfs  debootstrap (minbase, Debian bookworm), imported
-    host    rootfs + sshd, sudo, users, lab-init          (files/host.Dockerfile)
-    apache  rootfs + apache2, exported as the seed's image (files/apache.Dockerfile)
-    old     host + Debian's docker.io & co. + that export (files/old.Dockerfile)
-    repo    stand-ins for Docker's apt repository and a credential-helper
-            release, served over HTTP            (files/repo.Dockerfile)
+    rootfs         debootstrap (minbase, Debian 12 bookworm), imported
+    rootfs-trixie  the same for Debian 13 trixie
+    host           rootfs + sshd, sudo, users, lab-init  (files/host.Dockerfile)
+    host-trixie    rootfs-trixie + systemd as PID 1, sshd, cron and journald
+                   as units, sudo, users            (files/host-trixie.Dockerfile)
+    apache         rootfs + apache2, exported as the seed's image (files/apache.Dockerfile)
+    old            host + Debian's docker.io & co. + that export (files/old.Dockerfile)
+    repo           stand-ins for Docker's apt repository (docker-ce & co. rebuilt
+                   from Debian 13's packages) and a credential-helper release,
+                   served over HTTP                  (files/repo.Dockerfile)
 
 Each tag carries a hash of its recipe (and of its parents'), so a changed recipe
 builds anew and an unchanged one is reused; `rebuild` forces it.
@@ -26,7 +30,7 @@ from docker.errors import BuildError, ImageNotFound
 
 from fleet.errors import DockmoveError
 
-from .config import PASSWORD_USER_PASSWORD, SUITE, LabConfig
+from .config import NEW_SUITE, OLD_SUITE, PASSWORD_USER_PASSWORD, LabConfig
 
 FILES = Path(__file__).resolve().parent / "files"
 REPO = "dockmove-lab"
@@ -45,6 +49,7 @@ class Recipe:
     role: str
     parents: tuple[str, ...]
     files: tuple[str, ...]
+    suite: str = ""          # a root filesystem: the Debian release debootstrap makes
 
     def digest(self, parent_digests: dict[str, str]) -> str:
         h = hashlib.sha256(self.role.encode())
@@ -52,14 +57,16 @@ class Recipe:
             h.update(parent_digests[p].encode())
         for f in self.files:
             h.update(f.encode() + b"\0" + (FILES / f).read_bytes())
-        if self.role == "rootfs":
-            h.update(" ".join(DEBOOTSTRAP + [SUITE]).encode())
+        if self.suite:
+            h.update(" ".join(DEBOOTSTRAP + [self.suite]).encode())
         return h.hexdigest()[:12]
 
 
 RECIPES = (
-    Recipe("rootfs", (), ()),
+    Recipe("rootfs", (), (), suite=OLD_SUITE),
+    Recipe("rootfs-trixie", (), (), suite=NEW_SUITE),
     Recipe("host", ("rootfs",), ("host.Dockerfile", "lab-init", "docker-default")),
+    Recipe("host-trixie", ("rootfs-trixie",), ("host-trixie.Dockerfile", "lab-boot")),
     Recipe("apache", ("rootfs",), ("apache.Dockerfile",)),
     Recipe("old", ("host", "apache"), ("old.Dockerfile",)),
     Recipe("repo", ("rootfs",), ("repo.Dockerfile", "build-repo.sh")),
@@ -90,8 +97,8 @@ def ensure_images(client: docker.DockerClient, cfg: LabConfig, *,
         if _exists(client, tag) and not rebuild:
             continue
         log(f"lab: building image {tag}")
-        if recipe.role == "rootfs":
-            _build_rootfs(client, cfg, tag, log)
+        if recipe.suite:
+            _build_rootfs(client, cfg, recipe, tag, log)
         else:
             _build_dockerfile(client, recipe, tags, tag)
     return tags
@@ -101,7 +108,8 @@ def _labels(role: str) -> dict[str, str]:
     return {IMAGE_LABEL: role}
 
 
-def _build_rootfs(client: docker.DockerClient, cfg: LabConfig, tag: str, log: Log) -> None:
+def _build_rootfs(client: docker.DockerClient, cfg: LabConfig, recipe: Recipe, tag: str,
+                  log: Log) -> None:
     if os.geteuid() != 0:
         raise LabError("lab: building the lab's root filesystem needs root (debootstrap)")
     if not shutil.which("debootstrap"):
@@ -109,8 +117,8 @@ def _build_rootfs(client: docker.DockerClient, cfg: LabConfig, tag: str, log: Lo
                        "(./bootstrap installs everything the lab needs)")
     with tempfile.TemporaryDirectory(prefix="dockmove-rootfs-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "root"
-        log(f"lab: debootstrap {SUITE} from {cfg.mirror} (about a minute)")
-        proc = subprocess.run(DEBOOTSTRAP + [SUITE, str(root), cfg.mirror],
+        log(f"lab: debootstrap {recipe.suite} from {cfg.mirror} (about a minute)")
+        proc = subprocess.run(DEBOOTSTRAP + [recipe.suite, str(root), cfg.mirror],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
@@ -127,7 +135,7 @@ def _build_rootfs(client: docker.DockerClient, cfg: LabConfig, tag: str, log: Lo
         repo, _, version = tag.partition(":")
         client.api.import_image_from_file(
             str(tarball), repository=repo, tag=version,
-            changes=[f"LABEL {IMAGE_LABEL}=rootfs", 'CMD ["/bin/bash"]'])
+            changes=[f"LABEL {IMAGE_LABEL}={recipe.role}", 'CMD ["/bin/bash"]'])
 
 
 def _build_dockerfile(client: docker.DockerClient, recipe: Recipe,

@@ -102,6 +102,8 @@ def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
             lh.confine(c, _address(containers[spec.behind], cfg.hop_network))
         else:
             lh.wait_for_ssh(c, ip)
+        if spec.systemd:
+            lh.wait_for_boot(c)
         addresses[spec.name] = ip
         keys[ip] = lh.host_public_keys(c)
         if spec.seed:

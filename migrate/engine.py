@@ -18,7 +18,8 @@ def docker(remote: Remote, *args: str, check: bool = True):
 def inspect(remote: Remote, kind: str, ref: str) -> dict | None:
     r = docker(remote, kind, "inspect", "--", ref, check=False)
     if not r.ok:
-        if "No such" in r.stderr or "no such" in r.stderr:
+        # 20.10: "No such network: X"; 26 (API 1.45): "network X not found"
+        if "No such" in r.stderr or "no such" in r.stderr or f"{kind} {ref} not found" in r.stderr:
             return None
         raise CommandError(remote.name, r.command, r.exit_code, r.stderr)
     return json.loads(r.stdout)[0]

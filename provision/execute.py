@@ -78,16 +78,18 @@ def wait_for_reboot(remote: Remote, boot: str, out: Printer, timeout: float) -> 
     """Until the host answers over ssh again with another boot (boot id, or
     PID 1's start time where the kernel stays, as in containers)."""
     out(f"    waiting for {remote.name} to come back (up to {timeout:.0f}s)")
-    remote.close()
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         time.sleep(2)
+        # a new connection for every look: one that dropped while the host
+        # went down (systemd takes seconds) would reconnect by itself and
+        # fail with a raw refusal instead of an error to wait through
+        remote.close()
         try:
             now = remote.run(BOOT_ID).stdout
         except DockmoveError as e:
             last = str(e).splitlines()[0]
-            remote.close()
             continue
         if now != boot:
             return

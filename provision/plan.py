@@ -27,8 +27,10 @@ from .facts import (APT_CACHE, DOCKER_KEY, DOCKER_SOURCES, FALLBACK_DIR, HELPER,
 from .openpgp import (FingerprintError, KeyCountError, KeyFormatError, VerifiedKey, normalize,
                       spaced, verify)
 
+# Debian 13 split the client out of docker.io (docker-cli) and packages buildx
 CONFLICTS = ("docker.io", "docker-doc", "docker-compose", "docker-compose-v2",
-             "podman-docker", "containerd", "runc", "docker", "docker-engine")
+             "podman-docker", "containerd", "runc", "docker", "docker-engine",
+             "docker-cli", "docker-buildx")
 PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin",
             "docker-compose-plugin")
 PINNED = ("docker-ce", "docker-ce-cli")
@@ -449,16 +451,19 @@ def _start_engine(facts: HostFacts) -> tuple[Command, Command]:
     """The command that starts and enables the engine, and the probe that
     finds it so."""
     if facts.systemd:
-        return (Command(("systemctl", "enable", "--now", "docker")),
-                Command(("sh", "-c", "systemctl is-active --quiet docker && "
-                         "systemctl is-enabled --quiet docker")))
+        # the socket too: docker.service requires it, and Docker's own
+        # postinst enables both (a unit merely started would not come back
+        # after a reboot)
+        return (Command(("systemctl", "enable", "--now", "docker.socket", "docker.service")),
+                Command(("sh", "-c", "systemctl is-active --quiet docker.socket docker.service "
+                         "&& systemctl is-enabled --quiet docker.socket docker.service")))
     # docker.io's postrm leaves /etc/init.d/docker non-executable on
     # remove; the conffile then stays that way under docker-ce
     return (Command(("sh", "-c", "if [ -f /etc/init.d/docker ] && [ ! -x /etc/init.d/docker ]; "
                      "then chmod 0755 /etc/init.d/docker; fi; service docker start"),
                     display="service docker start (making /etc/init.d/docker "
                             "executable again if docker.io's removal left it not)"),
-            Command(("docker", "info", "--format", "{{.ServerVersion}}")))
+            Command(("docker", "version", "--format", "{{.Server.Version}}")))
 
 
 def _stop_engine(facts: HostFacts) -> Command:

@@ -5,7 +5,7 @@ FROM $BASE
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       openssh-server sudo ca-certificates curl gnupg lsb-release iproute2 iptables \
-      procps less xz-utils \
+      procps less xz-utils zstd \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/ssh/ssh_host_*
 # admin: passwordless sudo; ops: sudo with a password (see lab/config.py)

@@ -1,6 +1,7 @@
 # The lab's stand-ins for what is out of reach here: Docker's apt repository
-# (signed by a lab key; docker-ce & co. rebuilt from Debian's docker.io,
-# containerd and runc with Docker's package names and relations) and a
+# (signed by a lab key; docker-ce & co. rebuilt from Debian 13's docker.io,
+# docker-cli, containerd, runc, docker-buildx and docker-compose, with Docker's
+# package names and relations, for bookworm and trixie) and a
 # credential-helper release file. Served over HTTP by busybox httpd.
 ARG BASE
 FROM $BASE

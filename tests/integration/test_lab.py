@@ -3,6 +3,7 @@ import urllib.request
 
 import docker
 import pytest
+import yaml
 
 from lab.config import LABEL, LabConfig
 from lab.lab import down, status, up
@@ -21,6 +22,42 @@ def test_old_serves_the_seed_page_and_volume(lab):
     old = lab.addresses["old"]
     assert fetch(f"http://{old}:9080/") == (200, "<html><body><h1>Docker Custom Page</h1></body></html>\n")
     assert "Volume Page" in fetch(f"http://{old}:9081/")[1]
+
+
+def test_new_is_debian_13_booted_by_systemd_and_old_debian_12_with_init_scripts(lab):
+    new = lab.sh("new", "cat /proc/1/comm; . /etc/os-release; echo $VERSION_CODENAME; "
+                        "systemctl is-system-running; "
+                        "systemctl is-active ssh.service cron.service systemd-journald.service; "
+                        "zstd --version")
+    assert new.splitlines()[:6] == ["systemd", "trixie", "running", "active", "active", "active"], new
+    assert "Zstandard" in new
+    old = lab.sh("old", "cat /proc/1/comm; . /etc/os-release; echo $VERSION_CODENAME; "
+                        "test -d /run/systemd/system && echo systemd || echo no-systemd; "
+                        "docker version --format '{{.Server.Version}}'; zstd --version")
+    assert old.splitlines()[:3] == ["docker-init", "bookworm", "no-systemd"], old
+    assert old.splitlines()[3].startswith("20.10") and "Zstandard" in old
+
+
+def test_the_stand_in_repository_publishes_docker_ce_26_for_both_releases(lab):
+    repo = yaml.safe_load(lab.cfg.inventory_path.read_text())["settings"]["docker_repo"]["base_url"]
+    seen = {}
+    for codename in ("bookworm", "trixie"):
+        index = fetch(f"{repo}/debian/dists/{codename}/stable/binary-amd64/Packages")[1]
+        seen[codename] = {p["Package"]: p for p in (dict(l.split(": ", 1) for l in stanza.splitlines()
+                                                        if ": " in l and not l.startswith(" "))
+                                                   for stanza in index.strip().split("\n\n"))}
+        assert set(seen[codename]) == {"docker-ce", "docker-ce-cli", "containerd.io",
+                                       "docker-buildx-plugin", "docker-compose-plugin"}
+    number = {"bookworm": 12, "trixie": 13}
+    for codename, pkgs in seen.items():
+        assert pkgs["docker-ce"]["Version"] == f"5:26.1.5-1~debian.{number[codename]}~{codename}"
+        assert "docker.io" in pkgs["docker-ce"]["Conflicts"]
+        assert pkgs["containerd.io"]["Provides"] == "containerd, runc"
+        assert pkgs["docker-compose-plugin"]["Version"].startswith("2.26.1-1~")
+        assert pkgs["docker-buildx-plugin"]["Version"].startswith("0.13.1-1~")
+    notes = fetch(f"{repo}/debian/dists/bookworm/NOTES")[1]
+    assert "containerd.io carries bookworm's own runc" in notes
+    assert "trixie's runc needs glibc 2.38" in notes
 
 
 def test_too_many_extra_hosts_is_a_usage_error(lab):
@@ -50,14 +87,18 @@ def test_up_again_keeps_hosts_and_their_state(lab):
     assert out.returncode == 0, out.stderr
 
 
-def test_down_removes_exactly_what_its_lab_created(tmp_path):
+def test_extra_hosts_of_both_releases_and_down_removes_exactly_what_its_lab_created(tmp_path):
     client = docker.from_env()
-    cfg = LabConfig(name=lab_name("-down"), state_dir=tmp_path)
+    cfg = LabConfig(name=lab_name("-down"), state_dir=tmp_path, extra=2)
     bystander = client.volumes.create(lab_name("-down-bystander"))   # same prefix, no label
     try:
         up(cfg, log=lambda m: None)
         names = {c.name for c in client.containers.list(filters={"label": f"{LABEL}={cfg.name}"})}
-        assert names == {f"{cfg.name}-old", f"{cfg.name}-new", f"{cfg.name}-repo"}
+        assert names == {f"{cfg.name}-{h}" for h in ("old", "new", "repo", "node1", "node2")}
+        release = "cat /proc/1/comm; . /etc/os-release; echo $VERSION_CODENAME"
+        for node, want in (("node1", "systemd\ntrixie"), ("node2", "docker-init\nbookworm")):
+            code, out = client.containers.get(cfg.container(node)).exec_run(["sh", "-c", release])
+            assert (code, out.decode().strip()) == (0, want), node
         down(cfg, log=lambda m: None)
         for kind in (client.containers.list(all=True, filters={"label": f"{LABEL}={cfg.name}"}),
                      client.volumes.list(filters={"label": f"{LABEL}={cfg.name}"}),

@@ -239,10 +239,17 @@ def test_failed_replace_puts_the_replaced_container_back_running(ready, tmp_path
 
 
 def test_compression_tool_missing_is_a_preflight_error(ready, tmp_path):
-    out = ready.inv("migrate", "data-cont", "--to", "new", "--compress", "zstd",
-                    "--records", str(tmp_path))
-    assert out.returncode == 1
+    """Both lab hosts have zstd (the real path); here `new` loses it for a while."""
+    before = state(ready)
+    ready.sh("new", "mv /usr/bin/zstd /usr/bin/zstd.hidden-by-test")
+    try:
+        out = ready.inv("migrate", "data-cont", "--to", "new", "--compress", "zstd",
+                        "--records", str(tmp_path))
+    finally:
+        ready.sh("new", "mv /usr/bin/zstd.hidden-by-test /usr/bin/zstd")
+    assert out.returncode == 1, out.stdout + out.stderr
     assert "--compress zstd needs zstd there" in out.stderr and "nothing was changed" in out.stderr
+    assert state(ready) == before
 
 
 def test_ctrl_c_during_the_stream_undoes_the_target(ready, tmp_path):

@@ -92,6 +92,27 @@ def fidelity(ready):  # noqa: F811
     return ready
 
 
+# fields the engines' APIs report differently (old: 20.10, API 1.41; new: 26,
+# API 1.45) for the same container: not what the container was given
+GONE_IN_1_42 = ("KernelMemory", "KernelMemoryTCP")      # removed, were 0 unless set
+NEWER_MASKED = ("/sys/devices/virtual/powercap",)       # masked by default since 25
+
+
+def api_neutral(host):
+    host = dict(host)
+    for key in GONE_IN_1_42:
+        if not host.get(key):
+            host.pop(key, None)                          # a value given still counts
+    for key, value in list(host.items()):
+        if value in ([], {}):
+            host[key] = None                             # 1.45 says [] where 1.41 said null
+    if host.get("NetworkMode") == "default":
+        host["NetworkMode"] = "bridge"                   # 1.44 names the default network
+    if host.get("MaskedPaths"):
+        host["MaskedPaths"] = [p for p in host["MaskedPaths"] if p not in NEWER_MASKED]
+    return host
+
+
 def normalized(c):
     c = copy.deepcopy(c)
     cfg, host = c["Config"], c["HostConfig"]
@@ -105,7 +126,7 @@ def normalized(c):
         nets[name] = {"Aliases": sorted(a for a in (n.get("Aliases") or [])
                                         if not c["Id"].startswith(a)),
                       "IPAMConfig": n.get("IPAMConfig") or None}
-    return {"Config": cfg, "HostConfig": host, "Networks": nets,
+    return {"Config": cfg, "HostConfig": api_neutral(host), "Networks": nets,
             "Path": c["Path"], "Args": c["Args"]}
 
 

@@ -162,7 +162,7 @@ def test_new_gets_docker_ce_that_runs_a_container_and_a_rerun_changes_nothing(pl
     assert out.returncode == 0, out.stdout + out.stderr
     pk = plab.sh("new", "dpkg-query -W -f '${db:Status-Abbrev}${Package} ${Version}\\n' "
                         "docker-ce containerd.io")
-    assert "ii docker-ce 5:20.10.24-1~debian.12~bookworm" in pk and "ii containerd.io" in pk
+    assert "ii docker-ce 5:26.1.5-1~debian.13~trixie" in pk and "ii containerd.io" in pk
     want = yaml.safe_load(plab.cfg.inventory_path.read_text())["settings"]["docker_repo"]["fingerprint"]
     keys = plab.sh("new", "gpg --show-keys --with-colons /etc/apt/keyrings/docker.asc 2>/dev/null")
     assert [l.split(":")[9] for l in keys.splitlines() if l.startswith("fpr:")][0] == \
@@ -180,6 +180,50 @@ def test_new_gets_docker_ce_that_runs_a_container_and_a_rerun_changes_nothing(pl
     assert len(steps) == 11
     assert all("already done" in l or ": ok: " in l for l in steps), "\n".join(steps)
     assert snapshot(plab, "new") == before
+
+
+def test_new_runs_docker_ce_under_systemd_with_compose_and_buildx_as_plugins(plab):
+    """As Docker's packages leave a systemd host: the engine's socket and
+    service and containerd enabled and running, compose v2 and buildx as
+    CLI plugins; the engine is 26 (API 1.45), the host's journal has it."""
+    units = plab.sh("new", "systemctl is-enabled docker.socket docker.service containerd.service; "
+                           "systemctl is-active docker.socket docker.service containerd.service")
+    assert units.split() == ["enabled"] * 3 + ["active"] * 3, units
+    versions = plab.sh("new", "docker version --format '{{.Server.Version}} {{.Server.APIVersion}}'; "
+                              "docker compose version; docker buildx version")
+    assert versions.splitlines()[0] == "26.1.5+dfsg1 1.45", versions
+    assert "Docker Compose version 2.26.1" in versions and " 0.13.1" in versions, versions
+    assert "API listen on /run/docker.sock" in plab.sh("new", "journalctl -b -u docker.service --no-pager")
+
+
+def test_reboot_of_the_systemd_host_is_real_and_the_engine_brings_its_containers_back(plab):
+    """`--reboot` on `new`: systemd stops the units, the host boots again
+    (systemd as PID 1 anew), docker.service starts at boot and starts the
+    container with a restart policy; the one without is started by provision,
+    which recorded it. A second run changes nothing."""
+    # `mini` holds dash and libc only: a dash on an open stdin (-i) waits
+    plab.sh("new", "docker rm -f always plain >/dev/null 2>&1; "
+                   "docker run -d -i --name always --restart always --pull never mini /bin/dash "
+                   ">/dev/null && docker run -d -i --name plain --pull never mini /bin/dash "
+                   ">/dev/null && test \"$(docker ps -q | wc -l)\" = 2")
+    pid1_before = plab.sh("new", "cut -d' ' -f22 /proc/1/stat")
+    out = plab.inv("provision", "--host", "new", "--reboot")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "waiting for new to come back" in out.stdout
+    assert re.search(r"reboot and wait for the host: changed", out.stdout)
+    after = plab.sh("new", "cut -d' ' -f22 /proc/1/stat; cat /proc/1/comm; "
+                           "systemctl is-system-running --wait; systemctl is-active docker.service; "
+                           "docker ps --format '{{.Names}}' | sort")
+    lines = after.splitlines()
+    assert lines[0] != pid1_before and lines[1:4] == ["systemd", "running", "active"], after
+    assert lines[4:] == ["always", "plain"], after
+    before = snapshot(plab, "new")
+    again = plab.inv("provision", "--host", "new")
+    assert again.returncode == 0, again.stderr
+    steps = [l for l in again.stdout.splitlines() if re.match(r"new: \[\d+/\d+\]", l)]
+    assert all("already done" in l or ": ok: " in l for l in steps), "\n".join(steps)
+    assert snapshot(plab, "new") == before
+    plab.sh("new", "docker rm -f always plain >/dev/null")
 
 
 def engine_state(plab, host):
@@ -302,7 +346,7 @@ def test_old_moves_from_docker_io_keeping_containers_images_and_volumes(plab):
                                    "find . -printf '%p %U:%G %m %y\\n' | sort && sha256sum index.html")
     out = plab.inv("provision", "--host", "old,new")       # in parallel, with a summary
     assert out.returncode == 0, out.stdout + out.stderr
-    assert re.search(r"^old\s+changed\s+\d+\s+client 20\.10", out.stdout, re.M)
+    assert re.search(r"^old\s+changed\s+\d+\s+client 26\.1\.5", out.stdout, re.M)
     assert re.search(r"^new\s+no change\s+0\s+", out.stdout, re.M)
     assert "changed (data-cont, apache-cont; then delete " \
            "/var/lib/dockmove/provision/fallback)" in out.stdout, out.stdout
@@ -411,4 +455,4 @@ def test_a_signal_while_the_distro_engine_is_removed_still_ends_with_an_engine_a
     assert plab.sh("old", f"test -e {FALLBACK} && echo left || echo gone").strip() == "gone"
     again = plab.inv("provision", "--host", "old")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "old: [10/11] client and engine answer: ok: client 20.10" in again.stdout
+    assert "old: [10/11] client and engine answer: ok: client 26.1.5" in again.stdout

@@ -3,6 +3,7 @@ Ctrl-C (or SIGTERM, SIGHUP) arrives in the middle of a run. The host is a
 stand-in that answers every command (failure injection: the signal lands
 while a chosen command runs); the plan is the real one."""
 import threading
+import types
 
 import pytest
 
@@ -54,9 +55,9 @@ def run(monkeypatch, when):
 def test_a_signal_during_the_removal_still_brings_up_the_new_engine_and_the_containers(monkeypatch):
     ran, lines, error = run(monkeypatch, "remove")
     assert any("install docker-ce docker-ce-cli containerd.io" in c for c in ran)
-    assert "systemctl enable --now docker" in ran
+    assert "systemctl enable --now docker.socket docker.service" in ran
     started = [c for c in ran if c.endswith("web db")]
-    assert started and ran.index(started[-1]) > ran.index("systemctl enable --now docker")
+    assert started and ran.index(started[-1]) > ran.index("systemctl enable --now docker.socket docker.service")
     assert not any(c.startswith("docker version") for c in ran)        # then it stopped
     assert "h: [7/11] install Docker CE: interrupted; run all the same: the distro engine " \
            "is removed, so the new one is brought up with the containers first" in lines
@@ -93,3 +94,25 @@ def test_when_putting_back_fails_too_the_error_says_what_is_left_and_what_to_do(
            "/var/lib/dockmove/provision/fallback/*.deb, then start the engine" in msg
     assert "E: Sub-process /usr/bin/dpkg returned an error code (1)" in msg     # the first error
     assert not any("systemctl enable" in c for c in host.ran)     # nothing after the failure
+
+
+def test_waiting_for_a_reboot_opens_a_new_connection_for_every_look(monkeypatch):
+    """A systemd host takes seconds to go down (sshd stops, the port is
+    closed, then it boots): each look at it must go through the connection
+    that reports errors the executor waits through, never through the one
+    that dropped (which reconnected by itself, and refused raw)."""
+    calls, boots = [], iter(["b1\n", "b1\n", "b2\n"])
+
+    class Rebooting:
+        name = "new"
+
+        def run(self, argv, **kw):
+            calls.append("run")
+            return types.SimpleNamespace(stdout=next(boots))
+
+        def close(self):
+            calls.append("close")
+
+    monkeypatch.setattr(execute.time, "sleep", lambda s: None)
+    execute.wait_for_reboot(Rebooting(), "b1\n", lambda line: None, timeout=60)
+    assert calls == ["close", "run", "close", "run", "close", "run"]

@@ -122,12 +122,20 @@ def test_fresh_host_plan_in_order():
     env = dict(step(steps, "install").commands[0].env)
     assert env["DEBIAN_FRONTEND"] == "noninteractive" and env["NEEDRESTART_SUSPEND"] == "1"
     assert "Dpkg::Options::=--force-confold" in install
-    assert argvs(step(steps, "engine"))[0] == ["systemctl", "enable", "--now", "docker"]
+    # the socket too, as Docker's own postinst enables it (docker.service requires it)
+    assert argvs(step(steps, "engine"))[0] == ["systemctl", "enable", "--now", "docker.socket", "docker.service"]
+    probe = step(steps, "engine").probe.argv[-1]
+    assert "systemctl is-active --quiet docker.socket docker.service" in probe
+    assert "systemctl is-enabled --quiet docker.socket docker.service" in probe
 
 
 def test_without_systemd_the_init_script_starts_the_engine():
     s = step(plan(facts_for("debian-12", systemd=False), SETTINGS), "engine")
     assert "service docker start" in argvs(s)[0][-1]
+    # the probe must fail while no engine answers: `docker info --format` of
+    # CLI 23+ exits 0 then (the error goes into the template), `docker
+    # version` does not
+    assert list(s.probe.argv) == ["docker", "version", "--format", "{{.Server.Version}}"]
 
 
 def installed_state(name="debian-12", **over):
@@ -420,7 +428,7 @@ def test_install_and_engine_failures_put_back_the_saved_packages_without_a_repos
         assert list(back.argv[-4:]) == ["-o", "APT::Sandbox::User=root",     # _apt cannot read
                                         "install", "--no-install-recommends"]   # the 0700 folder
         assert FALLBACK in back.display and "--no-install-recommends" in back.display
-        assert [list(c.argv) for c in s.recover[3:4]] == [["systemctl", "enable", "--now", "docker"]]
+        assert [list(c.argv) for c in s.recover[3:4]] == [["systemctl", "enable", "--now", "docker.socket", "docker.service"]]
         assert s.recover[-1].argv[-2:] == ("web", "db")
         assert f"sudo apt-get -o APT::Sandbox::User=root install --no-install-recommends " \
                f"{FALLBACK}/*.deb" in s.recover_help
@@ -479,3 +487,19 @@ def test_the_way_back_never_removes_a_docker_ce_that_was_there_before():
     assert install.state == "change" and install.recover
     removals = [list(c.argv) for c in install.recover if "remove" in c.argv]
     assert all("docker-ce" not in a and "docker-ce-cli" not in a for a in removals), removals
+
+
+def test_a_debian_13_host_with_distro_docker_keeps_its_split_packages_for_the_way_back():
+    """Debian 13 split the client (docker-cli) and ships buildx and compose v2
+    as packages of their own, which Docker CE's packages replace: they are
+    removed by name and kept as .deb files like docker.io, not removed
+    silently by apt's conflict resolution (no way back for them)."""
+    f = facts_for("debian-13", **MOVING)
+    assert f.os.codename == "trixie"
+    steps = plan(f, SETTINGS)
+    remove = step(steps, "remove-conflicts")
+    assert argvs(remove)[-1][-7:] == ["remove", "docker.io", "docker-compose", "containerd",
+                                      "runc", "docker-cli", "docker-buildx"]
+    kept = step(steps, "download").commands[-1].argv
+    for name in ("docker.io", "docker-cli", "docker-buildx", "docker-compose", "containerd", "runc"):
+        assert name in kept, name
