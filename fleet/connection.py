@@ -23,6 +23,7 @@ from .hostkeys import (KnownKeys, RefuseUnknownKey, changed_key_error, is_revoke
                        known_keys, revoked_error)
 from .inventory import Host, Inventory, Settings
 from .route import Hop, route
+from .runner import PatientRemote
 from .sshconfig import read_ssh_config
 
 
@@ -51,7 +52,7 @@ def build_connection(hop: Hop, settings: Settings, ssh_config: paramiko.SSHConfi
         host=host.address,
         user=ep.user,
         port=ep.port,
-        config=Config(ssh_config=ssh_config),
+        config=Config(ssh_config=ssh_config, overrides={"runners": {"remote": PatientRemote}}),
         connect_timeout=settings.connect_timeout,
         connect_kwargs=kwargs,
         gateway=gateway if gateway is not None else (hop.proxy_command or False),

@@ -134,8 +134,8 @@ class Executor:
         return sent
 
     def _tag(self, remote: Remote, where: str, image_id: str | None) -> None:
-        """Tag `image_id` as this run's image there (None: it is tagged
-        already), and untag it if the run fails."""
+        """Tag `image_id` as this run's image there (None: the command that
+        follows makes the tag), and untag it if the run fails."""
         self.journal.add("tag", f"tag {self.final} on {where}",
                          lambda: eng.docker(remote, "rmi", self.final, check=False))
         if image_id is not None:
@@ -216,20 +216,25 @@ class Executor:
         src, where = self.src, self.ends.source.name
         changes = commit_changes(dict(self.facts.container), dict(self.facts.image))
         pause = "--pause=false" if self.paused else "--pause=true"    # frozen already
-        image_id = first = eng.docker(
-            src, "commit", pause, *[w for ch in changes for w in ("--change", ch)],
-            "--", self.container, *([] if changes else [self.final])).stdout.strip()
+        # what a commit makes is named, and its undo noted, before it runs: an
+        # interrupt lets the command end (fleet/runner.py), then the undo runs
+        first = f"{self.final}-config"
+        self._tag(src, where, None)
         if changes:
-            self.journal.add("image", f"image {first[7:19]} on {where}",
+            self.journal.add("tag", f"tag {first} on {where}",
                              lambda: eng.docker(src, "rmi", first, check=False))
+        image_id = eng.docker(
+            src, "commit", pause, *[w for ch in changes for w in ("--change", ch)],
+            "--", self.container, first if changes else self.final).stdout.strip()
+        if changes:
             blank = f"{self.p.spec.name}.dockmove-commit-{self.p.run_id}"
-            eng.docker(src, "create", "--name", blank, "--", first)
             try:
+                eng.docker(src, "create", "--name", blank, "--", first)
                 image_id = eng.docker(src, "commit", "--pause=false", "--", blank,
                                       self.final).stdout.strip()
             finally:
                 eng.docker(src, "rm", "--volumes", "--force", blank, check=False)
-        self._tag(src, where, None)                # the commit tagged it
+                eng.docker(src, "rmi", first, check=False)   # the image stays: final's parent
         return image_id, len(changes)
 
     def _export(self) -> str:

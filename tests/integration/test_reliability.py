@@ -254,6 +254,34 @@ def test_a_closed_terminal_undoes_like_ctrl_c(rlab, tmp_path):
         assert left == "", left
 
 
+def test_ctrl_c_during_a_commit_leaves_no_image_behind(rlab, tmp_path):
+    """A Ctrl-C that lands while `docker commit` runs on the source: the
+    commit goes on there whatever we do; the undo must come after it and
+    remove what it made, or the source keeps an image this run left."""
+    rlab.sh("old", "docker run -d --name bigcommit apache-test sh -c "
+                   "'head -c 300000000 /dev/urandom > /blob; touch /done; sleep infinity' "
+                   ">/dev/null")
+    wait_for(rlab, "old", "docker exec bigcommit test -e /done", timeout=120)
+    before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
+
+    def when_it_commits(proc):
+        rlab.sh("old", "for i in $(seq 200); do pgrep -f 'docker commit' >/dev/null && exit 0; "
+                       "sleep 0.05; done; exit 1")
+        proc.send_signal(signal.SIGINT)
+    r = rlab.inv_until("migrate", "bigcommit", "--to", "new", "--commit", "--offline",
+                       "--stop-timeout", "1", "--no-port-check", "--records", str(tmp_path),
+                       when=lambda line: "] stop: bigcommit stopped" in line,
+                       then=when_it_commits, timeout=180)
+    assert r.returncode == 130, r.stdout + r.stderr
+    assert "waiting for the command running on old to end" in r.stderr, r.stderr
+    # no commit of ours still runs there, and it left nothing
+    rlab.sh("old", "for i in $(seq 300); do pgrep -f 'docker commit' >/dev/null || exit 0; "
+                   "sleep 0.2; done; exit 1")
+    assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before, r.stdout
+    assert "dockmove/" not in rlab.sh("old", "docker images --format '{{.Repository}}'")
+    assert inspect(rlab, "old", "bigcommit")["State"]["Running"]
+
+
 def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(rlab, tmp_path):
     """A Ctrl-C that lands while `docker stop` runs on the source: the stop
     goes on there whatever we do, so the undo must come after it (a start sent
@@ -261,10 +289,15 @@ def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(r
     # PID 1 (sh) ignores SIGTERM: the stop takes its whole --stop-timeout
     rlab.sh("old", "docker run -d --name slowstop apache-test sh -c 'sleep infinity' >/dev/null")
     before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
+
+    def when_the_stop_runs(proc):
+        rlab.sh("old", "for i in $(seq 100); do pgrep -f 'docker stop' >/dev/null && exit 0; "
+                       "sleep 0.1; done; exit 1")
+        proc.send_signal(signal.SIGINT)
     r = rlab.inv_until("migrate", "slowstop", "--to", "new", "--stop-timeout", "8",
                        "--no-port-check", "--records", str(tmp_path),
                        when=lambda line: "] container layer (source running)" in line,
-                       then=signal.SIGINT, timeout=120)
+                       then=when_the_stop_runs, timeout=120)
     assert r.returncode == 130, r.stdout + r.stderr
     assert "waiting for the command running on old to end" in r.stderr, r.stderr
     assert "undone: slowstop started again on old" in r.stdout
