@@ -8,7 +8,6 @@ from fleet.errors import CommandError, EngineError, UsageError
 from fleet.remote import Remote
 from fleet.facts import parse_ss
 
-from .spec import Published
 
 
 def docker(remote: Remote, *args: str, check: bool = True):
@@ -59,17 +58,4 @@ def listening_ports(remote: Remote) -> set[tuple[str, int]]:
     """(proto, port) of every listening TCP and bound UDP socket."""
     r = remote.run(["ss", "-H", "-l", "-n", "-t", "-u"], check=False)
     return {(l.proto, l.port) for l in parse_ss(r.stdout)} if r.ok else set()
-
-
-def bindings(container: dict) -> list[Published]:
-    """The ports a container (`docker inspect`) publishes with a fixed host port."""
-    out = []
-    for inner, binds in sorted(((container.get("HostConfig") or {}).get("PortBindings")
-                                or {}).items()):
-        proto = inner.partition("/")[2] or "tcp"
-        for b in binds or []:
-            if (b.get("HostPort") or "").isdigit():
-                out.append(Published(proto, int(b["HostPort"]), b.get("HostIp") or "",
-                                     f"{inner.partition('/')[0]}/{proto}"))
-    return out
 

@@ -28,6 +28,7 @@ from fleet.remote import Remote
 from fleet.signals import held
 
 from . import engine as eng
+from .spec import bindings
 from . import envfile
 from .checks import MigrateError, answering, baseline, verify_target
 from .ends import Ends
@@ -329,7 +330,7 @@ class Executor:
 
     def _answers_before(self) -> dict:
         """Which published ports answer on the source now, and their HTTP answers."""
-        ports = eng.bindings(dict(self.facts.container))
+        ports = bindings(dict(self.facts.container))
         self.answered = answering(self.src, self.ends.source.address, ports)
         return baseline(self.src, self.ends.source.address, ports, self.answered,
                         self.p.spec.published())

@@ -39,7 +39,7 @@ from .facts import Facts, names_an_id
 from .options import Options
 from .overrides import apply, as_imported, change_problems, held_back_env, import_changes
 from . import envfile
-from .engine import bindings
+from .spec import bindings
 from .spec import RunSpec, from_inspect, render
 from .transfer import COMPRESS
 from .volumes import ANONYMOUS, DataCopy, DataPlan, container_layer, pin_volume_names, plan_data

@@ -18,6 +18,7 @@ from fleet.selection import select
 from fleet.signals import held
 
 from . import engine as eng
+from .spec import bindings
 from .checks import wait_ports
 from .records import last_finished
 
@@ -69,7 +70,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
             out(f"[2/3] source: {container} started on {source.name}"
                 + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
             answer = wait_ports(
-                src, source.address, eng.bindings(rec.container_inspect),
+                src, source.address, bindings(rec.container_inspect),
                 time.monotonic() + 60, required=rec.answered_before,
                 skipped="did not answer before the migration either",
                 fail=lambda port, detail: RollbackError(

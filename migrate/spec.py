@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Sequence, Union
+from typing import Mapping, Sequence, Union
 
 from fleet.secrets import mask_argv
 
@@ -275,13 +275,25 @@ def _duration(ns: int) -> str:
     return f"{ns}ns"
 
 
-def _ports(host: dict, config: dict, image_config: dict) -> tuple[list[Port], list[str]]:
-    """The bindings (`--publish`) and the ports exposed at run time (`--expose`)."""
+def port_bindings(host: dict) -> list[Port]:
+    """HostConfig.PortBindings as ports (`--publish`)."""
     ports = []
     for key, bindings in sorted((host.get("PortBindings") or {}).items()):
         cport, _, proto = key.partition("/")
         for b in bindings or [{}]:
             ports.append(Port(cport, proto or "tcp", b.get("HostIp") or "", b.get("HostPort") or ""))
+    return ports
+
+
+def bindings(container: Mapping) -> list[Published]:
+    """The ports a container (`docker inspect`) publishes with a fixed host port."""
+    return [p for port in port_bindings(container.get("HostConfig") or {})
+            for p in port.published()]
+
+
+def _ports(host: dict, config: dict, image_config: dict) -> tuple[list[Port], list[str]]:
+    """The bindings (`--publish`) and the ports exposed at run time (`--expose`)."""
+    ports = port_bindings(host)
     published = set((host.get("PortBindings") or {}))
     image_exposed = set((image_config.get("ExposedPorts") or {}))
     expose = sorted(set(config.get("ExposedPorts") or {}) - image_exposed - published)
