@@ -239,7 +239,8 @@ def record(c, container, host=None, show_secrets=False, inventory=None):
     """Print the docker run command that recreates a container (like runlike)."""
     from fleet.remote import Remote
     from migrate import engine as eng
-    from migrate.spec import from_inspect, render
+    from migrate.inspected import from_inspect
+    from migrate.spec import render
 
     inv = load_inventory(inventory)
     h = _one(inv, host, inv.settings.default_source, "host (--host)")

@@ -28,7 +28,7 @@ from fleet.remote import Remote
 from fleet.signals import held
 
 from . import engine as eng
-from .spec import bindings
+from .inspected import bindings
 from . import envfile
 from .checks import MigrateError, answering, baseline, verify_target
 from .ends import Ends

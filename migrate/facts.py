@@ -30,10 +30,10 @@ from . import engine as eng
 from .ends import Ends, stream_prefix
 from .hostfs import du, gnu_tar, nonempty, sh
 from .options import Options
-from .spec import depends_on
+from .inspected import depends_on
+from .spec import DEFAULT_NETWORKS
 from .transfer import COMPRESS, layer_chains, source_filters, uses_containerd_store
 
-DEFAULT_NETWORKS = ("default", "bridge", "host", "none")
 T = TypeVar("T")
 
 

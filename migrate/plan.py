@@ -39,8 +39,9 @@ from .facts import Facts, names_an_id
 from .options import Options
 from .overrides import apply, as_imported, change_problems, held_back_env, import_changes
 from . import envfile
-from .spec import bindings
-from .spec import RunSpec, from_inspect, render
+from .inspected import bindings
+from .inspected import from_inspect
+from .spec import RunSpec, render
 from .transfer import COMPRESS
 from .volumes import ANONYMOUS, DataCopy, DataPlan, container_layer, pin_volume_names, plan_data
 

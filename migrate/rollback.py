@@ -18,7 +18,7 @@ from fleet.selection import select
 from fleet.signals import held
 
 from . import engine as eng
-from .spec import bindings
+from .inspected import bindings
 from .checks import wait_ports
 from .records import last_finished
 

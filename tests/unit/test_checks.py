@@ -13,7 +13,7 @@ import pytest
 
 from migrate.checks import judge, state_of
 from migrate.checks import MigrateError, answering, baseline, wait_ports
-from migrate.spec import bindings
+from migrate.inspected import bindings
 from migrate.spec import Port, Published, RunSpec
 from verify import probe
 from fleet.facts import Listener

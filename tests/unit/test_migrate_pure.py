@@ -12,7 +12,8 @@ from fleet.inventory import parse_inventory
 from fleet.ssh_cli import ssh_command
 from migrate.execute import network_args
 from migrate.overrides import apply, commit_changes, held_back_env, import_changes
-from migrate.spec import Mount, NetworkAttach, Port, from_inspect
+from migrate.inspected import from_inspect
+from migrate.spec import Mount, NetworkAttach, Port
 from migrate.stream import StreamError, pipe, progress_line
 from fleet.facts import parse_ss
 

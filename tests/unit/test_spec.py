@@ -11,8 +11,8 @@ import pytest
 
 from fleet.errors import UsageError
 from migrate.overrides import apply, parse_publish
-from migrate.spec import (Mount, NetworkAttach, Port, Published, RunSpec, Tmpfs, Volume,
-                          from_inspect)
+from migrate.inspected import from_inspect
+from migrate.spec import Mount, NetworkAttach, Port, Published, RunSpec, Tmpfs, Volume
 from migrate.volumes import DataCopy, DataPlan, pin_volume_names
 
 DATA = Path(__file__).parent / "data"
@@ -169,7 +169,7 @@ def test_a_shared_network_leaves_out_what_the_engine_refuses_with_it():
 
 
 def test_dependencies_are_read_from_links_volumes_from_and_shared_namespaces():
-    from migrate.spec import depends_on
+    from migrate.inspected import depends_on
     d = json.loads((DATA / "inspect" / "apache-cont.json").read_text())["container"]
     d["HostConfig"].update({"Links": ["/db:/web/database", "/db:/web/db2"],
                             "VolumesFrom": ["data:ro"], "NetworkMode": "container:abc123",
