@@ -265,7 +265,7 @@ def test_ctrl_c_during_a_commit_leaves_no_image_behind(rlab, tmp_path):
     before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
 
     def when_it_commits(proc):
-        rlab.sh("old", "for i in $(seq 200); do pgrep -f 'docker commit' >/dev/null && exit 0; "
+        rlab.sh("old", "for i in $(seq 200); do pgrep -f '[d]ocker commit' >/dev/null && exit 0; "
                        "sleep 0.05; done; exit 1")
         proc.send_signal(signal.SIGINT)
     r = rlab.inv_until("migrate", "bigcommit", "--to", "new", "--commit", "--offline",
@@ -275,7 +275,7 @@ def test_ctrl_c_during_a_commit_leaves_no_image_behind(rlab, tmp_path):
     assert r.returncode == 130, r.stdout + r.stderr
     assert "waiting for the command running on old to end" in r.stderr, r.stderr
     # no commit of ours still runs there, and it left nothing
-    rlab.sh("old", "for i in $(seq 300); do pgrep -f 'docker commit' >/dev/null || exit 0; "
+    rlab.sh("old", "for i in $(seq 300); do pgrep -f '[d]ocker commit' >/dev/null || exit 0; "
                    "sleep 0.2; done; exit 1")
     assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before, r.stdout
     assert "dockmove/" not in rlab.sh("old", "docker images --format '{{.Repository}}'")
@@ -291,7 +291,7 @@ def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(r
     before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
 
     def when_the_stop_runs(proc):
-        rlab.sh("old", "for i in $(seq 100); do pgrep -f 'docker stop' >/dev/null && exit 0; "
+        rlab.sh("old", "for i in $(seq 100); do pgrep -f '[d]ocker stop' >/dev/null && exit 0; "
                        "sleep 0.1; done; exit 1")
         proc.send_signal(signal.SIGINT)
     r = rlab.inv_until("migrate", "slowstop", "--to", "new", "--stop-timeout", "8",
@@ -302,7 +302,7 @@ def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(r
     assert "waiting for the command running on old to end" in r.stderr, r.stderr
     assert "undone: slowstop started again on old" in r.stdout
     # no docker stop of ours still runs there, and the source runs
-    rlab.sh("old", "for i in $(seq 100); do pgrep -f 'docker stop' >/dev/null || exit 0; "
+    rlab.sh("old", "for i in $(seq 100); do pgrep -f '[d]ocker stop' >/dev/null || exit 0; "
                    "sleep 0.2; done; exit 1")
     assert inspect(rlab, "old", "slowstop")["State"]["Running"], r.stdout
     assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
