@@ -120,97 +120,179 @@ def _mib(n: int) -> int:
 
 def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
          ) -> Plan | Refused:
+    """Every problem at once, or the plan (see the module's docstring)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    spec = _spec(opts, facts, environ, problems)
+    image = _image(opts, facts, problems, warnings)
+    problems += _target_problems(opts, facts, spec)
+    data = plan_data(dict(facts.container), {k: dict(v) for k, v in facts.volumes.items()},
+                     copy_binds=opts.copy_binds, empty_volumes=opts.empty_volumes,
+                     bind_kinds=dict(facts.bind_kinds))
+    spec = pin_volume_names(spec, data)
+    problems += data.problems
+    warnings += data.warnings
+    there = _on_target(opts, facts, spec, data, problems)
+    problems += _host_problems(opts, facts, data)
+    policy = facts.host_config.get("RestartPolicy") or {}
+    if policy.get("Name") == "always" and opts.cutover != "none":
+        warnings.append(f"{facts.name} has restart policy 'always': once stopped it starts "
+                        f"again if the engine on {facts.source.name} restarts")
+    if problems:
+        return Refused(tuple(dict.fromkeys(problems)), tuple(warnings))
+
     src, dst = facts.source, facts.target
-    c, image = facts.container, facts.image
+    running = facts.running
+    autoremove = bool(facts.host_config.get("AutoRemove"))
+    stops = running and opts.cutover != "none"
+    live = stops and opts.cutover == "live"
+    layer = (container_layer(dict(facts.container), dst.driver)
+             if opts.mode == "commit" and not opts.commit else None)
+    commit = opts.mode == "commit" and layer is None
+    frozen = opts.cutover == "none" and running and bool(data.copies or layer)
+    final = f"dockmove/{tag_name(spec.name)}:{run_id}"
+    runs = final if opts.mode == "export" or commit else image.runs
+    if commit:
+        why = ("asked with --commit" if opts.commit else
+               f"{src.name} keeps containers in {src.driver or '?'}, {dst.name} in "
+               f"{dst.driver or '?'}: its layer cannot be copied")
+        warnings.append(f"{facts.name}'s changes come as a commit ({why}): it runs on "
+                        f"{dst.name} as {final}"
+                        + (f", and {image.tag} names its original image there" if image.tag else ""))
+    missing = tuple(n for n in facts.networks if n not in facts.target_networks)
+    existing_runs = bool(((facts.existing or {}).get("State") or {}).get("Running"))
+    shape = _Shape(o=opts, c=facts.name, src=src.name, tgt=dst.name, spec=spec, final=final,
+                   image=runs, tag=image.tag, commit=commit, data=data, layer=layer, live=live,
+                   has_image=facts.target_has_image, frozen=frozen, stops=stops,
+                   autoremove=autoremove, missing=missing, replaced_uses=there.replaced_uses,
+                   existing_runs=existing_runs, running=running)
+    return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, image=runs,
+                tag=image.tag, tag_was=image.tag_was, commit=commit, data=data, layer=layer,
+                target_paths=there.paths, existing_volumes=there.volumes,
+                replaced_uses=there.replaced_uses, networks=facts.networks,
+                missing_networks=missing, running=running, autoremove=autoremove,
+                restart_policy=policy, stops=stops, live=live, frozen=frozen,
+                warnings=tuple(warnings), steps=shape.steps(),
+                preflight=_preflight_line(facts, data))
+
+
+def _spec(opts: Options, facts: Facts, environ: Mapping[str, str],
+          problems: list[str]) -> RunSpec:
+    """What the target container is given: the source's run arguments, the
+    user's overrides; container:ID as container:NAME."""
     export = opts.mode == "export"
-    spec = apply(from_inspect(c, as_imported(dict(image)) if export else image,
-                              src.info.get("LoggingDriver", "json-file")),
+    image = facts.image
+    spec = apply(from_inspect(facts.container, as_imported(dict(image)) if export else image,
+                              facts.source.info.get("LoggingDriver", "json-file")),
                  name=opts.name, publish=opts.publish, env=opts.env, environ=environ)
     if export:
         spec = held_back_env(spec, image)
-    problems: list[str] = envfile.problems(spec.env)
-    warnings: list[str] = []
-    if export:
         problems += change_problems(import_changes(dict(image)))
+    problems += envfile.problems(spec.env)
+    dst = facts.target.name
     for d in facts.dependencies:
         if not d.on_target:
-            problems.append(f"{dst.name}: {facts.name} depends on the container {d.name} "
-                            f"({', '.join(d.how)}), which {dst.name} does not have: move it "
-                            f"first (inv migrate {d.name} --to {dst.name})")
-    spec = _by_name(spec, facts)
-    ref, image_id = facts.ref, c["Image"]
+            problems.append(f"{dst}: {facts.name} depends on the container {d.name} "
+                            f"({', '.join(d.how)}), which {dst} does not have: move it "
+                            f"first (inv migrate {d.name} --to {dst})")
+    return _by_name(spec, facts)
+
+
+@dataclass(frozen=True)
+class _Image:
+    tag: str                # the source's reference, to tag on the target ("" for none)
+    tag_was: str | None     # the image that tag names there now (--replace moves it)
+    runs: str               # what the target container runs, unless a commit or an import
+
+
+def _image(opts: Options, facts: Facts, problems: list[str], warnings: list[str]) -> _Image:
+    dst = facts.target.name
+    ref, image_id = facts.ref, facts.container["Image"]
+    export = opts.mode == "export"
     tag = "" if export or names_an_id(ref, image_id) or "@" in ref else ref
     tag_was = facts.target_ref_id if tag and facts.target_ref_id not in (None, image_id) else None
     if tag_was and not opts.replace:
-        problems.append(f"{dst.name}: the tag {tag} names another image there ({tag_was[7:19]}); "
+        problems.append(f"{dst}: the tag {tag} names another image there ({tag_was[7:19]}); "
                         f"pass --replace to point it at {facts.name}'s image (the other image "
                         "stays, by its id), or remove or retag it there")
     if "@" in ref and not export:
         warnings.append(f"{facts.name}'s image is named by digest ({ref}), which a copied image "
-                        f"cannot carry: it runs on {dst.name} as {image_id[7:19]} (its id)")
-    existing = facts.existing
+                        f"cannot carry: it runs on {dst} as {image_id[7:19]} (its id)")
+    return _Image(tag, tag_was, tag or ref if "@" not in ref else image_id)
+
+
+def _target_problems(opts: Options, facts: Facts, spec: RunSpec) -> list[str]:
+    """Its name and its ports on the target."""
+    problems = []
+    dst, existing = facts.target.name, facts.existing
     if existing is not None and opts.replace and (existing.get("HostConfig") or {}).get("AutoRemove"):
-        problems.append(f"{dst.name}: the container {spec.name!r} there runs with --rm: "
+        problems.append(f"{dst}: the container {spec.name!r} there runs with --rm: "
                         "--replace would stop it, and its stop deletes it and its anonymous "
                         "volumes; remove it yourself first, or pass --name NEW")
     if existing is not None and not opts.replace:
-        problems.append(f"{dst.name}: a container named {spec.name!r} exists; pass "
+        problems.append(f"{dst}: a container named {spec.name!r} exists; pass "
                         "--name NEW, or --replace (the existing one is kept, stopped and renamed)")
     taken = set(facts.taken_ports)
     if existing is not None and opts.replace:      # its ports are freed when it stops
         taken -= {(p.proto, p.port) for p in bindings(dict(existing))}
     for p in spec.published():
         if (p.proto, p.port) in taken:
-            problems.append(f"{dst.name}: port {p.port}/{p.proto} is taken; pass --publish "
+            problems.append(f"{dst}: port {p.port}/{p.proto} is taken; pass --publish "
                             f"NEW:CONTAINER to use another host port")
+    return problems
 
-    # data: volumes and bind mounts
-    data = plan_data(dict(c), {k: dict(v) for k, v in facts.volumes.items()},
-                     copy_binds=opts.copy_binds, empty_volumes=opts.empty_volumes,
-                     bind_kinds=dict(facts.bind_kinds))
-    spec = pin_volume_names(spec, data)
-    problems += data.problems
-    warnings += data.warnings
-    target_paths: dict[str, str] = {}
-    existing_volumes: set[str] = set()
+
+@dataclass(frozen=True)
+class _There:
+    paths: Mapping[str, str]        # copy name -> its path on the target (exists)
+    volumes: frozenset[str]         # volumes of ours the target has already
+    replaced_uses: tuple[str, ...]  # ... that --replace's container uses
+
+
+def _on_target(opts: Options, facts: Facts, spec: RunSpec, data: DataPlan,
+               problems: list[str]) -> _There:
+    """The volumes and paths the copy goes into that the target has already."""
+    dst, existing = facts.target.name, facts.existing
+    paths: dict[str, str] = {}
+    volumes: set[str] = set()
     replaced_uses: list[str] = []
     for copy in data.copies + data.empty:
         if copy.kind == "volume":
             v = facts.target_volumes.get(copy.name)
             if v is None:
                 continue
-            existing_volumes.add(copy.name)
+            volumes.add(copy.name)
             users = set(v.users)
             others = sorted(users - {spec.name}) if existing is not None else sorted(users)
             if copy in data.copies and others:
-                problems.append(f"{dst.name}: volume {copy.name} is used by "
+                problems.append(f"{dst}: volume {copy.name} is used by "
                                 f"{', '.join(others)} there; its data cannot be replaced under "
                                 "a running or stopped container: remove that container (or "
                                 "move this one with --empty-volumes)")
             elif copy in data.copies and users:
                 replaced_uses.append(copy.name)
             if copy in data.copies:
-                target_paths[copy.name] = v.mountpoint
+                paths[copy.name] = v.mountpoint
                 if not opts.replace and v.holds_data:
-                    problems.append(f"{dst.name}: volume {copy.name} exists and holds data; "
+                    problems.append(f"{dst}: volume {copy.name} exists and holds data; "
                                     "pass --replace to overwrite it with the source's data")
         else:
-            target_paths[copy.name] = copy.name
+            paths[copy.name] = copy.name
             if not opts.replace and copy.name in facts.target_paths_with_data:
-                problems.append(f"{dst.name}: {copy.name} exists and is not empty; pass "
+                problems.append(f"{dst}: {copy.name} exists and is not empty; pass "
                                 "--replace to overwrite it with the source's (--copy-binds)")
+    return _There(paths, frozenset(volumes), tuple(replaced_uses))
+
+
+def _host_problems(opts: Options, facts: Facts, data: DataPlan) -> list[str]:
+    """Tools, space and root on the two hosts."""
+    problems = []
+    src, dst = facts.source, facts.target
     if data.copies:
         for h in (src, dst):
             if not h.gnu_tar:
                 problems.append(f"{h.name}: copying volume data needs GNU tar there")
-    policy = facts.host_config.get("RestartPolicy") or {}
-    if policy.get("Name") == "always" and opts.cutover != "none":
-        warnings.append(f"{facts.name} has restart policy 'always': once stopped it starts "
-                        f"again if the engine on {src.name} restarts")
-
-    # space, tools, root
-    size = int(image.get("Size") or 0)
-    data_size = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies)
+    size = int(facts.image.get("Size") or 0)
     vol_size = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies
                    if cp.kind == "volume")
     root = dst.info.get("DockerRootDir", "/var/lib/docker")
@@ -225,46 +307,18 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                 if tool.split()[0] not in h.tools:
                     problems.append(f"{h.name}: --compress {opts.compress} needs "
                                     f"{tool.split()[0]} there")
-    problems += [h.stream_problem for h in (src, dst) if h.stream_problem]
-    if problems:
-        return Refused(tuple(dict.fromkeys(problems)), tuple(warnings))
+    return problems + [h.stream_problem for h in (src, dst) if h.stream_problem]
 
-    running = facts.running
-    autoremove = bool(facts.host_config.get("AutoRemove"))
-    stops = running and opts.cutover != "none"
-    live = stops and opts.cutover == "live"
-    layer = (container_layer(dict(c), dst.driver)
-             if opts.mode == "commit" and not opts.commit else None)
-    commit = opts.mode == "commit" and layer is None
-    frozen = opts.cutover == "none" and running and bool(data.copies or layer)
-    final = f"dockmove/{tag_name(spec.name)}:{run_id}"
-    runs = final if export or commit else tag or ref if "@" not in ref else image_id
-    if commit:
-        why = ("asked with --commit" if opts.commit else
-               f"{src.name} keeps containers in {src.driver or '?'}, {dst.name} in "
-               f"{dst.driver or '?'}: its layer cannot be copied")
-        warnings.append(f"{facts.name}'s changes come as a commit ({why}): it runs on "
-                        f"{dst.name} as {final}"
-                        + (f", and {tag} names its original image there" if tag else ""))
+
+def _preflight_line(facts: Facts, data: DataPlan) -> str:
+    src, dst = facts.source, facts.target
+    size = int(facts.image.get("Size") or 0)
+    data_size = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies)
     deps = "; depends on: " + ", ".join(
         f"{d.name} ({dst.name} has it)" for d in facts.dependencies) if facts.dependencies else ""
-    missing = tuple(n for n in facts.networks if n not in facts.target_networks)
-    shape = _Shape(opts, facts.name, src.name, dst.name, spec, final, runs, tag, commit,
-                   data, layer, live,
-                   facts.target_has_image,
-                   frozen, stops, autoremove, missing, tuple(replaced_uses),
-                   bool(((existing or {}).get("State") or {}).get("Running")), running)
-    return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, image=runs,
-                tag=tag, tag_was=tag_was, commit=commit, data=data,
-                layer=layer, target_paths=target_paths,
-                existing_volumes=frozenset(existing_volumes),
-                replaced_uses=tuple(replaced_uses), networks=facts.networks,
-                missing_networks=missing, running=running, autoremove=autoremove,
-                restart_policy=policy, stops=stops, live=live, frozen=frozen, warnings=tuple(warnings),
-                steps=shape.steps(),
-                preflight=(f"preflight: ok ({src.name} {src.version} -> {dst.name} "
-                           f"{dst.version}; image {_mib(size)} MiB, data {_mib(data_size)} MiB; "
-                           f"{_mib(facts.free_bytes)} MiB free on the target{deps})"))
+    return (f"preflight: ok ({src.name} {src.version} -> {dst.name} {dst.version}; image "
+            f"{_mib(size)} MiB, data {_mib(data_size)} MiB; {_mib(facts.free_bytes)} MiB free "
+            f"on the target{deps})")
 
 
 @dataclass(frozen=True)
