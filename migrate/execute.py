@@ -38,7 +38,8 @@ from .journal import Journal
 from .layers import chain_ids
 from .options import Options, check
 from .overrides import commit_changes, import_changes
-from .plan import Plan, Refused, Step, plan
+from .plan import Plan, Refused, plan
+from .steps import Step
 from .records import Record, new_record
 from .stream import human
 from .transfer import COMPRESS, ImageSent, describe, send_data, send_image

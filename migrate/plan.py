@@ -4,13 +4,7 @@ the run spec the target gets, the data to copy and the frozen list of steps,
 each with what it does and what undoing it means. migrate/execute.py runs
 the steps; `--dry-run` prints them.
 
-The order of the steps is the cut-over:
-- live (default): image and data copied while the source runs; then the
-  source stops (or, run with --rm, is paused), what changed since is sent,
-  the target starts and is verified.
-- offline: the source stops first, then everything is copied once.
-- none (--no-stop): copied while the source runs, the last pass with the
-  source paused (a consistent snapshot), then it runs on.
+The order of the steps is the cut-over's: migrate/steps.py.
 
 Which image the target container runs (its Config.Image, what `docker ps`
 shows):
@@ -42,17 +36,9 @@ from . import envfile
 from .inspected import bindings
 from .inspected import from_inspect
 from .spec import RunSpec, render
+from .steps import Shape, Step
 from .transfer import COMPRESS
-from .volumes import ANONYMOUS, DataCopy, DataPlan, container_layer, pin_volume_names, plan_data
-
-
-@dataclass(frozen=True)
-class Step:
-    action: str                 # what the executor does (migrate/execute.py)
-    title: str                  # printed as "[n] title: outcome"
-    what: str                   # what it will do, and why (--dry-run)
-    undo: str = ""              # what undoing it means; "" when it changes nothing to undo
-    live: bool = False          # data and layer passes: made while the source runs
+from .volumes import DataCopy, DataPlan, container_layer, pin_volume_names, plan_data
 
 
 @dataclass(frozen=True)
@@ -161,7 +147,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                         + (f", and {image.tag} names its original image there" if image.tag else ""))
     missing = tuple(n for n in facts.networks if n not in facts.target_networks)
     existing_runs = bool(((facts.existing or {}).get("State") or {}).get("Running"))
-    shape = _Shape(o=opts, c=facts.name, src=src.name, tgt=dst.name, spec=spec, final=final,
+    shape = Shape(o=opts, c=facts.name, src=src.name, tgt=dst.name, spec=spec, final=final,
                    image=runs, tag=image.tag, commit=commit, data=data, layer=layer, live=live,
                    has_image=facts.target_has_image, frozen=frozen, stops=stops,
                    autoremove=autoremove, missing=missing, replaced_uses=there.replaced_uses,
@@ -319,138 +305,3 @@ def _preflight_line(facts: Facts, data: DataPlan) -> str:
     return (f"preflight: ok ({src.name} {src.version} -> {dst.name} {dst.version}; image "
             f"{_mib(size)} MiB, data {_mib(data_size)} MiB; {_mib(facts.free_bytes)} MiB free "
             f"on the target{deps})")
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """The step list, from what plan() decided."""
-    o: Options
-    c: str
-    src: str
-    tgt: str
-    spec: RunSpec
-    final: str
-    image: str          # what the target container runs
-    tag: str
-    commit: bool        # the changes come as a commit (no layer copy)
-    data: DataPlan
-    layer: DataCopy | None
-    live: bool
-    has_image: bool
-    frozen: bool
-    stops: bool
-    autoremove: bool
-    missing: tuple[str, ...]
-    replaced_uses: tuple[str, ...]
-    existing_runs: bool
-    running: bool
-
-    def steps(self) -> tuple[Step, ...]:
-        o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
-        export = o.mode == "export"
-        early = live or frozen              # a first pass while the source runs
-        data = ", ".join(x.label for x in self.data.copies) or "none"
-        empty = [x.label for x in self.data.empty if not ANONYMOUS.match(x.name)]
-        if empty:
-            data += f"; created empty (--empty-volumes): {', '.join(empty)}"
-        name = self.spec.name
-        if self.autoremove:
-            stop = Step("pause", "pause",
-                        f"pause {c} on {src} (it runs with --rm: a stop would delete it and its "
-                        "anonymous volumes; removed only after the target passed verification)"
-                        + (" (downtime starts)" if live else ""),
-                        undo=f"unpause {c} on {src}")
-        else:
-            stop = Step("stop", "stop", f"stop {c} on {src}" + (" (downtime starts)" if live else ""),
-                        undo=f"start {c} on {src} again")
-        tagged = f"; tag it {self.tag} there" if self.tag else ""
-        base = Step("base_image", "image (source running)" if early else "image",
-                    (f"{tgt} has {c}'s image already: nothing to send" if self.has_image
-                     else f"send the layers of {c}'s image that {tgt} lacks"
-                     + (", while it runs" if early else "")) + tagged,
-                    undo=f"remove the image from {tgt} if this run brought it"
-                    + ("; the tag as it was" if self.tag else ""),
-                    live=early)
-        create = Step("create", "container",
-                      f"create {name} on {tgt} from {self.image}"
-                      + (" (not started)" if self.layer else ""),
-                      undo=f"remove {name} from {tgt}")
-        out = [Step("record", "record", f"record {c}'s run arguments in {o.records}/ (mode 0600)")]
-        if self.replaced_uses and self.existing_runs:
-            out.append(Step("replace", "replace",
-                            f"stop {name} on {tgt} (--replace): it uses "
-                            f"{', '.join(self.replaced_uses)}, which the copy overwrites",
-                            undo=f"start {name} again unless its volumes were overwritten"))
-        if self.stops and not live:
-            out.append(stop)
-        if not export:
-            out.append(base)
-        if early:
-            out.append(Step("data", "data (source running)",
-                            f"copy its data while it runs: {data}",
-                            undo="remove the volumes this run created; empty again what was empty",
-                            live=True))
-        if frozen and export:
-            out.append(Step("image", "image",
-                            f"docker export {c} | docker import on {tgt}, config restored, before "
-                            f"the freeze (compression {o.compress})",
-                            undo=f"remove the imported image from {tgt}"))
-        out.append(Step("networks", "networks",
-                        f"create networks: {', '.join(self.missing)}" if self.missing
-                        else "no network to create",
-                        undo=f"remove the networks created on {tgt}" if self.missing else ""))
-        if self.layer and early:
-            out.append(create)
-            out.append(Step("layer", "container layer (source running)",
-                            f"copy {c}'s own changes (its overlay2 layer) into it, while {c} runs",
-                            live=True))
-        if frozen:
-            out.append(Step("freeze", "freeze",
-                            f"pause {c} on {src} for the last pass (a short freeze: a consistent "
-                            "snapshot of its data and changes)", undo=f"unpause {c} on {src}"))
-            if self.commit:
-                out.append(Step("snapshot", "snapshot",
-                                f"docker commit {c} as {self.final} (frozen)",
-                                undo=f"remove {self.final} from {src}"))
-        if live:
-            out.append(stop)
-        if not frozen and (self.commit or export):
-            out.append(Step(
-                "image", ("commit" if self.commit else "image")
-                + (" (changes since)" if live and not export else ""),
-                (f"docker commit {c} as {self.final}, send the layers {tgt} lacks" if self.commit
-                 else f"docker export {c} | docker import on {tgt} as {self.final}, config "
-                      "restored") + f" (compression {o.compress})",
-                undo=f"remove the tag {self.final} (and the image, if this run brought it)"))
-        out.append(Step("data", "data" + (" (changes since)" if early else ""),
-                        ("copy what changed in its data since: " if early
-                         else "copy its data: ") + data,
-                        undo="remove the volumes this run created; empty again what was empty"))
-        if self.layer and early:
-            out.append(Step("layer", "container layer (changes since)",
-                            f"copy what changed in {c}'s layer since"))
-        if frozen:
-            out.append(Step("unpause", "unpause", f"unpause {c} on {src}; report the freeze"))
-            if self.commit:
-                out.append(Step("send_snapshot", "image",
-                                f"send the layers of {self.final} that {tgt} lacks, after the "
-                                f"freeze (compression {o.compress})",
-                                undo=f"remove {self.final} from {tgt}"))
-        if not (self.layer and early):
-            out.append(create)
-            if self.layer:
-                out.append(Step("layer", "container layer",
-                                f"copy {c}'s own changes (its overlay2 layer) into it"))
-        out.append(Step("start", "start", f"start {name} on {tgt}"))
-        out.append(Step("verify", "verify",
-                        f"wait until it runs (healthy, if it has a check) without a restart for "
-                        f"{o.settle:g}s and the published ports that answered on the source "
-                        "answer" + ("; report the downtime" if self.stops else "")))
-        out.append(Step("finish", "finish",
-                        ("remove temporary tags; " if self.commit else "")
-                        + f"{c} " + (
-                            "removed (--remove-source)" if o.remove_source
-                            else "kept, stopped, for rollback" if self.stops
-                            else "left running" if self.running
-                            else "kept as it is (it was not running)")))
-        return tuple(out)
