@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from fleet.errors import DockmoveError, PreflightError
+from fleet.errors import CommandError, DockmoveError, PreflightError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
@@ -322,10 +322,13 @@ class Executor:
     def do_networks(self, step: Step) -> str:
         made = []
         for name in self.p.missing_networks:
-            self.journal.add("network", f"network {name} on {self.ends.target.name}",
-                             lambda name=name: _remove_network(self.dst, name))
-            eng.docker(self.dst, "network", "create",
-                       *network_args(dict(self.p.networks[name])), name)
+            entry = self.journal.add("network", f"network {name} on {self.ends.target.name}",
+                                     lambda name=name: _remove_network(self.dst, name))
+            r = eng.docker(self.dst, "network", "create",
+                           *network_args(dict(self.p.networks[name])), name, check=False)
+            if not r.ok:            # refused (one of that name appeared?): not ours to remove
+                self.journal.drop(entry)
+                raise CommandError(self.dst.name, r.command, r.exit_code, r.stderr)
             made.append(name)
         return f"created {', '.join(made)}" if made else "none to create"
 
@@ -419,21 +422,25 @@ class Executor:
         if existing is not None:
             aside = f"{spec.name}.replaced-{self.p.run_id}"
             was_running = (existing.get("State") or {}).get("Running")
-            eng.docker(dst, "stop", spec.name, check=False)
-            eng.docker(dst, "rename", spec.name, aside)
 
             def put_back():
-                eng.docker(dst, "rename", aside, spec.name)
+                if eng.inspect(dst, "container", aside) is not None:
+                    eng.docker(dst, "rename", aside, spec.name)
                 if was_running:
                     self._restart_replaced()
             self.journal.add("replaced", f"{aside} back as {spec.name}"
                              + (", started again" if was_running else ""), put_back)
+            eng.docker(dst, "stop", spec.name, check=False)
+            eng.docker(dst, "rename", spec.name, aside)
         given = envfile.given(spec.env, spec.labels)
-        self.journal.add("container", f"container {spec.name} on {self.ends.target.name}",
-                         lambda: _remove_created(dst, spec.name))
+        entry = self.journal.add("container", f"container {spec.name} on {self.ends.target.name}",
+                                 lambda: _remove_created(dst, spec.name))
         with envfile.on_target(dst, given.files()) as folder:
             argv = spec.create_argv(given.argv(folder), self.p.image)
-            dst.run(given.command(argv, folder), sudo=True)
+            r = dst.run(given.command(argv, folder), sudo=True, check=False)
+        if not r.ok:                # refused: what has that name there now is not ours
+            self.journal.drop(entry)
+            raise CommandError(dst.name, r.command, r.exit_code, r.stderr)
         for net in spec.extra_networks:
             eng.docker(dst, "network", "connect", *net.connect_args(), net.network, spec.name)
         inline = [kv.partition("=")[0] for kv in given.inline_labels]
@@ -589,9 +596,9 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                     raise ex.failure(why, left, e) from None
                 raise
             # verified: the migration is done, whatever the clean-up below says
-            ex.note(outcome="done", source_stopped=p.stops)
             try:
                 with held():            # the source's policy and removal are not cut short
+                    ex.note(outcome="done", source_stopped=p.stops)
                     ex.run(finish)
             except DockmoveError as e:
                 raise MigrateError(

@@ -29,8 +29,17 @@ class Entry:
 class Journal:
     entries: list[Entry] = field(default_factory=list)
 
-    def add(self, kind: Kind, what: str, action: Callable[[], None]) -> None:
-        self.entries.append(Entry(kind, what, action))
+    def add(self, kind: Kind, what: str, action: Callable[[], None]) -> Entry:
+        """Note the undo of a change about to be made (before it is: an
+        interrupt lets a command end, then the undo runs: fleet/runner.py)."""
+        entry = Entry(kind, what, action)
+        self.entries.append(entry)
+        return entry
+
+    def drop(self, entry: Entry) -> None:
+        """The change was refused: nothing to undo (and what has the name
+        there now is not ours)."""
+        self.entries = [e for e in self.entries if e is not entry]
 
     def has(self, kind: Kind, what: str) -> bool:
         return any(e.kind == kind and e.what == what for e in self.entries)

@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleet.errors import MigrateError
+
 VERSION = 2
 
 
@@ -57,16 +59,22 @@ class Record:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "path"}
         return json.loads(json.dumps(d))            # tuples become lists
 
-    def save(self) -> "Record":
-        """Write it: a new record is created exclusively, an existing one
-        replaced atomically; mode 0600 either way."""
+    def create(self) -> "Record":
+        """Write it as a new file (mode 0600), never over another run's."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = json.dumps(self.to_json(), indent=2)
-        if not self.path.exists():
+        try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            return self
+        except FileExistsError:
+            raise MigrateError(f"{self.path} exists: a migration of {self.container} started "
+                               "in the same second has it; nothing was changed, run again"
+                               ) from None
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(self.to_json(), indent=2))
+        return self
+
+    def save(self) -> "Record":
+        """Replace it atomically with what it says now (mode 0600)."""
+        text = json.dumps(self.to_json(), indent=2)
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -80,9 +88,9 @@ class Record:
 
 
 def new_record(directory: Path, created: str, container: str, **fields) -> Record:
-    """A record for a run starting now, saved (refused if its file exists)."""
+    """A record for a run starting now, written (refused if its file exists)."""
     return Record(path=directory / f"{created}-{container}.json", created=created,
-                  container=container, **fields).save()
+                  container=container, **fields).create()
 
 
 _TUPLES = {"run_argv", "data"}

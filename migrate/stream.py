@@ -5,13 +5,16 @@ The bytes move from one ssh process to the other through kernel pipes
 (os.splice, no copy through Python objects); the relay only counts them for
 the progress line. Both ends' exit codes are checked (pipefail): a failing
 save is never hidden by load's status, and a load that fails is reported with
-its own stderr.
+its own stderr. An interrupt stops the sending side and lets the receiving
+side end (a second one stops it too): the undo that follows sees what the
+target made of the bytes it got.
 """
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -123,6 +126,19 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
         except TarFormatError as e:
             bad_format = str(e)
             broken = True
+    except KeyboardInterrupt:
+        # send nothing more; the receiving side ends by itself at the end of
+        # its input, and what it did by then (a load that got every byte
+        # completes) is what the undo must see, not race
+        _stop(src)
+        print(f"interrupted: waiting for the {what}'s receiving side to end (Ctrl-C again to "
+              "stop waiting)", file=sys.stderr, flush=True)
+        try:
+            dst.stdin.close()
+            dst.wait()
+        except BaseException:
+            _stop(dst)
+        raise
     except BaseException:
         for p in (src, dst):
             _stop(p)

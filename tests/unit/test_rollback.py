@@ -59,3 +59,27 @@ def test_restart_policies_render_for_docker_update():
     assert restart_value({"Name": "always", "MaximumRetryCount": 0}) == "always"
     assert restart_value({"Name": "on-failure", "MaximumRetryCount": 3}) == "on-failure:3"
     assert restart_value({"Name": "", "MaximumRetryCount": 0}) == "no"
+
+
+def test_a_record_is_never_written_over_another_runs(tmp_path):
+    from fleet.errors import MigrateError
+    from migrate.records import new_record
+    first = new_record(tmp_path, "20261130120000", "web", source="old", target="new",
+                       target_name="web")
+    first.update(outcome="done")
+    with pytest.raises(MigrateError, match="started in the same second"):
+        new_record(tmp_path, "20261130120000", "web", source="old", target="other",
+                   target_name="web")
+    rec = read_record(first.path)
+    assert rec.target == "new" and rec.finished and rec.version == 2
+    assert oct(first.path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_version_1_record_reads_the_same(tmp_path):
+    (tmp_path / "20260101000000-web.json").write_text(json.dumps(
+        {"created": "20260101000000", "container": "web", "source": "old", "target": "new",
+         "outcome": "done", "baseline": None, "container_inspect": None,
+         "answered_before": ["80/tcp"], "run_argv": ["docker", "run"]}))
+    rec = last_finished(tmp_path, "web")
+    assert rec.version == 1 and rec.baseline == {} and rec.answered_before == ("80/tcp",)
+    assert rec.target_name == "web" and rec.run_argv == ("docker", "run")
