@@ -53,6 +53,7 @@ class Dependency:
     how: tuple[str, ...]            # the options that name it: --link, --volumes-from, ...
     on_target: bool                 # the target has a container of that name
     ref: str = ""                   # as the container names it, when not by name (an id)
+    lends: tuple[str, ...] = ()     # --volumes-from: the mount points it lends this one
 
 
 _ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
@@ -190,7 +191,9 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
     for dep, how in depends_on(c).items():
         found = eng.inspect(src, "container", dep)
         name = (found or {}).get("Name", "").lstrip("/") or dep
-        deps[name] = (how, "" if name == dep else dep)
+        lends = tuple(m.get("Destination", "") for m in (found or {}).get("Mounts") or []
+                      if "--volumes-from" in how)
+        deps[name] = (how, "" if name == dep else dep, lends)
 
     def source_side() -> dict:
         vols = {n: eng.inspect(src, "volume", n) or {} for n in volume_names}
@@ -226,8 +229,9 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
         there = eng.inspect(dst, "image", ref) if named else None
         return dict(target_ref_id=(there or {}).get("Id"),
                     dependencies=tuple(
-                        Dependency(n, how, eng.inspect(dst, "container", n) is not None, r)
-                        for n, (how, r) in deps.items()),host=_host(dst, dst_info, opts.compress), existing=existing,
+                        Dependency(n, how, eng.inspect(dst, "container", n) is not None, r, lends)
+                        for n, (how, r, lends) in deps.items()),
+                    host=_host(dst, dst_info, opts.compress), existing=existing,
                     taken_ports=frozenset(eng.listening_ports(dst)), target_volumes=tvols,
                     target_paths_with_data=full,
                     target_networks=frozenset(n for n in nets

@@ -33,7 +33,7 @@ from .facts import Facts, names_an_id
 from .options import Options
 from .overrides import apply, as_imported, change_problems, held_back_env, import_changes
 from . import envfile
-from .inspected import bindings
+from .inspected import bindings, shares_network
 from .inspected import from_inspect
 from .spec import RunSpec, render
 from .steps import Shape, Step
@@ -114,7 +114,8 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     problems += _target_problems(opts, facts, spec)
     data = plan_data(dict(facts.container), {k: dict(v) for k, v in facts.volumes.items()},
                      copy_binds=opts.copy_binds, empty_volumes=opts.empty_volumes,
-                     bind_kinds=dict(facts.bind_kinds))
+                     bind_kinds=dict(facts.bind_kinds),
+                     borrowed=frozenset(m for d in facts.dependencies for m in d.lends))
     spec = pin_volume_names(spec, data)
     problems += data.problems
     warnings += data.warnings
@@ -218,6 +219,11 @@ def _target_problems(opts: Options, facts: Facts, spec: RunSpec) -> list[str]:
     if existing is not None and not opts.replace:
         problems.append(f"{dst}: a container named {spec.name!r} exists; pass "
                         "--name NEW, or --replace (the existing one is kept, stopped and renamed)")
+    if opts.publish and shares_network(dict(facts.host_config)):
+        mode = facts.host_config.get("NetworkMode")
+        problems.append(f"--publish: {facts.name} has no network of its own (--network {mode}), "
+                        "so it publishes no port: ports are published by the container whose "
+                        "network it shares (or are the host's)")
     taken = set(facts.taken_ports)
     if existing is not None and opts.replace:      # its ports are freed when it stops
         taken -= {(p.proto, p.port) for p in bindings(dict(existing))}

@@ -70,12 +70,16 @@ class DataPlan:
 
 
 def plan_data(container: dict, volumes: dict[str, dict], *, copy_binds: bool,
-              empty_volumes: bool, bind_kinds: dict[str, str] | None = None) -> DataPlan:
+              empty_volumes: bool, bind_kinds: dict[str, str] | None = None,
+              borrowed: frozenset[str] = frozenset()) -> DataPlan:
     """`volumes`: `docker volume inspect` of each volume the container
     mounts; `bind_kinds`: bind source path -> "dir", "file" or "other" (what
-    is there on the source host)."""
+    is there on the source host); `borrowed`: mount points it has from
+    another container (--volumes-from), whose data moves with that one."""
     copies, empty, warnings, problems = [], [], [], []
     for m in container.get("Mounts") or []:
+        if m.get("Destination") in borrowed:
+            continue
         if m.get("Type") == "volume":
             v = volumes.get(m.get("Name", "")) or {}
             c = DataCopy("volume", m["Name"], m["Destination"],

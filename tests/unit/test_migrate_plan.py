@@ -432,3 +432,38 @@ def test_import_changes_hold_only_what_import_takes():
     assert change_problems(["STOPSIGNAL SIGQUIT"]) == [
         "docker import cannot take --change STOPSIGNAL (it takes only CMD, ENTRYPOINT, ENV, "
         "EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR); use --mode commit or image"]
+
+
+def test_volumes_from_another_container_move_with_it_not_with_this_one():
+    """--volumes-from data: data's volume is among this container's mounts;
+    on a target where data was moved first it is used by data there. It is
+    neither copied again nor refused as another's: it comes with data."""
+    from migrate.facts import Dependency
+    f = facts("f-combo")
+    c = copy.deepcopy(dict(f.container))
+    c["Mounts"] = list(c["Mounts"]) + [{"Type": "volume", "Name": "shared",
+                                        "Source": "/v/shared/_data", "Destination": "/shared",
+                                        "Driver": "local", "RW": True}]
+    c["HostConfig"] = dict(c["HostConfig"], VolumesFrom=["data"])
+    vols = dict(f.volumes, shared={"Name": "shared", "Driver": "local",
+                                   "Mountpoint": "/v/shared/_data"})
+    f = dataclasses.replace(
+        f, container=c, volumes=vols,
+        target_volumes={"shared": TargetVolume("shared", "/t/shared", ("data",), True)},
+        dependencies=(Dependency("data", ("--volumes-from",), True, "", ("/shared",)),))
+    p = decide(f)
+    assert isinstance(p, Plan), p
+    assert [x.name for x in p.data.copies] == ["f-combo"]
+    assert "--volumes-from" in p.spec.run_argv() and "shared:/shared" not in " ".join(
+        p.spec.run_argv())
+    # without the dependency's word for it, the same mount is this one's own
+    f = dataclasses.replace(f, dependencies=(Dependency("data", ("--volumes-from",), True),))
+    assert any("volume shared is used by data there" in x for x in refused(f))
+
+
+@pytest.mark.parametrize("mode", ["host", "container:db"])
+def test_publish_for_a_container_without_a_network_of_its_own_is_refused(mode):
+    f = _with(facts(), host={"NetworkMode": mode, "PortBindings": {}})
+    problems = refused(f, publish=("9180:80",))
+    assert any(f"--publish: apache-cont has no network of its own (--network {mode})" in x
+               for x in problems), problems
