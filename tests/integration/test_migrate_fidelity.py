@@ -209,6 +209,22 @@ def test_a_missing_dependency_is_refused_before_anything_is_sent(fidelity, tmp_p
     assert "depends on: f-cmd (new has it)" in ok.stdout, ok.stdout + ok.stderr
 
 
+def test_volumes_from_a_container_moved_first_come_with_it(fidelity, tmp_path):
+    """The data container goes first, with its volume; the one that has its
+    volumes (--volumes-from) follows and finds them there, data and all."""
+    fidelity.sh("old", "docker run -d --name vf-data -v vf-vol:/shared apache-test sh -c "
+                       "'echo kept > /shared/f; exec sleep infinity' >/dev/null && "
+                       "docker run -d --name vf-app --volumes-from vf-data apache-test "
+                       "sleep infinity >/dev/null")
+    for name in ("vf-data", "vf-app"):
+        out = fidelity.inv("migrate", name, "--to", "new", "--no-port-check", "--settle", "1",
+                           "--records", str(tmp_path))
+        assert out.returncode == 0, out.stdout + out.stderr
+    assert "depends on: vf-data (new has it)" in out.stdout
+    assert "vf-vol" not in "".join(l for l in out.stdout.splitlines() if "] data" in l)
+    assert fidelity.sh("new", "docker exec vf-app cat /shared/f").strip() == "kept"
+
+
 def test_a_tag_that_means_another_image_on_the_target_needs_replace(fidelity, tmp_path):
     fidelity.sh("old", "docker tag apache-test fid/clash:1 && "
                        "docker run -d --name f-clash fid/clash:1 sleep infinity >/dev/null")
