@@ -179,20 +179,29 @@ def test_replace_stops_the_container_that_uses_the_volume_first_and_refuses_anot
     assert rlab.sh("new", "docker exec other cat /data/x").strip() == "theirs"
 
 
-def test_no_stop_takes_its_last_pass_frozen_and_leaves_the_source_running(rlab, tmp_path):
-    rlab.sh("old", "docker run -d --name snap -v snapdata:/data apache-test sh -c "
+@pytest.mark.parametrize("how", ["layer", "commit"])
+def test_no_stop_takes_its_last_pass_frozen_and_leaves_the_source_running(rlab, tmp_path, how):
+    name = f"snap-{how}"
+    rlab.sh("old", f"docker run -d --name {name} -v {name}:/data apache-test sh -c "
                    "'while :; do date +%s%N >> /data/log; sleep 0.05; done' >/dev/null")
-    wait_for(rlab, "old", "docker exec snap test -s /data/log")
-    out = rlab.inv("migrate", "snap", "--to", "new", "--no-stop", "--records", str(tmp_path))
+    wait_for(rlab, "old", f"docker exec {name} test -s /data/log")
+    out = rlab.inv("migrate", name, "--to", "new", "--no-stop", "--records", str(tmp_path),
+                   *(["--commit"] if how == "commit" else []))
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    at = {key: next(i for i, l in enumerate(lines) if key in l)
-          for key in ("] freeze: snap paused on old for the last pass", "] snapshot: committed snap",
-                      "] unpause: snap unpaused on old: it was frozen", "] image: ")}
+    # the container's changes are taken frozen: its layer's last pass, or a
+    # commit; a commit's image is sent after the freeze, not during it
+    keys = (f"] freeze: {name} paused on old for the last pass",
+            "] container layer (changes since): " if how == "layer"
+            else f"] snapshot: committed {name}",
+            f"] unpause: {name} unpaused on old: it was frozen",
+            *(["] image: "] if how == "commit" else []))
+    at = {key: next((i for i, l in enumerate(lines) if key in l), None) for key in keys}
+    assert None not in at.values(), (at, out.stdout)
     order = list(at.values())
-    assert order == sorted(order), at      # the image is sent after the freeze, not during it
+    assert order == sorted(order), at
     assert "source frozen" in out.stdout
-    st = inspect(rlab, "old", "snap")["State"]
+    st = inspect(rlab, "old", name)["State"]
     assert st["Running"] and not st["Paused"]
 
 
