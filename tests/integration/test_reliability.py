@@ -4,6 +4,7 @@ names the image store refuses, `--replace` over a volume in use, `--no-stop`
 snapshots, and a killed run. On a lab of their own; `new` is provisioned once."""
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -263,6 +264,21 @@ def test_a_closed_terminal_undoes_like_ctrl_c(rlab, tmp_path):
         assert left == "", left
 
 
+def _ctrl_c_during(lab, command, *args, after):
+    """`inv migrate ARGS`; once the line `after` is out, Ctrl-C while
+    `command` (say, "docker commit") runs on old; then wait there until it
+    has ended (it goes on whatever the run does)."""
+    pattern = shlex.quote(f"[{command[0]}]{command[1:]}")     # not this shell itself
+
+    def while_it_runs(proc):
+        wait_for(lab, "old", f"pgrep -f {pattern} >/dev/null")
+        proc.send_signal(signal.SIGINT)
+    r = lab.inv_until("migrate", *args, when=lambda line: after in line, then=while_it_runs,
+                      timeout=180)
+    wait_for(lab, "old", f"! pgrep -f {pattern} >/dev/null")
+    return r
+
+
 def test_ctrl_c_during_a_commit_leaves_no_image_behind(rlab, tmp_path):
     """A Ctrl-C that lands while `docker commit` runs on the source: the
     commit goes on there whatever we do; the undo must come after it and
@@ -273,19 +289,12 @@ def test_ctrl_c_during_a_commit_leaves_no_image_behind(rlab, tmp_path):
     wait_for(rlab, "old", "docker exec bigcommit test -e /done", timeout=120)
     before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
 
-    def when_it_commits(proc):
-        rlab.sh("old", "for i in $(seq 200); do pgrep -f '[d]ocker commit' >/dev/null && exit 0; "
-                       "sleep 0.05; done; exit 1")
-        proc.send_signal(signal.SIGINT)
-    r = rlab.inv_until("migrate", "bigcommit", "--to", "new", "--commit", "--offline",
-                       "--stop-timeout", "1", "--no-port-check", "--records", str(tmp_path),
-                       when=lambda line: "] stop: bigcommit stopped" in line,
-                       then=when_it_commits, timeout=180)
+    r = _ctrl_c_during(rlab, "docker commit", "bigcommit", "--to", "new", "--commit",
+                       "--offline", "--stop-timeout", "1", "--no-port-check", "--records",
+                       str(tmp_path), after="] stop: bigcommit stopped")
     assert r.returncode == 130, r.stdout + r.stderr
     assert "waiting for the command running on old to end" in r.stderr, r.stderr
-    # no commit of ours still runs there, and it left nothing
-    rlab.sh("old", "for i in $(seq 300); do pgrep -f '[d]ocker commit' >/dev/null || exit 0; "
-                   "sleep 0.2; done; exit 1")
+    # the commit ended there, and it left nothing
     assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before, r.stdout
     assert "dockmove/" not in rlab.sh("old", "docker images --format '{{.Repository}}'")
     assert inspect(rlab, "old", "bigcommit")["State"]["Running"]
@@ -299,19 +308,12 @@ def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(r
     rlab.sh("old", "docker run -d --name slowstop apache-test sh -c 'sleep infinity' >/dev/null")
     before = {h: rlab.sh(h, STATE) for h in ("old", "new")}
 
-    def when_the_stop_runs(proc):
-        rlab.sh("old", "for i in $(seq 100); do pgrep -f '[d]ocker stop' >/dev/null && exit 0; "
-                       "sleep 0.1; done; exit 1")
-        proc.send_signal(signal.SIGINT)
-    r = rlab.inv_until("migrate", "slowstop", "--to", "new", "--stop-timeout", "8",
+    r = _ctrl_c_during(rlab, "docker stop", "slowstop", "--to", "new", "--stop-timeout", "8",
                        "--no-port-check", "--records", str(tmp_path),
-                       when=lambda line: "] container layer (source running)" in line,
-                       then=when_the_stop_runs, timeout=120)
+                       after="] container layer (source running)")
     assert r.returncode == 130, r.stdout + r.stderr
     assert "waiting for the command running on old to end" in r.stderr, r.stderr
     assert "undone: slowstop started again on old" in r.stdout
-    # no docker stop of ours still runs there, and the source runs
-    rlab.sh("old", "for i in $(seq 100); do pgrep -f '[d]ocker stop' >/dev/null || exit 0; "
-                   "sleep 0.2; done; exit 1")
+    # the stop ended there, and the source runs
     assert inspect(rlab, "old", "slowstop")["State"]["Running"], r.stdout
     assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
