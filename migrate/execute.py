@@ -613,7 +613,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                    "mode": opts.mode, "cutover": opts.cutover,
                    "image_bytes": int(facts.image.get("Size") or 0),
                    "image_sent_bytes": ex.image_sent,
-                   "volume_bytes": sum(facts.sizes.get(c.source_path, 0) for c in p.data.copies),
+                   "volume_bytes": p.data_bytes,
                    "volume_sent_bytes": ex.data_sent,
                    "downtime_s": round(ex.downtime, 3) if ex.downtime is not None else None,
                    "seconds": round(took, 3)}

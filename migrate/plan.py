@@ -58,6 +58,7 @@ class Plan:
     tag_was: str | None         # the image that tag named there before (--replace)
     commit: bool                # the container's changes come as a commit
     data: DataPlan
+    data_bytes: int             # on the source's disk, of what is copied
     layer: DataCopy | None      # the container's own layer, copied like a volume
     target_paths: Mapping[str, str]        # copy name -> its path on the target (exists)
     existing_volumes: frozenset[str]       # volumes of ours the target has already
@@ -153,14 +154,17 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                    has_image=facts.target_has_image, frozen=frozen, stops=stops,
                    autoremove=autoremove, missing=missing, replaced_uses=there.replaced_uses,
                    existing_runs=existing_runs, running=running)
+    data_bytes = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies)
     return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, image=runs,
-                tag=image.tag, tag_was=image.tag_was, commit=commit, data=data, layer=layer,
+                tag=image.tag, tag_was=image.tag_was, commit=commit, data=data,
+                data_bytes=data_bytes,
+                layer=layer,
                 target_paths=there.paths, existing_volumes=there.volumes,
                 replaced_uses=there.replaced_uses, networks=facts.networks,
                 missing_networks=missing, running=running, autoremove=autoremove,
                 restart_policy=policy, stops=stops, live=live, frozen=frozen,
                 warnings=tuple(warnings), steps=shape.steps(),
-                preflight=_preflight_line(facts, data))
+                preflight=_preflight_line(facts, data_bytes))
 
 
 def _spec(opts: Options, facts: Facts, environ: Mapping[str, str],
@@ -302,10 +306,9 @@ def _host_problems(opts: Options, facts: Facts, data: DataPlan) -> list[str]:
     return problems + [h.stream_problem for h in (src, dst) if h.stream_problem]
 
 
-def _preflight_line(facts: Facts, data: DataPlan) -> str:
+def _preflight_line(facts: Facts, data_size: int) -> str:
     src, dst = facts.source, facts.target
     size = int(facts.image.get("Size") or 0)
-    data_size = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies)
     deps = "; depends on: " + ", ".join(
         f"{d.name} ({dst.name} has it)" for d in facts.dependencies) if facts.dependencies else ""
     return (f"preflight: ok ({src.name} {src.version} -> {dst.name} {dst.version}; image "
