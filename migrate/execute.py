@@ -322,8 +322,9 @@ class Executor:
     def do_networks(self, step: Step) -> str:
         made = []
         for name in self.p.missing_networks:
-            entry = self.journal.add("network", f"network {name} on {self.ends.target.name}",
-                                     lambda name=name: _remove_network(self.dst, name))
+            entry = self.journal.add(
+                "network", f"network {name} on {self.ends.target.name}",
+                lambda name=name: _remove_made(self.dst, "network", "network", "rm", name))
             r = eng.docker(self.dst, "network", "create",
                            *network_args(dict(self.p.networks[name])), name, check=False)
             if not r.ok:            # refused (one of that name appeared?): not ours to remove
@@ -434,7 +435,7 @@ class Executor:
             eng.docker(dst, "rename", spec.name, aside)
         given = envfile.given(spec.env, spec.labels)
         entry = self.journal.add("container", f"container {spec.name} on {self.ends.target.name}",
-                                 lambda: _remove_created(dst, spec.name))
+                                 lambda: _remove_made(dst, "container", "rm", "-f", "--", spec.name))
         with envfile.on_target(dst, given.files()) as folder:
             argv = spec.create_argv(given.argv(folder), self.p.image)
             r = dst.run(given.command(argv, folder), sudo=True, check=False)
@@ -534,18 +535,13 @@ class Executor:
         return MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{error}")
 
 
-def _remove_created(remote: Remote, name: str) -> None:
-    """Undo of a create: the container, if the create made it."""
-    r = eng.docker(remote, "rm", "-f", "--", name, check=False)
-    if not r.ok and "no such container" not in r.stderr.lower():
-        raise MigrateError(f"{remote.name}: docker rm -f {name}: {r.stderr.strip()}")
-
-
-def _remove_network(remote: Remote, name: str) -> None:
-    """Undo of a network create: the network, if the create made it."""
-    r = eng.docker(remote, "network", "rm", name, check=False)
-    if not r.ok and eng.inspect(remote, "network", name) is not None:
-        raise MigrateError(f"{remote.name}: docker network rm {name}: {r.stderr.strip()}")
+def _remove_made(remote: Remote, kind: str, *argv: str) -> None:
+    """Undo of a create (`kind`: container, network): run the removal
+    `argv`; it failing is an error only while the thing is still there (a
+    create the run noted may not have made it)."""
+    r = eng.docker(remote, *argv, check=False)
+    if not r.ok and eng.inspect(remote, kind, argv[-1]) is not None:
+        raise MigrateError(f"{remote.name}: docker {' '.join(argv)}: {r.stderr.strip()}")
 
 
 def _plain(value):
