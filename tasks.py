@@ -17,6 +17,8 @@ from fleet.errors import DockmoveError, HostsFailed, UsageError, unexpected
 from fleet.inventory import PROJECT_DIR
 from fleet.inventory import load_inventory as _load
 from fleet.selection import select
+from fleet.signals import interrupt_for, received
+
 
 def load_inventory(path=None):
     """--inventory, else $DOCKMOVE_INVENTORY, else the lab's inventory."""
@@ -28,23 +30,8 @@ INVENTORY_HELP = ("inventory file (default: $DOCKMOVE_INVENTORY, else the lab's 
                   ".lab/hosts.yaml)")
 
 
-class _Signalled(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (a killed job, a closed terminal): undone like Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-_received: list[int] = []       # the signals that ended this run, for its exit code
-
-
 def _on_signal(signum, frame):
-    _received.append(signum)
-    if signum == signal.SIGHUP:
-        from fleet.signals import detach_output
-        detach_output()                 # the terminal is gone: printing there fails
-    raise _Signalled(signum)
+    raise interrupt_for(signum)
 
 
 def _handled(fn):
@@ -57,8 +44,8 @@ def _handled(fn):
             return fn(*args, **kwargs)
         except DockmoveError as e:
             code = e.exit_code
-            if code == 130 and _received:   # interrupted by SIGTERM or SIGHUP, not Ctrl-C
-                code = 128 + _received[0]
+            if code == 130 and received:    # interrupted by SIGTERM or SIGHUP, not Ctrl-C
+                code = 128 + received[0]
             raise Exit(f"error: {e}", code=code) from None
         except Exit:
             raise

@@ -27,6 +27,7 @@ from .connection import connection_for, open_connection
 from .errors import AuthError, CommandError, UsageError
 from .inventory import Host, Inventory
 from .secrets import mask_argv
+from .signals import doing
 
 SUDO_PROMPT = "[dockmove] sudo password: "
 
@@ -95,6 +96,14 @@ class Remote:
         self.conn.close()
         self._opened = False
 
+    def renew(self) -> None:
+        """A new connection for the commands from now on (opened at the next
+        one). The old one is left to the process's end, not closed: an
+        interrupt that landed inside it (a second Ctrl-C) may have left one
+        of its locks held, and closing could wait for it."""
+        self.conn = connection_for(self.inventory, self.host)
+        self._opened = False
+
     def __enter__(self) -> "Remote":
         return self
 
@@ -142,8 +151,9 @@ class Remote:
         try:
             feed = {"in_stream": False} if stdin is None else \
                 {"in_stream": _Whole(stdin), "echo_stdin": False, "encoding": "utf-8"}
-            res = self.conn.run(line, hide=True, warn=True, watchers=watchers, timeout=timeout,
-                                **feed)
+            with doing(f"the command running on {self.name}"):
+                res = self.conn.run(line, hide=True, warn=True, watchers=watchers,
+                                    timeout=timeout, **feed)
         except ThreadException:
             if stdin is None:
                 raise

@@ -7,12 +7,16 @@ that races the command it undoes goes wrong: a `docker start` sent while a
 `docker stop` still runs there is a no-op, and the container ends stopped.
 So the first interrupt lets the running command end (it is said on stderr),
 then is raised; a second one stops waiting, for a command that hangs.
+Under fleet/signals.py's `deferred()` (a migration) the first never comes
+here; the second does, and is raised at once.
 """
 from __future__ import annotations
 
 import sys
 
 from fabric.runners import Remote
+
+from . import signals
 
 
 class PatientRemote(Remote):
@@ -29,7 +33,7 @@ class PatientRemote(Remote):
         return result
 
     def send_interrupt(self, interrupt):
-        if self._interrupt is not None:         # the second: stop waiting
+        if self._interrupt is not None or signals.pending():    # the second: stop waiting
             raise interrupt
         self._interrupt = interrupt
         host = getattr(self.context, "host", "the host")

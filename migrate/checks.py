@@ -20,6 +20,7 @@ from typing import Callable
 
 from fleet.errors import MigrateError
 from fleet.remote import Remote
+from fleet.signals import checkpoint
 from verify import probe
 from verify.onhost import route
 
@@ -125,6 +126,7 @@ class Watch:
                 raise MigrateError(
                     f"{self.remote.name}: {self.name} is {self.last or state.status} after "
                     f"waiting; see `docker logs {self.name}` there")
+            checkpoint()
             time.sleep(0.2)
 
     def until_up(self, deadline: float) -> State:

@@ -25,7 +25,7 @@ from fleet.errors import CommandError, DockmoveError, PreflightError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
-from fleet.signals import held
+from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
 from .inspected import bindings
@@ -90,6 +90,7 @@ class Executor:
 
     # -- the loop
     def run(self, step: Step) -> None:
+        checkpoint()                    # an interrupt that came is taken between steps
         self.n += 1
         t0 = time.monotonic()
         outcome = getattr(self, f"do_{step.action}")(step)
@@ -578,13 +579,17 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         *steps, finish = p.steps
         try:
             try:
-                for step in steps:
-                    ex.run(step)
+                with deferred():            # Ctrl-C is taken between steps: fleet/signals.py
+                    for step in steps:
+                        ex.run(step)
             except BaseException as e:
                 why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
                 with held():                # a second Ctrl-C must not cut the undo short
                     ex.note(outcome=why, error=str(e)[-2000:])
                     out(f"{why}: undoing what this run changed")
+                    if why == "interrupted":    # a second one may have landed inside one
+                        src.renew()
+                        dst.renew()
                     left = ex.journal.undo(out)
                 if isinstance(e, KeyboardInterrupt):
                     raise

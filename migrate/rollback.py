@@ -15,7 +15,7 @@ from fleet.inventory import Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.selection import select
-from fleet.signals import held
+from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
 from .inspected import bindings
@@ -52,33 +52,39 @@ def rollback(inventory: Inventory, container: str, records: Path,
         theirs = eng.inspect(dst, "container", name)
         ran = bool(theirs and (theirs.get("State") or {}).get("Running"))
         their_policy = ((theirs or {}).get("HostConfig") or {}).get("RestartPolicy") or {}
-        if ran:
-            eng.docker(dst, "stop", "--", name)
-        if theirs is not None and (their_policy.get("Name") or "no") != "no":
-            # else the target's next engine start runs a second copy beside the source
-            eng.docker(dst, "update", "--restart", "no", "--", name)
-            rec = rec.update(target_restart_policy=their_policy)
-        out(f"[1/3] target: {name} " + ("stopped" if ran else "is not running")
-            + f" on {target.name} (kept; `docker rm {name}` there when you are sure)"
-            + (f"; its restart policy set from {restart_value(their_policy)} to no"
-               if theirs is not None and (their_policy.get("Name") or "no") != "no" else ""))
         policy = rec.source_restart_policy
         try:
-            if policy:
-                eng.docker(src, "update", "--restart", restart_value(policy), "--", container)
-            eng.docker(src, "start", "--", container)
-            out(f"[2/3] source: {container} started on {source.name}"
-                + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
-            answer = wait_ports(
-                src, source.address, bindings(rec.container_inspect),
-                time.monotonic() + 60, required=rec.answered_before,
-                skipped="did not answer before the migration either",
-                fail=lambda port, detail: RollbackError(
-                    f"{container} runs on {source.name} again, but port {port} does not "
-                    f"answer: {detail}"))
+            with deferred():        # Ctrl-C is taken between commands: fleet/signals.py
+                if ran:
+                    eng.docker(dst, "stop", "--", name)
+                if theirs is not None and (their_policy.get("Name") or "no") != "no":
+                    # else the target's next engine start runs a second copy beside the source
+                    eng.docker(dst, "update", "--restart", "no", "--", name)
+                    rec = rec.update(target_restart_policy=their_policy)
+                out(f"[1/3] target: {name} " + ("stopped" if ran else "is not running")
+                    + f" on {target.name} (kept; `docker rm {name}` there when you are sure)"
+                    + (f"; its restart policy set from {restart_value(their_policy)} to no"
+                       if theirs is not None and (their_policy.get("Name") or "no") != "no"
+                       else ""))
+                checkpoint()
+                if policy:
+                    eng.docker(src, "update", "--restart", restart_value(policy), "--", container)
+                eng.docker(src, "start", "--", container)
+                out(f"[2/3] source: {container} started on {source.name}"
+                    + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
+                answer = wait_ports(
+                    src, source.address, bindings(rec.container_inspect),
+                    time.monotonic() + 60, required=rec.answered_before,
+                    skipped="did not answer before the migration either",
+                    fail=lambda port, detail: RollbackError(
+                        f"{container} runs on {source.name} again, but port {port} does not "
+                        f"answer: {detail}"))
         except (DockmoveError, KeyboardInterrupt) as e:
             if ran:                     # never leave both down: the target serves again
                 with held():
+                    if isinstance(e, KeyboardInterrupt):    # a second may have landed inside one
+                        src.renew()
+                        dst.renew()
                     if (their_policy.get("Name") or "no") != "no":
                         eng.docker(dst, "update", "--restart", restart_value(their_policy),
                                    "--", name, check=False)

@@ -7,7 +7,9 @@ the progress line. Both ends' exit codes are checked (pipefail): a failing
 save is never hidden by load's status, and a load that fails is reported with
 its own stderr. An interrupt stops the sending side and lets the receiving
 side end (a second one stops it too): the undo that follows sees what the
-target made of the bytes it got.
+target made of the bytes it got. Under fleet/signals.py's `deferred()` the
+interrupt is a hook that stops the sender, and is raised once the receiver
+ended.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from fleet import signals
 from fleet.errors import StreamError
 
 from .tarfilter import TarFormatError, filter_tar
@@ -63,6 +66,19 @@ def _stop(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _let_end(dst: subprocess.Popen) -> None:
+    """Send nothing more; the receiving side ends by itself at the end of
+    its input, and what it did by then (a load that got every byte
+    completes) is what the undo must see, not race. An interrupt while it
+    ends stops it."""
+    try:
+        dst.stdin.close()
+        dst.wait()
+    except BaseException:
+        _stop(dst)
+        raise
 
 
 def splice_all(rfd: int, wfd: int, tick: Callable[[int, int], None]) -> tuple[int, int]:
@@ -118,26 +134,29 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
             report(progress_line(r, expected, now - started)
                    + (f"; {human(w)} sent" if w != r else ""))
             last = now
+    stop_sender = lambda: _stop(src)     # noqa: E731
     try:
-        try:
-            read, moved = relay(src.stdout.fileno(), dst.stdin.fileno(), tick)
-        except BrokenPipeError:
-            broken = True
-        except TarFormatError as e:
-            bad_format = str(e)
-            broken = True
+        with signals.on_interrupt(stop_sender), \
+                signals.doing(f"the {what}'s receiving side"):
+            try:
+                read, moved = relay(src.stdout.fileno(), dst.stdin.fileno(), tick)
+            except BrokenPipeError:
+                broken = True
+            except TarFormatError as e:
+                bad_format = str(e)
+                broken = True
+            if signals.pending():       # its sender was stopped: what came is all
+                _let_end(dst)
     except KeyboardInterrupt:
-        # send nothing more; the receiving side ends by itself at the end of
-        # its input, and what it did by then (a load that got every byte
-        # completes) is what the undo must see, not race
+        if signals.pending():           # deferred, and a second one: stop waiting
+            for p in (src, dst):
+                _stop(p)
+            raise
+        # not deferred: as above, from here
         _stop(src)
         print(f"interrupted: waiting for the {what}'s receiving side to end (Ctrl-C again to "
               "stop waiting)", file=sys.stderr, flush=True)
-        try:
-            dst.stdin.close()
-            dst.wait()
-        except BaseException:
-            _stop(dst)
+        _let_end(dst)
         raise
     except BaseException:
         for p in (src, dst):
@@ -148,6 +167,12 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
             dst.stdin.close()
         except BrokenPipeError:
             broken = True
+    if signals.pending():
+        src.wait()
+        dst.wait()
+        for t in readers:
+            t.join(timeout=5)
+        signals.checkpoint()
     killed = False
     if broken:
         # The receiver stopped reading. When it succeeded (tar stops at its

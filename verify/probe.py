@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from fleet.signals import checkpoint
+
 # how long a new connection is watched for being closed at once without a byte
 CLOSE_WINDOW = 0.25
 # the part of an HTTP body kept for --expect and shown (its size and sha256 are of all of it)
@@ -134,6 +136,7 @@ def tcp(address: str, port: int, deadline: float, attempt_timeout: float = 3,
             return Check("tcp", False, r.kind,
                          via.say(f"{host}:{port}: {r.detail}" + (f"; {hint}" if hint else "")),
                          time.monotonic() - t0)
+        checkpoint()
         time.sleep(delay)
         delay = min(delay * 2, 2)
 
@@ -188,6 +191,7 @@ def http_get(address: str, port: int, path: str, deadline: float, *, tls: bool =
                 return Check(check.name, check.ok, check.kind, via.say(check.detail),
                              check.seconds, check.data)
             # a 5xx: a service that is still starting
+        checkpoint()
         time.sleep(delay)
         delay = min(delay * 2, 3)
 

@@ -11,6 +11,7 @@ interrupted run left is removed before one starts.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -72,9 +73,12 @@ class Lab:
         `when(line)` holds, send it the signal `then` (or call `then(proc)`),
         as a terminal or an unlucky operator would; then let it finish.
         The output read so far and the rest come back as one stdout."""
+        # PYTHONFAULTHANDLER: a run that hangs past `timeout` is aborted, and
+        # where each of its threads waited is in the failure
         proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT,
-                                env=self._env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+                                env={**self._env(), "PYTHONFAULTHANDLER": "1"},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
         seen = []
         for line in proc.stdout:
             seen.append(line)
@@ -84,7 +88,13 @@ class Lab:
                 else:
                     proc.send_signal(then)
                 break
-        rest, err = proc.communicate(timeout=timeout)
+        try:
+            rest, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            rest, err = proc.communicate()
+            raise AssertionError(f"inv {' '.join(args)} still ran {timeout:g} s after the "
+                                 f"signal; its output:\n{''.join(seen) + rest}\n{err}") from None
         return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen) + rest, err)
 
 
