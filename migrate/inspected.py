@@ -49,7 +49,11 @@ def depends_on(container: dict) -> dict[str, tuple[str, ...]]:
     options that name it (a name, or an id as the engine kept it)."""
     host = container.get("HostConfig") or {}
     out: dict[str, list[str]] = {}
-    for link in host.get("Links") or []:
+    # --link on the default bridge is the host's; on a user-defined network, the endpoint's
+    endpoints = ((container.get("NetworkSettings") or {}).get("Networks") or {}).values()
+    links = [*(host.get("Links") or []),
+             *(k for e in endpoints for k in (e or {}).get("Links") or [])]
+    for link in links:
         out.setdefault(link.partition(":")[0].lstrip("/"), []).append("--link")
     for v in host.get("VolumesFrom") or []:
         out.setdefault(v.partition(":")[0], []).append("--volumes-from")
@@ -144,7 +148,9 @@ def _networks(container: dict, host: dict) -> tuple[NetworkAttach | None, list[N
         aliases = tuple(a for a in (n.get("Aliases") or [])
                         if not cid.startswith(a) and a != container_name(container))
         return NetworkAttach(name, aliases, ipam.get("IPv4Address") or None,
-                             ipam.get("IPv6Address") or None)
+                             ipam.get("IPv6Address") or None,
+                             tuple(_link(k, container_name(container))
+                                   for k in n.get("Links") or []))
 
     return attach(mode), [attach(n) for n in sorted(nets) if n != mode]
 

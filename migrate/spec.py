@@ -131,6 +131,7 @@ class NetworkAttach:
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
     ipv6: str | None = None
+    links: tuple[str, ...] = ()     # --link NAME:ALIAS on this (user-defined) network
 
     def connect_args(self, alias_flag: str = "--alias") -> list[str]:
         """`docker network connect` options for a network after the first;
@@ -138,6 +139,8 @@ class NetworkAttach:
         args = []
         for a in self.aliases:
             args += [alias_flag, a]
+        for link in self.links:
+            args += ["--link", link]
         if self.ipv4:
             args += ["--ip", self.ipv4]
         if self.ipv6:

@@ -176,3 +176,20 @@ def test_dependencies_are_read_from_links_volumes_from_and_shared_namespaces():
                             "IpcMode": "container:data", "PidMode": ""})
     assert depends_on(d) == {"db": ("--link",), "data": ("--volumes-from", "--ipc container:"),
                              "abc123": ("--network container:",)}
+
+
+def test_a_link_on_a_user_defined_network_is_kept_and_is_a_dependency():
+    # the engine keeps --link with --network NET on the network's endpoint, not
+    # in HostConfig.Links (which holds the default bridge's)
+    from migrate.inspected import depends_on
+    nets = {"shopnet": {"Links": ["shop-db:db"], "Aliases": None, "IPAMConfig": None},
+            "other": {"Links": ["cache:c"], "Aliases": None, "IPAMConfig": None}}
+    spec = _spec(host={"NetworkMode": "shopnet", "Links": None}, nets=nets)
+    argv = spec.create_argv([])
+    at = argv.index("--network")
+    assert argv[at:at + 4] == ["--network", "shopnet", "--link", "shop-db:db"]
+    assert spec.extra_networks[0].connect_args() == ["--link", "cache:c"]
+    d = json.loads((DATA / "inspect" / "apache-cont.json").read_text())["container"]
+    d["HostConfig"]["NetworkMode"] = "shopnet"
+    d["NetworkSettings"]["Networks"] = nets
+    assert depends_on(d) == {"shop-db": ("--link",), "cache": ("--link",)}
