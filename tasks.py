@@ -147,7 +147,10 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
 # --- migrate --------------------------------------------------------------
 
 @task(iterable=["publish", "env"], auto_shortflags=False, help={
-    "container": "the container to move (its name on the source host)",
+    "container": "the container to move (its name on the source host); several, "
+                 "comma-separated (web,db), move together with one cut-over",
+    "project": "CONTAINER names a compose project: move every container of it (its "
+               "com.docker.compose.project label) with one cut-over",
     "to": "target host (default: settings.default_target)",
     "from_": "source host (default: settings.default_source)",
     "mode": "commit (default: the container's changes come along), image (its "
@@ -184,29 +187,52 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             env=None, replace=False, stop=True, offline=False, remove_source=False,
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
-            settle=None, inventory=None, commit=False):
-    """Move a container (image, volumes, run arguments) to another host, with a
+            settle=None, inventory=None, commit=False, project=False):
+    """Move containers (image, volumes, run arguments) to another host, with a
     live cut-over; --rollback goes back."""
     from migrate.execute import migrate as run
+    from migrate.group_run import migrate_group
     from migrate.options import Options, cutover
 
+    names = _containers(container, project)
     inv = load_inventory(inventory)
     if rollback:
-        from migrate.rollback import rollback as back
-        back(inv, container, _records(records))
+        from migrate.rollback import rollback_all
+        if project:
+            raise UsageError("--rollback goes by the containers' names: inv migrate "
+                             "web,db --rollback")
+        rollback_all(inv, names, _records(records))
         return
     settle = _seconds(settle, "--settle", default=3)
     source = _one(inv, from_, inv.settings.default_source, "source (--from)")
     target = _one(inv, to, inv.settings.default_target, "target (--to)")
     if source.name == target.name:
         raise UsageError(f"source and target are both {source.name}")
-    run(inv, source, target, container, Options(
+    opts = Options(
         mode=mode, name=name, publish=tuple(publish or ()), env=tuple(env or ()),
         replace=replace, cutover=cutover(stop, offline),
         remove_source=remove_source, compress=compress, dry_run=dry_run,
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
-        stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit))
+        stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit)
+    if project or len(names) > 1:
+        migrate_group(inv, source, target, () if project else names, opts,
+                      project=names[0] if project else None)
+    else:
+        run(inv, source, target, names[0], opts)
+
+
+def _containers(container: str, project: bool) -> tuple[str, ...]:
+    """The containers named (a comma-separated list), or the project's name."""
+    names = tuple(n.strip() for n in container.split(",") if n.strip())
+    if not names:
+        raise UsageError("which container? inv migrate NAME --to HOST (several: web,db; a "
+                         "compose project: inv migrate PROJECT --project)")
+    if project and len(names) > 1:
+        raise UsageError(f"--project takes one compose project's name, not {container}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"a container named twice: {container}")
+    return names
 
 
 def _count(value, option, what="a number of seconds", least=0):

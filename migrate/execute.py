@@ -61,25 +61,39 @@ def _timestamp() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
 
+@dataclass
+class Shared:
+    """What the containers of one run share (several in a group,
+    migrate/group_run.py): one undo journal, the images and layer chains the
+    run brought to the target, the step numbers."""
+    journal: Journal
+    loaded: set[str]                        # image ids this run brought to the target
+    chains: frozenset[str] | None           # layer chains the target has (None: containerd)
+    n: int = 0
+
+
 class Executor:
     """Runs one plan's steps on the two hosts. Its state is what the run did
     so far: the journal, the record, the byte counts and the moments the
-    source stopped or froze."""
+    source stopped or froze. `label` names the container in each step's line
+    (a group)."""
 
-    def __init__(self, ends: Ends, facts: Facts, plan: Plan, opts: Options, out: Printer):
+    def __init__(self, ends: Ends, facts: Facts, plan: Plan, opts: Options, out: Printer,
+                 shared: Shared | None = None, label: str = ""):
         self.ends, self.facts, self.p, self.opts, self.out = ends, facts, plan, opts, out
         self.src, self.dst = ends.src, ends.dst
         self.container, self.final = plan.container, plan.final
-        self.journal = Journal()
+        self.shared = shared or Shared(Journal(), set(), facts.target_chains)
+        self.journal = self.shared.journal
+        self.loaded = self.shared.loaded
+        self.label = label
+        self.mine: list = []                    # the journal's entries for this source
         self.record: Record | None = None
-        self.n = 0
         self.image_sent = 0
         self.data_sent = 0
         self.stopped_at: float | None = None
         self.downtime: float | None = None
         self.answered: list[str] | None = None  # container ports that answered on the source
-        self.loaded: set[str] = set()           # image ids this run brought to the target
-        self.chains = facts.target_chains       # layer chains the target has (None: containerd)
         self.paused = False
         self.frozen_at: float | None = None     # --no-stop: the source paused for the last pass
         self.freeze_s: float | None = None
@@ -91,10 +105,11 @@ class Executor:
     # -- the loop
     def run(self, step: Step) -> None:
         checkpoint()                    # an interrupt that came is taken between steps
-        self.n += 1
+        self.shared.n += 1
+        n = self.shared.n
         t0 = time.monotonic()
         outcome = getattr(self, f"do_{step.action}")(step)
-        self.out(f"[{self.n}] {step.title}: {outcome} ({time.monotonic() - t0:.1f}s)")
+        self.out(f"[{n}] {self.label}{step.title}: {outcome} ({time.monotonic() - t0:.1f}s)")
 
     def note(self, **fields) -> None:
         if self.record is not None:
@@ -124,14 +139,14 @@ class Executor:
                              f"{self.ends.target.name} has it already")
         self.journal.add("image", f"image {image['Id'][7:19]} on {self.ends.target.name}",
                          lambda: eng.docker(self.dst, "rmi", "-f", image["Id"], check=False))
-        sent = send_image(self.ends, ref, image, self.chains, self.opts.compress, self.out,
-                          at_source=self.facts.source_filters)
+        sent = send_image(self.ends, ref, image, self.shared.chains, self.opts.compress,
+                          self.out, at_source=self.facts.source_filters)
         if eng.inspect(self.dst, "image", image["Id"]) is None:
             raise MigrateError(f"{self.ends.target.name}: image {image['Id'][:19]} is not there "
                                "after the load")
         self.loaded.add(image["Id"])
-        if self.chains is not None:
-            self.chains = self.chains | frozenset(
+        if self.shared.chains is not None:
+            self.shared.chains = self.shared.chains | frozenset(
                 chain_ids(list((image.get("RootFS") or {}).get("Layers") or [])))
         self.image_sent += sent.sent
         return sent
@@ -140,15 +155,30 @@ class Executor:
         """Tag `image_id` as this run's image there (None: the command that
         follows makes the tag), and untag it if the run fails."""
         self.journal.add("tag", f"tag {self.final} on {where}",
-                         lambda: eng.docker(remote, "rmi", self.final, check=False))
+                         lambda: self._untag(remote, where, self.final, image_id))
         if image_id is not None:
             eng.docker(remote, "tag", image_id, self.final)
+
+    def _untag(self, remote: Remote, where: str, tag: str, image_id: str | None, *,
+               prune: bool = True) -> None:
+        """Undo of a tag this run added. `docker rmi` of an image's last tag
+        deletes the image: one that was there before this run (untagged) is
+        kept, and the tag with it, said as an undo that could not be made."""
+        if image_id is not None and image_id not in self.loaded:
+            tags = (eng.inspect(remote, "image", image_id) or {}).get("RepoTags") or []
+            if tags == [tag]:
+                raise MigrateError(
+                    f"kept: it is the only name of image {image_id[7:19]}, which was on "
+                    f"{where} before this run (untagged); `docker rmi {tag}` there deletes "
+                    "that image")
+        eng.docker(remote, "rmi", *([] if prune else ["--no-prune"]), tag, check=False)
 
     def do_base_image(self, step: Step) -> str:
         """The container's original image as it is (in the live cut-over,
         while the source runs), tagged with the source's reference there."""
         f = self.facts
-        sent = self._send_image(f.container["Image"], dict(f.image), there=f.target_has_image)
+        sent = self._send_image(f.container["Image"], dict(f.image),
+                                there=f.target_has_image or f.container["Image"] in self.loaded)
         return describe(sent) + self._tag_reference()
 
     def _tag_reference(self) -> str:
@@ -167,7 +197,7 @@ class Executor:
                              lambda: eng.docker(dst, "tag", was, p.tag))
         else:
             self.journal.add("tag", f"tag {p.tag} on {where}",
-                             lambda: eng.docker(dst, "rmi", "--no-prune", p.tag, check=False))
+                             lambda: self._untag(dst, where, p.tag, image_id, prune=False))
         eng.docker(dst, "tag", image_id, p.tag)
         return (f"; tagged {p.tag} there" + (f" (--replace: it named {p.tag_was[7:19]})"
                                               if p.tag_was else ""))
@@ -346,8 +376,9 @@ class Executor:
         self.note(baseline=before, answered_before=tuple(self.answered))
         shown = f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
         t0 = time.monotonic()
-        self.journal.add("source", f"{self.container} started again on {self.ends.source.name}",
-                         lambda: eng.docker(self.src, "start", "--", self.container))
+        self.mine.append(self.journal.add(
+            "source", f"{self.container} started again on {self.ends.source.name}",
+            lambda: eng.docker(self.src, "start", "--", self.container)))
         timeout = [] if self.opts.stop_timeout is None else ["--time", str(self.opts.stop_timeout)]
         eng.docker(self.src, "stop", *timeout, "--", self.container)
         self.stopped_at = time.monotonic()      # downtime: from stopped to answering
@@ -379,8 +410,8 @@ class Executor:
                     raise MigrateError(f"{self.ends.source.name}: {self.container} stays paused: "
                                        f"{r.stderr.strip()}")
                 self.paused = False
-        self.journal.add("source", f"{self.container} unpaused on {self.ends.source.name}",
-                         unpause)
+        self.mine.append(self.journal.add(
+            "source", f"{self.container} unpaused on {self.ends.source.name}", unpause))
         self.paused = True              # before the command: an interrupt during it unpauses
         eng.docker(self.src, "pause", "--", self.container)
 
@@ -522,18 +553,42 @@ class Executor:
 
     # -- how a failed run left the hosts
     def failure(self, why: str, left: list, error: Exception) -> MigrateError:
-        target, source, container = self.ends.target.name, self.ends.source.name, self.container
-        state = (f"{target} is as before" if not left else
-                 f"on {target}, could not undo: {', '.join(e.what for e in left)}")
+        return MigrateError(f"migration of {self.container} {why}; "
+                            f"{target_state(self.ends.target.name, left)}; "
+                            f"{self.source_state(left)}.\n{error}")
+
+    def source_state(self, left: list) -> str:
+        """What a failed run left of the source container (`left`: the
+        journal's entries that could not be undone)."""
+        source, container = self.ends.source.name, self.container
         paused = self.p.autoremove or self.frozen_at is not None
         back = "unpaused" if paused else "started again"
         touched = self.stopped_at is not None or self.frozen_at is not None
-        src_state = (f"{container} on {source} untouched" if not touched else
-                     f"{container} on {source} could not be {back}: do it there "
-                     f"(docker {'unpause' if paused else 'start'} {container})"
-                     if any(e.kind == "source" for e in left) else
-                     f"{container} on {source} {back}, with its data as it was")
-        return MigrateError(f"migration of {container} {why}; {state}; {src_state}.\n{error}")
+        return (f"{container} on {source} untouched" if not touched else
+                f"{container} on {source} could not be {back}: do it there "
+                f"(docker {'unpause' if paused else 'start'} {container})"
+                if any(e is m for e in left for m in self.mine) else
+                f"{container} on {source} {back}, with its data as it was")
+
+    def summary(self, took: float) -> dict:
+        """The run's numbers (the record's result, --json-report)."""
+        p, opts = self.p, self.opts
+        out = {"container": self.container, "source": self.ends.source.name,
+               "target": self.ends.target.name, "mode": opts.mode, "cutover": opts.cutover,
+               "image_bytes": int(self.facts.image.get("Size") or 0),
+               "image_sent_bytes": self.image_sent,
+               "volume_bytes": p.data_bytes,
+               "volume_sent_bytes": self.data_sent,
+               "downtime_s": round(self.downtime, 3) if self.downtime is not None else None,
+               "seconds": round(took, 3)}
+        if self.freeze_s is not None:
+            out["freeze_s"] = round(self.freeze_s, 3)
+        return out
+
+
+def target_state(target: str, left: list) -> str:
+    return (f"{target} is as before" if not left else
+            f"on {target}, could not undo: {', '.join(e.what for e in left)}")
 
 
 def _remove_made(remote: Remote, kind: str, *argv: str) -> None:
@@ -610,16 +665,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         finally:
             _remove_snapshots(ex, out)
         took = time.monotonic() - started
-        summary = {"container": container, "source": source.name, "target": target.name,
-                   "mode": opts.mode, "cutover": opts.cutover,
-                   "image_bytes": int(facts.image.get("Size") or 0),
-                   "image_sent_bytes": ex.image_sent,
-                   "volume_bytes": p.data_bytes,
-                   "volume_sent_bytes": ex.data_sent,
-                   "downtime_s": round(ex.downtime, 3) if ex.downtime is not None else None,
-                   "seconds": round(took, 3)}
-        if ex.freeze_s is not None:
-            summary["freeze_s"] = round(ex.freeze_s, 3)
+        summary = ex.summary(took)
         ex.note(result=summary, source_removed=opts.remove_source)
         if opts.json_report:
             Path(opts.json_report).write_text(json.dumps(summary, indent=2) + "\n")

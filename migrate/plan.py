@@ -106,8 +106,10 @@ def _mib(n: int) -> int:
 
 
 def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
-         ) -> Plan | Refused:
-    """Every problem at once, or the plan (see the module's docstring)."""
+         borrowed: frozenset[str] = frozenset()) -> Plan | Refused:
+    """Every problem at once, or the plan (see the module's docstring).
+    `borrowed`: mount points whose data another container of the same run
+    copies (migrate/group.py)."""
     problems: list[str] = []
     warnings: list[str] = []
     spec = _spec(opts, facts, environ, problems)
@@ -116,7 +118,8 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     data = plan_data(dict(facts.container), {k: dict(v) for k, v in facts.volumes.items()},
                      copy_binds=opts.copy_binds, empty_volumes=opts.empty_volumes,
                      bind_kinds=dict(facts.bind_kinds),
-                     borrowed=frozenset(m for d in facts.dependencies for m in d.lends))
+                     borrowed=borrowed | frozenset(m for d in facts.dependencies
+                                                   for m in d.lends))
     spec = pin_volume_names(spec, data)
     problems += data.problems
     warnings += data.warnings

@@ -49,6 +49,7 @@ class Record:
     target_restart_policy: dict | None = None          # set to "no" by a rollback
     rolled_back: str | None = None
     result: dict | None = None           # the run's numbers (as --json-report)
+    group: tuple[str, ...] = ()          # moved together with these (start order), itself too
     version: int = VERSION
 
     @property
@@ -93,7 +94,7 @@ def new_record(directory: Path, created: str, container: str, **fields) -> Recor
                   container=container, **fields).create()
 
 
-_TUPLES = {"run_argv", "data"}
+_TUPLES = {"run_argv", "data", "group"}
 
 
 def read_record(path: Path) -> Record | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from fleet.errors import DockmoveError, RollbackError, UsageError
 from fleet.inventory import Inventory
@@ -100,6 +100,29 @@ def rollback(inventory: Inventory, container: str, records: Path,
         rec.update(rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         out(f"rolled back: {container} serves from {source.name}. Data written on "
             f"{target.name} since the cut-over was not copied back.")
+
+
+def rollback_all(inventory: Inventory, containers: Sequence[str], records: Path,
+                 write: Callable[[str], None] = print) -> None:
+    """Roll back several containers, in the order they were moved together
+    (each source starts after what it needs), else in the order given."""
+    if len(containers) == 1:
+        rollback(inventory, containers[0], records, write)
+        return
+    rec = last_finished(records, containers[0])
+    group = rec.group if rec is not None else ()
+    ordered = ([n for n in group if n in containers]
+               + [n for n in containers if n not in group])
+    done: list[str] = []
+    for name in ordered:
+        try:
+            rollback(inventory, name, records, write)
+        except DockmoveError as e:
+            raise RollbackError(
+                (f"rolled back: {', '.join(done)}; " if done else "")
+                + f"{name}: {e}" + (f"; not tried: {', '.join(ordered[len(done) + 1:])}"
+                                    if ordered[len(done) + 1:] else "")) from None
+        done.append(name)
 
 
 def restart_value(policy: dict) -> str:

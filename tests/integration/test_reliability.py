@@ -317,3 +317,36 @@ def test_ctrl_c_while_the_source_stops_waits_for_the_stop_then_starts_it_again(r
     # the stop ended there, and the source runs
     assert inspect(rlab, "old", "slowstop")["State"]["Running"], r.stdout
     assert {h: rlab.sh(h, STATE) for h in ("old", "new")} == before
+
+
+def test_a_failed_run_keeps_an_image_that_was_on_the_target_untagged(rlab, tmp_path):
+    """The container's image is on the target already, under no name (a
+    re-tag left it dangling). The run names it there; the undo must not
+    delete it with its last tag, as `docker rmi` of that name would."""
+    rlab.sh("old", "docker run --name mk-lonely apache-test sh -c 'echo mine > /mine' && "
+                   "docker commit mk-lonely lonely:1 >/dev/null && docker rm mk-lonely >/dev/null && "
+                   "docker run -d --name lonely lonely:1 sleep infinity >/dev/null")
+    image = inspect(rlab, "old", "lonely")["Image"]
+    cfg = rlab.cfg.ssh_config_path
+    subprocess.run(["bash", "-o", "pipefail", "-c",
+                    f"ssh -F '{cfg}' old sudo -n docker save lonely:1 | "
+                    f"ssh -F '{cfg}' new sudo -n docker load -q"], check=True, timeout=300)
+    rlab.sh("new", "docker tag lonely:1 lonely-other && docker rmi lonely:1 >/dev/null && "
+                   "docker tag apache-test lonely-other")
+    assert rlab.sh("new", f"docker image inspect --format '{{{{json .RepoTags}}}}' {image}"
+                   ).strip() == "[]"
+    rlab.sh("new", FAIL_START)
+    try:
+        out = rlab.inv("migrate", "lonely", "--to", "new", "--records", str(tmp_path))
+    finally:
+        rlab.sh("new", "rm -f /usr/local/bin/docker; docker rmi lonely-other >/dev/null")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "injected: start refused" in out.stderr
+    assert (f"could not undo tag lonely:1 on new: kept: it is the only name of image "
+            f"{image[7:19]}, which was on new before this run (untagged); `docker rmi lonely:1` "
+            "there deletes that image") in out.stdout, out.stdout
+    assert "could not undo: tag lonely:1 on new" in out.stderr
+    assert rlab.sh("new", f"docker image inspect --format '{{{{.Id}}}}' {image}").strip() == image
+    assert inspect(rlab, "old", "lonely")["State"]["Running"]
+    rlab.sh("new", "docker rmi lonely:1 >/dev/null")
+    rlab.sh("old", "docker rm -f lonely >/dev/null && docker rmi lonely:1 >/dev/null")

@@ -1,0 +1,154 @@
+"""Decide the migration of several containers together (`inv migrate web,db`,
+`--project NAME`): their order and one plan each, made to fit together.
+Pure: the facts of each container (migrate/facts.py) give either every
+problem at once or a `GroupPlan`.
+
+- Order: a container comes after the ones it needs: --link, --volumes-from,
+  --network/--ipc/--pid container:X, and compose's depends_on label
+  (com.docker.compose.depends_on, service names of the same project). Among
+  the others the order given is kept. A cycle is a problem.
+- Each plan sees what the ones before it bring: a container they bring counts
+  as on the target; a network one of them creates is not created twice; a
+  volume one of them copies is not copied again (the same mount is the same
+  data).
+- The cut-over is one (migrate/group_run.py): every step before the stop
+  while all run (in order), every stop (in reverse order: dependents first),
+  every step after it (in order), every verify, every finish. `phases()`
+  cuts a plan's steps at those places.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .facts import Facts
+from .options import Options
+from .plan import Plan, Refused, plan
+from .steps import Step
+
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
+DEPENDS = "com.docker.compose.depends_on"
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    order: tuple[str, ...]          # start order: each after what it needs
+    plans: tuple[Plan, ...]         # in that order
+    warnings: tuple[str, ...]
+    needs: Mapping[str, tuple[str, ...]]    # container -> the members it needs
+
+    @property
+    def data_bytes(self) -> int:
+        return sum(p.data_bytes for p in self.plans)
+
+
+def _labels(f: Facts) -> Mapping[str, str]:
+    return (f.container.get("Config") or {}).get("Labels") or {}
+
+
+def needs(members: Mapping[str, Facts]) -> dict[str, tuple[str, ...]]:
+    """For each member, the other members it needs where it runs."""
+    services = {(_labels(f).get(PROJECT), _labels(f).get(SERVICE)): name
+                for name, f in members.items() if _labels(f).get(SERVICE)}
+    out = {}
+    for name, f in members.items():
+        wanted = [d.name for d in f.dependencies]
+        labels = _labels(f)
+        for entry in filter(None, (labels.get(DEPENDS) or "").split(",")):
+            service = entry.split(":")[0].strip()
+            other = services.get((labels.get(PROJECT), service))
+            if other:
+                wanted.append(other)
+        out[name] = tuple(dict.fromkeys(w for w in wanted if w in members and w != name))
+    return out
+
+
+def order(given: Sequence[str], needed: Mapping[str, Sequence[str]]) -> tuple[str, ...] | str:
+    """The start order (each after what it needs, else as given), or the
+    problem: a cycle, named."""
+    done: list[str] = []
+    left = list(given)
+    while left:
+        ready = [n for n in left if all(d in done for d in needed.get(n, ()))]
+        if not ready:
+            cycle = ", ".join(f"{n} needs {', '.join(d for d in needed[n] if d in left)}"
+                              for n in left)
+            return (f"these containers need each other, so none can start first: {cycle}; "
+                    "move them separately, or undo the dependency")
+        done.append(ready[0])
+        left.remove(ready[0])
+    return tuple(done)
+
+
+def _mounts_by_volume(f: Facts) -> dict[str, str]:
+    """Volume name -> the mount point it has in this container."""
+    return {m["Name"]: m.get("Destination", "") for m in f.container.get("Mounts") or []
+            if m.get("Type") == "volume" and m.get("Name")}
+
+
+def plan_group(opts: Options, members: Mapping[str, Facts], given: Sequence[str], run_id: str,
+               environ: Mapping[str, str]) -> GroupPlan | Refused:
+    """One plan per member, in start order, fitted together (see above)."""
+    needed = needs(members)
+    ordered = order(given, needed)
+    if isinstance(ordered, str):
+        return Refused((ordered,), ())
+    problems: list[str] = []
+    warnings: list[str] = []
+    plans: list[Plan] = []
+    made_networks: set[str] = set()
+    copied: set[str] = set()            # volumes an earlier member copies or creates
+    ports: dict[tuple[str, int, str], str] = {}
+    for name in ordered:
+        f = members[name]
+        brought = set(ordered[:ordered.index(name)])
+        f = dataclasses.replace(
+            f,
+            dependencies=tuple(dataclasses.replace(d, on_target=True) if d.name in brought else d
+                               for d in f.dependencies),
+            target_networks=f.target_networks | frozenset(made_networks))
+        mounts = _mounts_by_volume(f)
+        borrowed = frozenset(mounts[v] for v in copied if v in mounts)
+        decided = plan(opts, f, run_id, environ, borrowed=borrowed)
+        warnings += [f"{name}: {w}" for w in decided.warnings]
+        if isinstance(decided, Refused):
+            problems += [f"{name}: {p}" for p in decided.problems]
+            continue
+        for p in decided.spec.published():
+            for (proto, port, address), other in ports.items():
+                if (proto, port) == (p.proto, p.port) and (
+                        not address or not p.address or address == p.address):
+                    problems.append(f"{name} and {other} both publish port {p.port}/{p.proto} "
+                                    f"on {p.address or address or 'every address'} of the "
+                                    "target: only one can have it (--publish with one of "
+                                    "them alone)")
+            ports[(p.proto, p.port, p.address)] = name
+        made_networks.update(decided.missing_networks)
+        copied.update(c.name for c in decided.data.copies + decided.data.empty
+                      if c.kind == "volume")
+        plans.append(decided)
+    if problems:
+        return Refused(tuple(dict.fromkeys(problems)), tuple(warnings))
+    return GroupPlan(ordered, tuple(plans), tuple(warnings), needed)
+
+
+@dataclass(frozen=True)
+class Phases:
+    """A plan's steps, cut where the group's cut-over interleaves them."""
+    before: tuple[Step, ...]        # while every source runs
+    stop: tuple[Step, ...]          # the stop (or pause) of the source
+    after: tuple[Step, ...]         # what changed since, create, start
+    verify: tuple[Step, ...]
+    finish: tuple[Step, ...]
+
+
+def phases(steps: Sequence[Step]) -> Phases:
+    *body, finish = steps
+    stop_at = next((i for i, s in enumerate(body) if s.action in ("stop", "pause")), None)
+    verify_at = next(i for i, s in enumerate(body) if s.action == "verify")
+    if stop_at is None:
+        return Phases(tuple(body[:verify_at]), (), (), tuple(body[verify_at:]), (finish,))
+    return Phases(tuple(body[:stop_at]), (body[stop_at],), tuple(body[stop_at + 1:verify_at]),
+                  tuple(body[verify_at:]), (finish,))

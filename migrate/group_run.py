@@ -1,0 +1,192 @@
+"""`inv migrate web,db --to new` and `--project NAME`: several containers
+moved with one cut-over (migrate/group.py decides the order and the plans).
+
+Every step before the stop runs for each container in start order while all
+of them run (image, data, container layer: the long part); then every source
+stops, dependents first; then what changed since is copied and each is
+created and started, in start order; then each is verified, and finished.
+One undo journal holds the whole group: a failure or Ctrl-C anywhere puts
+every target back as it was and starts every source again. Each container
+gets its own record (with the group's order), so `--rollback` goes back
+container by container, or the group at once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from fleet.errors import DockmoveError, MigrateError, PreflightError, UsageError
+from fleet.inventory import Host, Inventory
+from fleet.output import Printer
+from fleet.remote import Remote
+from fleet.signals import deferred, held
+
+from . import engine as eng
+from .ends import Ends
+from .execute import Executor, Shared, _remove_snapshots, _timestamp, target_state
+from .facts import gather
+from .group import PROJECT, GroupPlan, phases, plan_group
+from .journal import Journal
+from .options import Options, check
+from .plan import Refused
+from .stream import human
+
+
+def check_group(opts: Options) -> None:
+    """Options that name one container's settings make no sense for several."""
+    for given, option in ((opts.name, "--name"), (opts.publish, "--publish"),
+                          (opts.env, "--env")):
+        if given:
+            raise UsageError(f"{option} changes one container; with several, move that one "
+                             "alone (inv migrate NAME ... " + option + " ...)")
+    if opts.cutover == "none":
+        raise UsageError("--no-stop copies one container at a time; several containers move "
+                         "with one cut-over (the default) or --offline")
+
+
+def project_members(remote: Remote, project: str) -> tuple[str, ...]:
+    """The containers of a compose project on a host (compose's one-off
+    `run` containers left out)."""
+    r = eng.docker(remote, "ps", "-a", "--filter", f"label={PROJECT}={project}",
+                   "--format", '{{.Names}}\t{{.Label "com.docker.compose.oneoff"}}')
+    names = [line.split("\t")[0] for line in r.stdout.splitlines()
+             if line.strip() and line.split("\t")[1:] != ["True"]]
+    if not names:
+        raise UsageError(f"{remote.name}: no container of the compose project {project!r} "
+                         "(label com.docker.compose.project); `docker ps -a` there lists them")
+    return tuple(sorted(names))
+
+
+def migrate_group(inventory: Inventory, source: Host, target: Host, names: Sequence[str],
+                  opts: Options = Options(), *, project: str | None = None,
+                  write: Callable[[str], None] = print) -> None:
+    started = time.monotonic()
+    out = Printer("migrate", write=write)
+    check(opts)
+    check_group(opts)
+    with Remote(inventory, source) as src, Remote(inventory, target) as dst:
+        if project:
+            names = project_members(src, project)
+        names = tuple(dict.fromkeys(names))
+        cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
+        out(f"{', '.join(names)}" + (f" (compose project {project})" if project else "")
+            + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
+        ends = Ends(inventory, source, target, src, dst)
+        members = {n: gather(ends, n, opts) for n in names}
+        members = {f.name: f for f in members.values()}     # as the engine names them
+        decided = plan_group(opts, members, list(members), _timestamp(), os.environ)
+        for w in decided.warnings:
+            out(f"warning: {w}")
+        if isinstance(decided, Refused):
+            raise PreflightError("preflight failed, nothing was changed:\n- " +
+                                 "\n- ".join(decided.problems))
+        g = decided
+        out(f"order: {' -> '.join(g.order)} (each starts after what it needs; stopped in "
+            "reverse)")
+        for p in g.plans:
+            out(f"{p.container}: {p.preflight}")
+            out(f"{p.container}: target command: {p.run_line()}")
+        if opts.dry_run:
+            _print_plan(g, out)
+            return None
+        _run(ends, members, g, opts, out, started)
+
+
+def _print_plan(g: GroupPlan, out: Printer) -> None:
+    out("dry run: nothing changed. The plan:")
+    cut = {p.container: phases(p.steps) for p in g.plans}
+    i = 0
+    for phase, names in (("before", g.order), ("stop", tuple(reversed(g.order))),
+                         ("after", g.order), ("verify", g.order), ("finish", g.order)):
+        for name in names:
+            for step in getattr(cut[name], phase):
+                i += 1
+                out(f"  {i}. {name}: {step.what}")
+
+
+def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
+         started: float) -> None:
+    shared = Shared(Journal(), set(), next(iter(members.values())).target_chains)
+    width = max(len(n) for n in g.order)
+    exs = {p.container: Executor(ends, members[p.container], p, opts, out, shared,
+                                 label=f"{p.container}: ".ljust(width + 2))
+           for p in g.plans}
+    cut = {n: phases(exs[n].p.steps) for n in g.order}
+    first_stop: float | None = None
+    try:
+        try:
+            with deferred():            # Ctrl-C is taken between steps: fleet/signals.py
+                for name in g.order:
+                    for step in cut[name].before:
+                        exs[name].run(step)
+                for name in reversed(g.order):      # dependents first
+                    for step in cut[name].stop:
+                        exs[name].run(step)
+                        if first_stop is None:
+                            first_stop = exs[name].stopped_at
+                for phase in ("after", "verify"):
+                    for name in g.order:
+                        for step in getattr(cut[name], phase):
+                            exs[name].run(step)
+        except BaseException as e:
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            with held():                # a second Ctrl-C must not cut the undo short
+                for ex in exs.values():
+                    ex.note(outcome=why, error=str(e)[-2000:])
+                out(f"{why}: undoing what this run changed, for every container of the group")
+                if why == "interrupted":    # a second one may have landed inside one
+                    ends.src.renew()
+                    ends.dst.renew()
+                left = shared.journal.undo(out)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            if isinstance(e, DockmoveError):
+                raise MigrateError(
+                    f"migration of {', '.join(g.order)} {why}; "
+                    f"{target_state(ends.target.name, left)}; "
+                    + "; ".join(exs[n].source_state(left) for n in g.order)
+                    + f".\n{e}") from None
+            raise
+        # verified, every one: the migration is done, whatever the clean-up says
+        failed = []
+        with held():                    # the sources' policies and removal are not cut short
+            for name in g.order:
+                ex = exs[name]
+                ex.note(outcome="done", source_stopped=ex.p.stops, group=tuple(g.order))
+                try:
+                    ex.run(cut[name].finish[0])
+                except DockmoveError as e:
+                    failed.append(f"{name}: {e}")
+        if failed:
+            raise MigrateError(
+                f"{', '.join(g.order)} run on {ends.target.name}, verified (the migration is "
+                f"done and on record); the clean-up after it failed: {'; '.join(failed)}\n"
+                f"Check on {ends.source.name} that they are stopped with restart policy no "
+                "(docker update --restart no NAME), or removed if you asked for that.")
+    finally:
+        for ex in exs.values():
+            _remove_snapshots(ex, out)
+    took = time.monotonic() - started
+    summaries = [exs[n].summary(took) for n in g.order]
+    answered = [ex.stopped_at + ex.downtime for ex in exs.values()
+                if ex.stopped_at is not None and ex.downtime is not None]
+    down = (max(answered) - first_stop) if answered and first_stop is not None else None
+    group = {"containers": list(g.order), "source": ends.source.name,
+             "target": ends.target.name, "mode": opts.mode, "cutover": opts.cutover,
+             "downtime_s": round(down, 3) if down is not None else None,
+             "seconds": round(took, 3), "members": summaries}
+    for name, summary in zip(g.order, summaries):
+        exs[name].note(result={**summary, "group_downtime_s": group["downtime_s"]},
+                       source_removed=opts.remove_source)
+    if opts.json_report:
+        Path(opts.json_report).write_text(json.dumps(group, indent=2) + "\n")
+    sent_image = sum(ex.image_sent for ex in exs.values())
+    sent_data = sum(ex.data_sent for ex in exs.values())
+    each = ", ".join(f"{n} {exs[n].downtime:.2f}s" for n in g.order
+                     if exs[n].downtime is not None)
+    out(f"done in {took:.1f}s: {', '.join(g.order)} run on {ends.target.name}; sent "
+        f"{human(sent_image)} of image, {human(sent_data)} of data"
+        + (f"; downtime {down:.2f}s for the group ({each})" if down is not None else ""))

@@ -1,0 +1,115 @@
+"""Several containers moved together (`inv migrate web,db`, `--project`): one
+cut-over, dependencies first, one undo for the group, rollback of the group.
+On a lab of their own; `new` is provisioned once."""
+import json
+import time
+
+import pytest
+
+from .conftest import lab_name, make_lab
+
+pytestmark = pytest.mark.lab
+
+STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; " \
+        "docker network ls -q | sort; docker volume ls -q | sort"
+# `docker start` refuses on the target: a failure after every source stopped
+FAIL_START = ("printf '#!/bin/sh\\n[ \"$1\" = start ] && { echo injected: start refused >&2; "
+              "exit 1; }\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker && "
+              "chmod 755 /usr/local/bin/docker")
+# db: writes a row a second into its volume; web: serves what db wrote, through the link
+DB = ("docker volume create shopdata >/dev/null && docker network create shopnet >/dev/null && "
+      "docker run -d --name shop-db --network shopnet -v shopdata:/data apache-test "
+      "sh -c 'trap \"exit 0\" TERM; i=0; while :; do i=$((i+1)); echo row$i >> /data/rows; "
+      "sleep 1; done' >/dev/null")
+WEB = ("docker run -d --name shop-web --network shopnet --link shop-db:db -p 9380:80 "
+       "-v shopdata:/var/www/html/data:ro apache-test >/dev/null")
+
+
+@pytest.fixture(scope="module")
+def slab(tmp_path_factory):
+    lab = make_lab(lab_name("-stk"), tmp_path_factory)
+    out = lab.inv("provision", "--host", "new")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return lab
+
+
+def inspect(lab, host, name):
+    return json.loads(lab.sh(host, f"docker inspect {name}"))[0]
+
+
+def wait_for(lab, host, script, timeout=60):
+    deadline = time.monotonic() + timeout
+    while lab.container(host).exec_run(["sh", "-c", script]).exit_code != 0:
+        assert time.monotonic() < deadline, f"{host}: {script} never succeeded"
+        time.sleep(0.2)
+
+
+def test_a_stack_moves_with_one_cut_over_fails_whole_and_rolls_back_whole(slab, tmp_path):
+    slab.sh("old", DB)
+    slab.sh("old", WEB)
+    wait_for(slab, "old", "docker exec shop-db grep -q row3 /data/rows")
+    before_new = slab.sh("new", STATE)
+
+    # a failure once every source stopped: both are back, new is as before
+    slab.sh("new", FAIL_START)
+    try:
+        out = slab.inv("migrate", "shop-web,shop-db", "--to", "new", "--records", str(tmp_path))
+    finally:
+        slab.sh("new", "rm -f /usr/local/bin/docker")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "order: shop-db -> shop-web" in out.stdout, out.stdout
+    assert "failed: undoing what this run changed, for every container of the group" in out.stdout
+    assert ("error: migration of shop-db, shop-web failed; new is as before; shop-db on old "
+            "started again, with its data as it was; shop-web on old started again, with its "
+            "data as it was") in out.stderr, out.stderr
+    for name in ("shop-db", "shop-web"):
+        assert inspect(slab, "old", name)["State"]["Running"], name
+    assert slab.sh("new", STATE) == before_new
+
+    # the real move: dependencies first, dependents stopped first, one downtime
+    out = slab.inv("migrate", "shop-web,shop-db", "--to", "new", "--records", str(tmp_path),
+                   "--json-report", str(tmp_path / "group.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+
+    def at(text):
+        return next(i for i, line in enumerate(lines) if text in line)
+    assert at("] shop-web: stop:") < at("] shop-db:  stop:")       # dependents first
+    assert at("] shop-db:  start:") < at("] shop-web: start:")     # what they need first
+    assert at("] shop-db:  stop:") < at("] shop-db:  data (changes since):")
+    assert "downtime" in lines[-1] and "for the group (shop-db " in lines[-1], lines[-1]
+    report = json.loads((tmp_path / "group.json").read_text())
+    assert report["containers"] == ["shop-db", "shop-web"] and report["downtime_s"] > 0
+    # every row written on old until its stop is on new
+    last_old = slab.sh("old", "tail -n1 /var/lib/docker/volumes/shopdata/_data/rows").strip()
+    rows_new = slab.sh("new", "cat /var/lib/docker/volumes/shopdata/_data/rows").split()
+    assert last_old in rows_new
+    for name in ("shop-db", "shop-web"):
+        assert inspect(slab, "new", name)["State"]["Running"], name
+        assert not inspect(slab, "old", name)["State"]["Running"], name
+    wait_for(slab, "new", "curl -sf http://127.0.0.1:9380/data/rows | grep -q row1")
+    assert "shopnet" in inspect(slab, "new", "shop-web")["NetworkSettings"]["Networks"]
+
+    # back, as a group: the sources run again, the targets are stopped
+    back = slab.inv("migrate", "shop-web,shop-db", "--rollback", "--records", str(tmp_path))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert back.stdout.index("shop-db: back from new") < back.stdout.index("shop-web: back from")
+    for name in ("shop-db", "shop-web"):
+        assert inspect(slab, "old", name)["State"]["Running"], name
+        assert not inspect(slab, "new", name)["State"]["Running"], name
+
+
+def test_a_group_names_what_it_needs_from_outside_and_changes_nothing(slab, tmp_path):
+    slab.sh("old", "docker run -d --name lone-db apache-test sleep infinity >/dev/null && "
+                   "docker run -d --name lone-web --link lone-db:db apache-test sleep infinity "
+                   ">/dev/null && docker run -d --name lone-cache apache-test sleep infinity "
+                   ">/dev/null")
+    before = {h: slab.sh(h, STATE) for h in ("old", "new")}
+    out = slab.inv("migrate", "lone-web,lone-cache", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert ("lone-web: new: lone-web depends on the container lone-db (--link), which new does "
+            "not have: move it first (inv migrate lone-db --to new)") in out.stderr, out.stderr
+    assert {h: slab.sh(h, STATE) for h in ("old", "new")} == before
+    usage = slab.inv("migrate", "lone-web,lone-db", "--to", "new", "--name", "x")
+    assert usage.returncode == 2 and "--name changes one container" in usage.stderr
+    slab.sh("old", "docker rm -f lone-db lone-web lone-cache >/dev/null")
