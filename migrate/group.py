@@ -145,10 +145,15 @@ class Phases:
 
 
 def phases(steps: Sequence[Step]) -> Phases:
+    """A container that is not running has no stop: its copies run with the
+    others' first passes, its create after the stops, in order (so that what
+    it needs is there by then)."""
     *body, finish = steps
-    stop_at = next((i for i, s in enumerate(body) if s.action in ("stop", "pause")), None)
     verify_at = next(i for i, s in enumerate(body) if s.action == "verify")
+    stop_at = next((i for i, s in enumerate(body) if s.action in ("stop", "pause")), None)
     if stop_at is None:
-        return Phases(tuple(body[:verify_at]), (), (), tuple(body[verify_at:]), (finish,))
+        cut = next(i for i, s in enumerate(body) if s.action == "create")
+        return Phases(tuple(body[:cut]), (), tuple(body[cut:verify_at]),
+                      tuple(body[verify_at:]), (finish,))
     return Phases(tuple(body[:stop_at]), (body[stop_at],), tuple(body[stop_at + 1:verify_at]),
                   tuple(body[verify_at:]), (finish,))

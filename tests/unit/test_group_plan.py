@@ -112,3 +112,5 @@ def test_each_plan_is_cut_where_the_group_cut_over_interleaves_it():
                                 "State": {**member("b").container["State"], "Running": False}})
     ).plans[1].steps)
     assert stopped.stop == () and [s.action for s in stopped.verify] == ["verify"]
+    assert [s.action for s in stopped.before] == ["record", "base_image", "networks", "data"]
+    assert [s.action for s in stopped.after] == ["create", "layer", "start"]
