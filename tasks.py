@@ -188,8 +188,11 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
             settle=None, inventory=None, commit=False, project=False):
-    """Move containers (image, volumes, run arguments) to another host, with a
-    live cut-over; --rollback goes back."""
+    """Move containers to another host, with a live cut-over (--rollback: back).
+
+    Image (only the layers the target lacks), volumes, the container's own
+    changes and its run arguments; several at once (web,db or --project) with
+    one cut-over."""
     from migrate.execute import migrate as run
     from migrate.group_run import migrate_group
     from migrate.options import Options, cutover

@@ -612,10 +612,10 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
     check(opts)
     cut = {"live": "live cut-over", "offline": "stop, then copy",
            "none": "copy, source keeps running"}.get(opts.cutover, opts.cutover)
-    out(f"{container}: from {source.name} to {target.name} (mode {opts.mode}, {cut})")
     with Remote(inventory, source) as src, Remote(inventory, target) as dst:
         ends = Ends(inventory, source, target, src, dst)
         facts = gather(ends, container, opts)
+        out(f"{container}: from {source.name} to {target.name} (mode {opts.mode}, {cut})")
         decided = plan(opts, facts, _timestamp(), os.environ)
         for w in decided.warnings:
             out(f"warning: {w}")

@@ -71,12 +71,12 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         if project:
             names = project_members(src, project)
         names = tuple(dict.fromkeys(names))
-        cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
-        out(f"{', '.join(names)}" + (f" (compose project {project})" if project else "")
-            + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
         ends = Ends(inventory, source, target, src, dst)
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
+        cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
+        out(f"{', '.join(members)}" + (f" (compose project {project})" if project else "")
+            + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
         decided = plan_group(opts, members, list(members), _timestamp(), os.environ)
         for w in decided.warnings:
             out(f"warning: {w}")
