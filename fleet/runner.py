@@ -34,6 +34,12 @@ class PatientRemote(Remote):
 
     def send_interrupt(self, interrupt):
         if self._interrupt is not None or signals.pending():    # the second: stop waiting
+            # invoke joins its output readers without a timeout, and they read
+            # until the command ends: closed here, they end now
+            try:
+                self.kill()
+            except Exception:
+                pass
             raise interrupt
         self._interrupt = interrupt
         host = getattr(self.context, "host", "the host")

@@ -8,10 +8,14 @@ undo over it hangs. So a migration takes them at safe points:
 
 - `deferred()`: the first signal is noted (and said on stderr, with what is
   running: `doing()`); the hooks of `on_interrupt()` run at once (a stream
-  stops its sender); it is raised at the next `checkpoint()` or at the end of
-  the block. The command or stream that runs ends first, so the undo that
-  follows sees what it did and never races it. A second signal is raised at
-  once: it stops waiting (for a command that hangs).
+  stops its sender); it is raised at the next `checkpoint()` (the caller's:
+  between steps, in polling loops). The command or stream that runs ends
+  first, so the undo that follows sees what it did and never races it. A
+  second signal while a command or stream runs is raised at once: it stops
+  waiting (for a command that hangs: fleet/runner.py closes its channel);
+  elsewhere (the run is on its way to its undo) it changes nothing. Nothing
+  is raised when the block ends: a signal that came after the last
+  checkpoint (the run verified) does not undo it.
 - `held()` ignores them while its body runs (an undo in progress must not be
   cut short); what arrives is dropped: the run is already being undone.
 
@@ -103,8 +107,10 @@ def _say(line: str) -> None:
 
 def _defer(signum, frame):
     interrupt = interrupt_for(signum)
-    if _state.pending is not None:          # the second: stop waiting
-        raise interrupt
+    if _state.pending is not None:
+        if _state.doing:                    # the second, while waiting: stop waiting
+            raise interrupt
+        return                              # the run is on its way to its undo already
     _state.pending = interrupt
     what = _state.doing[-1] if _state.doing else None
     _say("interrupted: " + (f"waiting for {what} to end, then undoing" if what
@@ -120,11 +126,10 @@ def deferred() -> Iterator[None]:
     if not _main() or _state.active:
         yield
         return
-    saved = {s: signal.signal(s, _defer) for s in ENDING}
     _state.active, _state.pending = True, None
+    saved = {s: signal.signal(s, _defer) for s in ENDING}
     try:
         yield
-        checkpoint()
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)

@@ -103,8 +103,9 @@ class Executor:
         self.snapdir: str | None = None         # this run's private folder on the source
 
     # -- the loop
-    def run(self, step: Step) -> None:
-        checkpoint()                    # an interrupt that came is taken between steps
+    def run(self, step: Step, *, safe_point: bool = True) -> None:
+        if safe_point:
+            checkpoint()                # an interrupt that came is taken between steps
         self.shared.n += 1
         n = self.shared.n
         t0 = time.monotonic()
@@ -313,6 +314,7 @@ class Executor:
                 self._target_path(copy)
                 done.append(f"{copy.label} created empty (--empty-volumes)")
         for copy in p.data.copies:
+            checkpoint()                # one stream at a time; none starts after an interrupt
             fresh = copy.name not in self.paths
             path = self._target_path(copy)
             if copy.name in p.replaced_uses and copy.name not in self.overwritten:
@@ -375,6 +377,7 @@ class Executor:
         before = self._answers_before()
         self.note(baseline=before, answered_before=tuple(self.answered))
         shown = f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
+        checkpoint()                    # asked to stop during the probe: the source runs on
         t0 = time.monotonic()
         self.mine.append(self.journal.add(
             "source", f"{self.container} started again on {self.ends.source.name}",
@@ -395,6 +398,7 @@ class Executor:
         before = self._answers_before()
         self.note(baseline=before, answered_before=tuple(self.answered))
         shown = f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
+        checkpoint()                    # asked to stop during the probe: the source runs on
         self._pause()
         self.stopped_at = time.monotonic()
         return (f"{self.container} paused on {self.ends.source.name}, not stopped: it runs "
@@ -587,8 +591,22 @@ class Executor:
 
 
 def target_state(target: str, left: list) -> str:
+    """What a failed run left on the target (the sources': source_state)."""
+    left = [e for e in left if e.kind != "source"]
     return (f"{target} is as before" if not left else
             f"on {target}, could not undo: {', '.join(e.what for e in left)}")
+
+
+def renew(ends: Ends, out: Printer) -> None:
+    """New SSH connections for an undo after an interrupt: a second one may
+    have landed inside one (paramiko, mid-message). If a new one cannot be
+    made, the undo goes on over the old."""
+    for remote in (ends.src, ends.dst):
+        try:
+            remote.renew()
+        except Exception as e:          # the undo must run whatever this says
+            out(f"  warning: could not open a new connection to {remote.name} ({e}); "
+                "undoing over the old one")
 
 
 def _remove_made(remote: Remote, kind: str, *argv: str) -> None:
@@ -633,35 +651,36 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         ex = Executor(ends, facts, p, opts, out)
         *steps, finish = p.steps
         try:
-            try:
-                with deferred():            # Ctrl-C is taken between steps: fleet/signals.py
+            with deferred():            # Ctrl-C is taken between steps: fleet/signals.py
+                try:
                     for step in steps:
                         ex.run(step)
-            except BaseException as e:
-                why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-                with held():                # a second Ctrl-C must not cut the undo short
-                    ex.note(outcome=why, error=str(e)[-2000:])
-                    out(f"{why}: undoing what this run changed")
-                    if why == "interrupted":    # a second one may have landed inside one
-                        src.renew()
-                        dst.renew()
-                    left = ex.journal.undo(out)
-                if isinstance(e, KeyboardInterrupt):
+                    checkpoint()        # one that came during the last step
+                except BaseException as e:
+                    why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                    with held():        # nothing cuts the undo short
+                        ex.note(outcome=why, error=str(e)[-2000:])
+                        out(f"{why}: undoing what this run changed")
+                        if why == "interrupted":
+                            renew(ends, out)
+                        left = ex.journal.undo(out)
+                    if isinstance(e, KeyboardInterrupt):
+                        raise
+                    if isinstance(e, DockmoveError):
+                        raise ex.failure(why, left, e) from None
                     raise
-                if isinstance(e, DockmoveError):
-                    raise ex.failure(why, left, e) from None
-                raise
-            # verified: the migration is done, whatever the clean-up below says
-            try:
-                with held():            # the source's policy and removal are not cut short
-                    ex.note(outcome="done", source_stopped=p.stops)
-                    ex.run(finish)
-            except DockmoveError as e:
-                raise MigrateError(
-                    f"{container} runs on {target.name}, verified (the migration is done and on "
-                    f"record); the clean-up after it failed: {e}\nCheck on {source.name} that "
-                    f"{container} is stopped with restart policy no (docker update --restart no "
-                    f"{container}), or removed if you asked for that.") from None
+                # verified: the migration is done, whatever the clean-up below says
+                try:
+                    with held():        # the source's policy and removal are not cut short
+                        ex.note(outcome="done", source_stopped=p.stops)
+                        ex.run(finish, safe_point=False)
+                except DockmoveError as e:
+                    raise MigrateError(
+                        f"{container} runs on {target.name}, verified (the migration is done "
+                        f"and on record); the clean-up after it failed: {e}\nCheck on "
+                        f"{source.name} that {container} is stopped with restart policy no "
+                        f"(docker update --restart no {container}), or removed if you asked "
+                        "for that.") from None
         finally:
             _remove_snapshots(ex, out)
         took = time.monotonic() - started

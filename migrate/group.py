@@ -95,7 +95,13 @@ def plan_group(opts: Options, members: Mapping[str, Facts], given: Sequence[str]
     ordered = order(given, needed)
     if isinstance(ordered, str):
         return Refused((ordered,), ())
-    problems: list[str] = []
+    problems: list[str] = [
+        f"{name} is not running ({(f.container.get('State') or {}).get('Status', '?')}): a "
+        "group moves running containers with one cut-over; move it alone (inv migrate "
+        f"{name} --to {f.target.name}), before the ones that need it"
+        for name, f in members.items() if not f.running]
+    if problems:
+        return Refused(tuple(problems), ())
     warnings: list[str] = []
     plans: list[Plan] = []
     made_networks: set[str] = set()
@@ -129,9 +135,32 @@ def plan_group(opts: Options, members: Mapping[str, Facts], given: Sequence[str]
         copied.update(c.name for c in decided.data.copies + decided.data.empty
                       if c.kind == "volume")
         plans.append(decided)
+    if not problems:
+        problems += _space(members, plans)
     if problems:
         return Refused(tuple(dict.fromkeys(problems)), tuple(warnings))
     return GroupPlan(ordered, tuple(plans), tuple(warnings), needed)
+
+
+def _space(members: Mapping[str, Facts], plans: Sequence[Plan]) -> list[str]:
+    """The group's need on the target's disk, each image and volume counted
+    once (each plan checked its own already)."""
+    images: dict[str, int] = {}
+    volumes: dict[str, int] = {}
+    for p in plans:
+        f = members[p.container]
+        if not f.target_has_image:
+            images[f.container["Image"]] = int(f.image.get("Size") or 0)
+        for c in p.data.copies:
+            if c.kind == "volume":
+                volumes[c.name] = f.sizes.get(c.source_path, 0)
+    need = 2 * sum(images.values()) + sum(volumes.values())
+    free = min(members[p.container].free_bytes for p in plans)
+    if free >= need:
+        return []
+    return [f"{members[plans[0].container].target.name}: {free >> 20} MiB free "
+            f"for the group, whose images and volumes need about {need >> 20} MiB there (each "
+            "image twice while it loads); free some space, or move fewer at once"]
 
 
 @dataclass(frozen=True)
@@ -145,15 +174,10 @@ class Phases:
 
 
 def phases(steps: Sequence[Step]) -> Phases:
-    """A container that is not running has no stop: its copies run with the
-    others' first passes, its create after the stops, in order (so that what
-    it needs is there by then)."""
+    """Every member runs (a group refuses one that does not) and the
+    cut-over stops it (live or offline): each plan has one stop or pause."""
     *body, finish = steps
     verify_at = next(i for i, s in enumerate(body) if s.action == "verify")
-    stop_at = next((i for i, s in enumerate(body) if s.action in ("stop", "pause")), None)
-    if stop_at is None:
-        cut = next(i for i, s in enumerate(body) if s.action == "create")
-        return Phases(tuple(body[:cut]), (), tuple(body[cut:verify_at]),
-                      tuple(body[verify_at:]), (finish,))
+    stop_at = next(i for i, s in enumerate(body) if s.action in ("stop", "pause"))
     return Phases(tuple(body[:stop_at]), (body[stop_at],), tuple(body[stop_at + 1:verify_at]),
                   tuple(body[verify_at:]), (finish,))

@@ -22,11 +22,11 @@ from fleet.errors import DockmoveError, MigrateError, PreflightError, UsageError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
-from fleet.signals import deferred, held
+from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
 from .ends import Ends
-from .execute import Executor, Shared, _remove_snapshots, _timestamp, target_state
+from .execute import Executor, Shared, _remove_snapshots, _timestamp, renew, target_state
 from .facts import gather
 from .group import PROJECT, GroupPlan, phases, plan_group
 from .journal import Journal
@@ -42,6 +42,10 @@ def check_group(opts: Options) -> None:
         if given:
             raise UsageError(f"{option} changes one container; with several, move that one "
                              "alone (inv migrate NAME ... " + option + " ...)")
+    if opts.replace:
+        raise UsageError("--replace with several containers is not supported yet: its undo "
+                         "would restart the replaced ones out of order; replace them one by "
+                         "one, or remove them on the target first")
     if opts.cutover == "none":
         raise UsageError("--no-stop copies one container at a time; several containers move "
                          "with one cut-over (the default) or --offline")
@@ -74,6 +78,15 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         ends = Ends(inventory, source, target, src, dst)
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
+        if project:
+            idle = [n for n, f in members.items() if not f.running]
+            if idle:
+                out(f"left out (not running): {', '.join(idle)}; move them alone if they are "
+                    "to go too (inv migrate NAME --to ...)")
+            members = {n: f for n, f in members.items() if f.running}
+            if not members:
+                raise UsageError(f"{source.name}: no container of the compose project "
+                                 f"{project!r} runs; move them one by one")
         cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
         out(f"{', '.join(members)}" + (f" (compose project {project})" if project else "")
             + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
@@ -117,8 +130,8 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
     cut = {n: phases(exs[n].p.steps) for n in g.order}
     first_stop: float | None = None
     try:
-        try:
-            with deferred():            # Ctrl-C is taken between steps: fleet/signals.py
+        with deferred():                # Ctrl-C is taken between steps: fleet/signals.py
+            try:
                 for name in g.order:
                     for step in cut[name].before:
                         exs[name].run(step)
@@ -131,41 +144,42 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                     for name in g.order:
                         for step in getattr(cut[name], phase):
                             exs[name].run(step)
-        except BaseException as e:
-            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            with held():                # a second Ctrl-C must not cut the undo short
-                for ex in exs.values():
-                    ex.note(outcome=why, error=str(e)[-2000:])
-                out(f"{why}: undoing what this run changed, for every container of the group")
-                if why == "interrupted":    # a second one may have landed inside one
-                    ends.src.renew()
-                    ends.dst.renew()
-                left = shared.journal.undo(out)
-            if isinstance(e, KeyboardInterrupt):
+                checkpoint()            # one that came during the last step
+            except BaseException as e:
+                why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                with held():            # nothing cuts the undo short
+                    for ex in exs.values():
+                        ex.note(outcome=why, error=str(e)[-2000:])
+                    out(f"{why}: undoing what this run changed, for every container of the "
+                        "group")
+                    if why == "interrupted":
+                        renew(ends, out)
+                    left = shared.journal.undo(out)
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                if isinstance(e, DockmoveError):
+                    raise MigrateError(
+                        f"migration of {', '.join(g.order)} {why}; "
+                        f"{target_state(ends.target.name, left)}; "
+                        + "; ".join(exs[n].source_state(left) for n in g.order)
+                        + f".\n{e}") from None
                 raise
-            if isinstance(e, DockmoveError):
+            # verified, every one: the migration is done, whatever the clean-up says
+            failed = []
+            with held():                # the sources' policies and removal are not cut short
+                for name in g.order:
+                    ex = exs[name]
+                    ex.note(outcome="done", source_stopped=ex.p.stops, group=tuple(g.order))
+                    try:
+                        ex.run(cut[name].finish[0], safe_point=False)
+                    except DockmoveError as e:
+                        failed.append(f"{name}: {e}")
+            if failed:
                 raise MigrateError(
-                    f"migration of {', '.join(g.order)} {why}; "
-                    f"{target_state(ends.target.name, left)}; "
-                    + "; ".join(exs[n].source_state(left) for n in g.order)
-                    + f".\n{e}") from None
-            raise
-        # verified, every one: the migration is done, whatever the clean-up says
-        failed = []
-        with held():                    # the sources' policies and removal are not cut short
-            for name in g.order:
-                ex = exs[name]
-                ex.note(outcome="done", source_stopped=ex.p.stops, group=tuple(g.order))
-                try:
-                    ex.run(cut[name].finish[0])
-                except DockmoveError as e:
-                    failed.append(f"{name}: {e}")
-        if failed:
-            raise MigrateError(
-                f"{', '.join(g.order)} run on {ends.target.name}, verified (the migration is "
-                f"done and on record); the clean-up after it failed: {'; '.join(failed)}\n"
-                f"Check on {ends.source.name} that they are stopped with restart policy no "
-                "(docker update --restart no NAME), or removed if you asked for that.")
+                    f"{', '.join(g.order)} run on {ends.target.name}, verified (the migration "
+                    f"is done and on record); the clean-up after it failed: {'; '.join(failed)}"
+                    f"\nCheck on {ends.source.name} that they are stopped with restart policy "
+                    "no (docker update --restart no NAME), or removed if you asked for that.")
     finally:
         for ex in exs.values():
             _remove_snapshots(ex, out)

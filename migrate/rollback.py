@@ -53,8 +53,8 @@ def rollback(inventory: Inventory, container: str, records: Path,
         ran = bool(theirs and (theirs.get("State") or {}).get("Running"))
         their_policy = ((theirs or {}).get("HostConfig") or {}).get("RestartPolicy") or {}
         policy = rec.source_restart_policy
-        try:
-            with deferred():        # Ctrl-C is taken between commands: fleet/signals.py
+        with deferred():            # Ctrl-C is taken between commands: fleet/signals.py
+            try:
                 if ran:
                     eng.docker(dst, "stop", "--", name)
                 if theirs is not None and (their_policy.get("Name") or "no") != "no":
@@ -79,23 +79,26 @@ def rollback(inventory: Inventory, container: str, records: Path,
                     fail=lambda port, detail: RollbackError(
                         f"{container} runs on {source.name} again, but port {port} does not "
                         f"answer: {detail}"))
-        except (DockmoveError, KeyboardInterrupt) as e:
-            if ran:                     # never leave both down: the target serves again
-                with held():
-                    if isinstance(e, KeyboardInterrupt):    # a second may have landed inside one
-                        src.renew()
-                        dst.renew()
-                    if (their_policy.get("Name") or "no") != "no":
-                        eng.docker(dst, "update", "--restart", restart_value(their_policy),
-                                   "--", name, check=False)
-                    eng.docker(dst, "start", "--", name, check=False)
-                    eng.docker(src, "stop", "--", container, check=False)
-                if isinstance(e, KeyboardInterrupt):
-                    raise
-                raise RollbackError(f"rollback failed, so {name} was started again on "
-                                    f"{target.name} (and {container} stopped on "
-                                    f"{source.name}): {e}") from None
-            raise
+            except (DockmoveError, KeyboardInterrupt) as e:
+                if ran:                     # never leave both down: the target serves again
+                    with held():
+                        if isinstance(e, KeyboardInterrupt):    # one may have landed inside one
+                            for remote in (src, dst):
+                                try:
+                                    remote.renew()
+                                except Exception:       # the old one, then
+                                    pass
+                        if (their_policy.get("Name") or "no") != "no":
+                            eng.docker(dst, "update", "--restart", restart_value(their_policy),
+                                       "--", name, check=False)
+                        eng.docker(dst, "start", "--", name, check=False)
+                        eng.docker(src, "stop", "--", container, check=False)
+                    if isinstance(e, KeyboardInterrupt):
+                        raise
+                    raise RollbackError(f"rollback failed, so {name} was started again on "
+                                        f"{target.name} (and {container} stopped on "
+                                        f"{source.name}): {e}") from None
+                raise
         out(f"[3/3] verify: {container} runs; {answer}")
         rec.update(rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         out(f"rolled back: {container} serves from {source.name}. Data written on "
@@ -109,8 +112,15 @@ def rollback_all(inventory: Inventory, containers: Sequence[str], records: Path,
     if len(containers) == 1:
         rollback(inventory, containers[0], records, write)
         return
-    rec = last_finished(records, containers[0])
-    group = rec.group if rec is not None else ()
+    recs = {n: last_finished(records, n) for n in containers}
+    problems = [f"{n}: no finished migration on record in {records}/" for n, r in recs.items()
+                if r is None]
+    problems += [f"{n}: removed from {r.source} after its migration (--remove-source or --rm): "
+                 "nothing to go back to" for n, r in recs.items()
+                 if r is not None and (r.source_removed or r.source_autoremoved)]
+    if problems:                        # checked for all before any is touched
+        raise RollbackError("nothing was rolled back:\n- " + "\n- ".join(problems))
+    group = recs[containers[0]].group
     ordered = ([n for n in group if n in containers]
                + [n for n in containers if n not in group])
     done: list[str] = []

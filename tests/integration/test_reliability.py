@@ -350,3 +350,33 @@ def test_a_failed_run_keeps_an_image_that_was_on_the_target_untagged(rlab, tmp_p
     assert inspect(rlab, "old", "lonely")["State"]["Running"]
     rlab.sh("new", "docker rmi lonely:1 >/dev/null")
     rlab.sh("old", "docker rm -f lonely >/dev/null && docker rmi lonely:1 >/dev/null")
+
+
+def test_a_second_ctrl_c_stops_waiting_for_a_command_that_hangs(rlab, tmp_path):
+    """The first Ctrl-C waits for the command running on the host (here a
+    `docker stop` with two minutes to go); the second stops waiting at once,
+    and the run is undone. (The stop itself goes on there.)"""
+    rlab.sh("old", "docker run -d --name hangstop apache-test sh -c 'sleep infinity' >/dev/null")
+    before_new = rlab.sh("new", STATE)
+    first = []
+
+    def twice(proc):
+        wait_for(rlab, "old", "pgrep -f '[d]ocker stop' >/dev/null")
+        proc.send_signal(signal.SIGINT)
+        for line in proc.stderr:            # the first was taken: it says so
+            first.append(line)
+            if "interrupted: waiting for the command running on old to end" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+    try:
+        r = rlab.inv_until("migrate", "hangstop", "--to", "new", "--stop-timeout", "120",
+                           "--no-port-check", "--records", str(tmp_path),
+                           when=lambda line: "] container layer (source running)" in line,
+                           then=twice, timeout=60)
+    finally:
+        rlab.sh("old", "docker rm -f hangstop >/dev/null")
+    assert r.returncode == 130, r.stdout + r.stderr
+    assert "(Ctrl-C again to stop waiting)" in "".join(first)
+    assert "interrupted: undoing what this run changed" in r.stdout
+    assert "undone: container hangstop on new" in r.stdout
+    assert rlab.sh("new", STATE) == before_new

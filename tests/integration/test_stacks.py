@@ -113,3 +113,25 @@ def test_a_group_names_what_it_needs_from_outside_and_changes_nothing(slab, tmp_
     usage = slab.inv("migrate", "lone-web,lone-db", "--to", "new", "--name", "x")
     assert usage.returncode == 2 and "--name changes one container" in usage.stderr
     slab.sh("old", "docker rm -f lone-db lone-web lone-cache >/dev/null")
+
+
+def test_ctrl_c_between_the_stops_starts_every_source_again(slab, tmp_path):
+    """Interrupted once the first source stopped: the other stop ends (or
+    never starts), then the whole group is undone."""
+    import signal
+    slab.sh("old", "docker run -d --name pair-db apache-test sleep infinity >/dev/null && "
+                   "docker run -d --name pair-web --link pair-db:db apache-test sleep infinity "
+                   ">/dev/null")
+    before = {h: slab.sh(h, STATE) for h in ("old", "new")}
+    r = slab.inv_until("migrate", "pair-web,pair-db", "--to", "new", "--stop-timeout", "2",
+                       "--no-port-check", "--records", str(tmp_path),
+                       when=lambda line: "] pair-web: stop:" in line, then=signal.SIGINT,
+                       timeout=120)
+    assert r.returncode == 130, r.stdout + r.stderr
+    assert "interrupted: undoing what this run changed, for every container of the group" \
+        in r.stdout
+    assert "undone: pair-web started again on old" in r.stdout
+    assert {h: slab.sh(h, STATE) for h in ("old", "new")} == before, r.stdout
+    for name in ("pair-db", "pair-web"):
+        assert inspect(slab, "old", name)["State"]["Running"], name
+    slab.sh("old", "docker rm -f pair-db pair-web >/dev/null")

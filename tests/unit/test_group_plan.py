@@ -107,10 +107,28 @@ def test_each_plan_is_cut_where_the_group_cut_over_interleaves_it():
     offline = phases(group(member("a"), member("b"), cutover="offline").plans[0].steps)
     assert [s.action for s in offline.before] == ["record"]
     assert [s.action for s in offline.after][-3:] == ["create", "layer", "start"]
-    stopped = phases(group(member("a"), dataclasses.replace(
-        member("b"), container={**member("b").container,
-                                "State": {**member("b").container["State"], "Running": False}})
-    ).plans[1].steps)
-    assert stopped.stop == () and [s.action for s in stopped.verify] == ["verify"]
-    assert [s.action for s in stopped.before] == ["record", "base_image", "networks", "data"]
-    assert [s.action for s in stopped.after] == ["create", "layer", "start"]
+
+
+def _stopped(f):
+    return dataclasses.replace(f, container={**f.container, "State": {
+        **f.container["State"], "Running": False, "Status": "exited"}})
+
+
+def test_a_member_that_is_not_running_is_refused_with_what_to_do():
+    r = group(member("web", links=["data"]), _stopped(member("data")))
+    assert isinstance(r, Refused)
+    assert r.problems == ("data is not running (exited): a group moves running containers with "
+                          "one cut-over; move it alone (inv migrate data --to new), before the "
+                          "ones that need it",)
+
+
+def test_the_group_needs_its_images_and_volumes_once_on_the_target_disk():
+    size = int(member("a").image["Size"])
+    free = 3 * size                 # each alone needs 2x its image; the two 4x; shared, 2x
+    a, b = (dataclasses.replace(member(n), free_bytes=free) for n in ("a", "b"))
+    assert not isinstance(group(a, b), Refused)         # one image, shared
+    other = dataclasses.replace(b, container={**b.container, "Image": "sha256:" + "b" * 64})
+    r = group(a, other)
+    assert isinstance(r, Refused)
+    assert r.problems[0].startswith(f"new: {free >> 20} MiB free for the group, whose images and "
+                                    f"volumes need about {(4 * size) >> 20} MiB there")

@@ -29,22 +29,24 @@ def test_the_first_signal_waits_for_a_safe_point(capfd):
             "(Ctrl-C again to stop waiting)") in capfd.readouterr().err
 
 
-def test_a_signal_not_yet_taken_is_raised_at_the_end_of_the_block():
-    with pytest.raises(KeyboardInterrupt):
-        with signals.deferred():
-            signal.raise_signal(signal.SIGINT)
+def test_a_signal_after_the_last_checkpoint_is_not_raised_when_the_block_ends():
+    # the run was verified: a late Ctrl-C does not undo it
+    with signals.deferred():
+        signal.raise_signal(signal.SIGINT)
     assert not signals.pending()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_the_second_signal_comes_at_once():
+def test_a_second_signal_stops_a_wait_and_changes_nothing_elsewhere():
     reached = []
     with pytest.raises(KeyboardInterrupt):
         with signals.deferred():
             signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)      # on its way to the undo: nothing
             reached.append(1)
-            signal.raise_signal(signal.SIGINT)
-            reached.append(2)
+            with signals.doing("the command running on old"):
+                signal.raise_signal(signal.SIGINT)  # while waiting: at once
+                reached.append(2)
     assert reached == [1]
 
 
@@ -68,6 +70,7 @@ def test_hooks_run_when_the_signal_comes_or_at_once_if_it_came(capfd):
                 assert calls == ["first"]
             with signals.on_interrupt(lambda: calls.append("second")):
                 assert calls == ["first", "second"]
+            signals.checkpoint()
     assert calls == ["first", "second"]
     assert "interrupted: undoing after this step" in capfd.readouterr().err
 
