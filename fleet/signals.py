@@ -75,12 +75,19 @@ def held():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = {s: signal.signal(s, _ignore) for s in ENDING}
+    with _handled_by(_ignore):
+        yield
+
+
+@contextmanager
+def _handled_by(handler) -> Iterator[None]:
+    """The signals that end a run go to `handler` while the block runs."""
+    saved = {s: signal.signal(s, handler) for s in ENDING}
     try:
         yield
     finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
+        for s, before in saved.items():
+            signal.signal(s, before)
 
 
 class _Deferral:
@@ -127,12 +134,10 @@ def deferred() -> Iterator[None]:
         yield
         return
     _state.active, _state.pending = True, None
-    saved = {s: signal.signal(s, _defer) for s in ENDING}
     try:
-        yield
+        with _handled_by(_defer):
+            yield
     finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
         _state.active, _state.pending = False, None
         _state.hooks.clear()
         _state.doing.clear()

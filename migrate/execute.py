@@ -597,6 +597,31 @@ def target_state(target: str, left: list) -> str:
             f"on {target}, could not undo: {', '.join(e.what for e in left)}")
 
 
+def accepted(decided, out: Printer):
+    """The plan (its warnings printed), or PreflightError with every problem."""
+    for w in decided.warnings:
+        out(f"warning: {w}")
+    if isinstance(decided, Refused):
+        raise PreflightError("preflight failed, nothing was changed:\n- " +
+                             "\n- ".join(decided.problems))
+    return decided
+
+
+def undo_run(e: BaseException, executors: list["Executor"], ends: Ends,
+             out: Printer, whose: str = "") -> tuple[str, list]:
+    """After a failure or an interrupt `e`: note it in each record, and undo
+    the run's journal (one for all the executors), held against signals;
+    (why, the entries that could not be undone)."""
+    why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+    with held():                        # nothing cuts the undo short
+        for ex in executors:
+            ex.note(outcome=why, error=str(e)[-2000:])
+        out(f"{why}: undoing what this run changed{whose}")
+        if why == "interrupted":
+            renew(ends, out)
+        return why, executors[0].journal.undo(out)
+
+
 def renew(ends: Ends, out: Printer) -> None:
     """New SSH connections for an undo after an interrupt: a second one may
     have landed inside one (paramiko, mid-message). If a new one cannot be
@@ -634,13 +659,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         ends = Ends(inventory, source, target, src, dst)
         facts = gather(ends, container, opts)
         out(f"{container}: from {source.name} to {target.name} (mode {opts.mode}, {cut})")
-        decided = plan(opts, facts, _timestamp(), os.environ)
-        for w in decided.warnings:
-            out(f"warning: {w}")
-        if isinstance(decided, Refused):
-            raise PreflightError("preflight failed, nothing was changed:\n- " +
-                                 "\n- ".join(decided.problems))
-        p = decided
+        p = accepted(plan(opts, facts, _timestamp(), os.environ), out)
         out(p.preflight)
         out(f"target command: {p.run_line()}")
         if opts.dry_run:
@@ -657,13 +676,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                         ex.run(step)
                     checkpoint()        # one that came during the last step
                 except BaseException as e:
-                    why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-                    with held():        # nothing cuts the undo short
-                        ex.note(outcome=why, error=str(e)[-2000:])
-                        out(f"{why}: undoing what this run changed")
-                        if why == "interrupted":
-                            renew(ends, out)
-                        left = ex.journal.undo(out)
+                    why, left = undo_run(e, [ex], ends, out)
                     if isinstance(e, KeyboardInterrupt):
                         raise
                     if isinstance(e, DockmoveError):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from fleet.errors import DockmoveError, MigrateError, PreflightError, UsageError
+from fleet.errors import DockmoveError, MigrateError, UsageError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
@@ -26,12 +26,12 @@ from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
 from .ends import Ends
-from .execute import Executor, Shared, _remove_snapshots, _timestamp, renew, target_state
+from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted,
+                      target_state, undo_run)
 from .facts import gather
 from .group import PROJECT, GroupPlan, phases, plan_group
 from .journal import Journal
 from .options import Options, check
-from .plan import Refused
 from .stream import human
 
 
@@ -90,13 +90,7 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
         out(f"{', '.join(members)}" + (f" (compose project {project})" if project else "")
             + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
-        decided = plan_group(opts, members, list(members), _timestamp(), os.environ)
-        for w in decided.warnings:
-            out(f"warning: {w}")
-        if isinstance(decided, Refused):
-            raise PreflightError("preflight failed, nothing was changed:\n- " +
-                                 "\n- ".join(decided.problems))
-        g = decided
+        g = accepted(plan_group(opts, members, list(members), _timestamp(), os.environ), out)
         out(f"order: {' -> '.join(g.order)} (each starts after what it needs; stopped in "
             "reverse)")
         for p in g.plans:
@@ -146,15 +140,8 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                             exs[name].run(step)
                 checkpoint()            # one that came during the last step
             except BaseException as e:
-                why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-                with held():            # nothing cuts the undo short
-                    for ex in exs.values():
-                        ex.note(outcome=why, error=str(e)[-2000:])
-                    out(f"{why}: undoing what this run changed, for every container of the "
-                        "group")
-                    if why == "interrupted":
-                        renew(ends, out)
-                    left = shared.journal.undo(out)
+                why, left = undo_run(e, list(exs.values()), ends, out,
+                                     ", for every container of the group")
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 if isinstance(e, DockmoveError):

@@ -10,10 +10,13 @@ interrupted run left is removed before one starts.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -96,6 +99,45 @@ class Lab:
             raise AssertionError(f"inv {' '.join(args)} still ran {timeout:g} s after the "
                                  f"signal; its output:\n{''.join(seen) + rest}\n{err}") from None
         return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen) + rest, err)
+
+
+# what a host holds, to compare before and after a run that must change nothing
+STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; " \
+        "docker network ls -q | sort; docker volume ls -q | sort"
+# `docker start` refuses on the host it is put on: a failure after the source stopped
+FAIL_START = ("printf '#!/bin/sh\\n[ \"$1\" = start ] && { echo injected: start refused >&2; "
+              "exit 1; }\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker && "
+              "chmod 755 /usr/local/bin/docker")
+
+
+@contextlib.contextmanager
+def start_refused(lab: "Lab", host: str):
+    """`docker start` refuses on `host` while the block runs."""
+    lab.sh(host, FAIL_START)
+    try:
+        yield
+    finally:
+        lab.sh(host, "rm -f /usr/local/bin/docker")
+
+
+def inspect(lab: "Lab", host: str, name: str) -> dict:
+    return json.loads(lab.sh(host, f"docker inspect {name}"))[0]
+
+
+def wait_for(lab: "Lab", host: str, script: str, timeout: float = 60) -> None:
+    """Until `script` succeeds on the host (a state to reach, not a time)."""
+    deadline = time.monotonic() + timeout
+    while lab.container(host).exec_run(["sh", "-c", script]).exit_code != 0:
+        assert time.monotonic() < deadline, f"{host}: {script} never succeeded"
+        time.sleep(0.2)
+
+
+def provisioned_lab(suffix: str, tmp_path_factory) -> "Lab":
+    """A lab of its own whose `new` runs Docker CE (provisioned once)."""
+    lab = make_lab(lab_name(suffix), tmp_path_factory)
+    out = lab.inv("provision", "--host", "new")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return lab
 
 
 STARTED: dict[str, LabConfig] = {}      # the labs this session started, by name

@@ -13,23 +13,14 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, lab_name, make_lab
+from .conftest import (FAIL_START, ROOT, STATE, inspect, provisioned_lab, start_refused,
+                       wait_for)
 
 pytestmark = pytest.mark.lab
 
-STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; " \
-        "docker network ls -q | sort; docker volume ls -q | sort"
-# `docker start` refuses on the target: a failure after the source stopped
-FAIL_START = ("printf '#!/bin/sh\\n[ \"$1\" = start ] && { echo injected: start refused >&2; "
-              "exit 1; }\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker && "
-              "chmod 755 /usr/local/bin/docker")
-
-
 @pytest.fixture(scope="module")
 def rlab(tmp_path_factory):
-    lab = make_lab(lab_name("-rel"), tmp_path_factory)
-    out = lab.inv("provision", "--host", "new")
-    assert out.returncode == 0, out.stdout + out.stderr
+    lab = provisioned_lab("-rel", tmp_path_factory)
     # the seed's image on new too, for containers made there by hand
     cfg = lab.cfg.ssh_config_path
     subprocess.run(["bash", "-o", "pipefail", "-c",
@@ -41,17 +32,6 @@ def rlab(tmp_path_factory):
 def fetch(url):
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.read().decode()
-
-
-def inspect(lab, host, name):
-    return json.loads(lab.sh(host, f"docker inspect {name}"))[0]
-
-
-def wait_for(lab, host, script, timeout=60):
-    deadline = time.monotonic() + timeout
-    while lab.container(host).exec_run(["sh", "-c", script]).exit_code != 0:
-        assert time.monotonic() < deadline, f"{host}: {script} never succeeded"
-        time.sleep(0.2)
 
 
 def test_a_rm_container_loses_nothing_when_the_cut_over_fails_and_goes_once_it_passed(rlab, tmp_path):
@@ -335,11 +315,9 @@ def test_a_failed_run_keeps_an_image_that_was_on_the_target_untagged(rlab, tmp_p
                    "docker tag apache-test lonely-other")
     assert rlab.sh("new", f"docker image inspect --format '{{{{json .RepoTags}}}}' {image}"
                    ).strip() == "[]"
-    rlab.sh("new", FAIL_START)
-    try:
+    with start_refused(rlab, "new"):
         out = rlab.inv("migrate", "lonely", "--to", "new", "--records", str(tmp_path))
-    finally:
-        rlab.sh("new", "rm -f /usr/local/bin/docker; docker rmi lonely-other >/dev/null")
+    rlab.sh("new", "docker rmi lonely-other >/dev/null")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "injected: start refused" in out.stderr
     assert (f"could not undo tag lonely:1 on new: kept: it is the only name of image "

@@ -2,20 +2,13 @@
 cut-over, dependencies first, one undo for the group, rollback of the group.
 On a lab of their own; `new` is provisioned once."""
 import json
-import time
 
 import pytest
 
-from .conftest import lab_name, make_lab
+from .conftest import STATE, inspect, provisioned_lab, start_refused, wait_for
 
 pytestmark = pytest.mark.lab
 
-STATE = "docker ps -a --format '{{.Names}} {{.State}} {{.Image}}' | sort; docker images -q | sort; " \
-        "docker network ls -q | sort; docker volume ls -q | sort"
-# `docker start` refuses on the target: a failure after every source stopped
-FAIL_START = ("printf '#!/bin/sh\\n[ \"$1\" = start ] && { echo injected: start refused >&2; "
-              "exit 1; }\\nexec /usr/bin/docker \"$@\"\\n' > /usr/local/bin/docker && "
-              "chmod 755 /usr/local/bin/docker")
 # db: writes a row a second into its volume; web: serves what db wrote, through the link
 DB = ("docker volume create shopdata >/dev/null && docker network create shopnet >/dev/null && "
       "docker run -d --name shop-db --network shopnet -v shopdata:/data apache-test "
@@ -27,21 +20,7 @@ WEB = ("docker run -d --name shop-web --network shopnet --link shop-db:db -p 938
 
 @pytest.fixture(scope="module")
 def slab(tmp_path_factory):
-    lab = make_lab(lab_name("-stk"), tmp_path_factory)
-    out = lab.inv("provision", "--host", "new")
-    assert out.returncode == 0, out.stdout + out.stderr
-    return lab
-
-
-def inspect(lab, host, name):
-    return json.loads(lab.sh(host, f"docker inspect {name}"))[0]
-
-
-def wait_for(lab, host, script, timeout=60):
-    deadline = time.monotonic() + timeout
-    while lab.container(host).exec_run(["sh", "-c", script]).exit_code != 0:
-        assert time.monotonic() < deadline, f"{host}: {script} never succeeded"
-        time.sleep(0.2)
+    return provisioned_lab("-stk", tmp_path_factory)
 
 
 def test_a_stack_moves_with_one_cut_over_fails_whole_and_rolls_back_whole(slab, tmp_path):
@@ -51,11 +30,8 @@ def test_a_stack_moves_with_one_cut_over_fails_whole_and_rolls_back_whole(slab, 
     before_new = slab.sh("new", STATE)
 
     # a failure once every source stopped: both are back, new is as before
-    slab.sh("new", FAIL_START)
-    try:
+    with start_refused(slab, "new"):
         out = slab.inv("migrate", "shop-web,shop-db", "--to", "new", "--records", str(tmp_path))
-    finally:
-        slab.sh("new", "rm -f /usr/local/bin/docker")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "order: shop-db -> shop-web" in out.stdout, out.stdout
     assert "failed: undoing what this run changed, for every container of the group" in out.stdout
