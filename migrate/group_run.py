@@ -1,17 +1,21 @@
-"""`inv migrate web,db --to new` and `--project NAME`: several containers
-moved with one cut-over (migrate/group.py decides the order and the plans).
+"""`inv migrate web,db --to new` and `inv migrate NAME --project`: several
+running containers moved with one cut-over (migrate/group.py decides the
+order and the plans).
 
-Every step before the stop runs for each container in start order while all
-of them run (image, data, container layer: the long part); then every source
-stops, dependents first; then what changed since is copied and each is
-created and started, in start order; then each is verified, and finished.
-One undo journal holds the whole group: a failure or Ctrl-C anywhere puts
-every target back as it was and starts every source again. Each container
-gets its own record (with the group's order), so `--rollback` goes back
-container by container, or the group at once.
+A compose project's own files (its compose and env files, as its labels name
+them: migrate/project_files.py) go first, to the same paths. Then every step
+before the stop runs for each container in start order while all of them run
+(image, data, container layer: the long part); then every source stops,
+dependents first; then what changed since is copied and each is created and
+started, in start order; then each is verified, and finished. One undo
+journal holds the whole group: a failure or Ctrl-C before the last
+verification puts every target back as it was and starts every source again.
+Each container gets its own record (with the group's order), so `--rollback`
+goes back container by container, or the group at once.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -25,12 +29,14 @@ from fleet.remote import Remote
 from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
+from . import project_files
 from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted,
                       target_state, undo_run)
 from .facts import gather
 from .group import PROJECT, GroupPlan, phases, plan_group
 from .journal import Journal
+from .plan import Refused
 from .options import Options, check
 from .stream import human
 
@@ -90,16 +96,37 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
         out(f"{', '.join(members)}" + (f" (compose project {project})" if project else "")
             + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
-        g = accepted(plan_group(opts, members, list(members), _timestamp(), os.environ), out)
+        named = project_files.named((f.container.get("Config") or {}).get("Labels") or {}
+                                    for f in members.values())
+        files = (project_files.decide(named, project_files.read(ends, named), source.name,
+                                      target.name)
+                 if named.files or named.optional else None)
+        decided = plan_group(opts, members, list(members), _timestamp(), os.environ)
+        if files is not None:           # one refusal with every problem
+            decided = with_files(decided, files)
+        g = accepted(decided, out)
         out(f"order: {' -> '.join(g.order)} (each starts after what it needs; stopped in "
             "reverse)")
         for p in g.plans:
             out(f"{p.container}: {p.preflight}")
             out(f"{p.container}: target command: {p.run_line()}")
+        if files is not None:
+            out(f"project files: {', '.join(files.copy) or 'none'} to copy to the same paths"
+                + (f"; there already, the same: {', '.join(files.same)}" if files.same else ""))
         if opts.dry_run:
             _print_plan(g, out)
             return None
-        _run(ends, members, g, opts, out, started)
+        _run(ends, members, g, opts, out, started, files)
+
+
+def with_files(decided: GroupPlan | Refused, files: project_files.FilesPlan
+               ) -> GroupPlan | Refused:
+    """The group's plan with what its project's files add: their problems
+    join the group's, their warnings too."""
+    if isinstance(decided, Refused) or files.problems:
+        return Refused(tuple(decided.problems if isinstance(decided, Refused) else ())
+                       + files.problems, decided.warnings + files.warnings)
+    return dataclasses.replace(decided, warnings=decided.warnings + files.warnings)
 
 
 def _print_plan(g: GroupPlan, out: Printer) -> None:
@@ -115,7 +142,7 @@ def _print_plan(g: GroupPlan, out: Printer) -> None:
 
 
 def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
-         started: float) -> None:
+         started: float, files: project_files.FilesPlan | None) -> None:
     shared = Shared(Journal(), set(), next(iter(members.values())).target_chains)
     width = max(len(n) for n in g.order)
     exs = {p.container: Executor(ends, members[p.container], p, opts, out, shared,
@@ -126,6 +153,11 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
     try:
         with deferred():                # Ctrl-C is taken between steps: fleet/signals.py
             try:
+                if files is not None and files.copy:
+                    t0 = time.monotonic()
+                    shared.n += 1
+                    done = project_files.copy(ends, files, shared.journal, out)
+                    out(f"[{shared.n}] project files: {done} ({time.monotonic() - t0:.1f}s)")
                 for name in g.order:
                     for step in cut[name].before:
                         exs[name].run(step)

@@ -2,6 +2,7 @@
 cut-over, dependencies first, one undo for the group, rollback of the group.
 On a lab of their own; `new` is provisioned once."""
 import json
+import shlex
 
 import pytest
 
@@ -111,3 +112,57 @@ def test_ctrl_c_between_the_stops_starts_every_source_again(slab, tmp_path):
     for name in ("pair-db", "pair-web"):
         assert inspect(slab, "old", name)["State"]["Running"], name
     slab.sh("old", "docker rm -f pair-db pair-web >/dev/null")
+
+
+COMPOSE = """services:
+  db:
+    image: apache-test
+    command: sleep infinity
+  web:
+    image: apache-test
+    command: sleep infinity
+    depends_on: [db]
+"""
+
+
+def _compose_container(name, service, *, depends="", how="run -d"):
+    labels = {"com.docker.compose.project": "shop2", "com.docker.compose.service": service,
+              "com.docker.compose.oneoff": "False",
+              "com.docker.compose.project.working_dir": "/srv/shop2",
+              "com.docker.compose.project.config_files": "/srv/shop2/docker-compose.yml"}
+    if depends:
+        labels["com.docker.compose.depends_on"] = depends
+    flags = " ".join(f"--label {shlex.quote(f'{k}={v}')}" for k, v in labels.items())
+    return f"docker {how} --name {name} {flags} apache-test sleep infinity >/dev/null"
+
+
+def test_a_compose_project_moves_with_its_files_and_compose_finds_it(slab, tmp_path):
+    slab.sh("old", f"mkdir -p /srv/shop2 && printf %s {shlex.quote(COMPOSE)} > "
+                   "/srv/shop2/docker-compose.yml && echo SECRET_TAG=1 > /srv/shop2/.env && "
+                   "chmod 600 /srv/shop2/.env")
+    slab.sh("old", _compose_container("shop2-web-1", "web", depends="db:service_started:false"))
+    slab.sh("old", _compose_container("shop2-db-1", "db"))
+    slab.sh("old", _compose_container("shop2-init-1", "init", how="create"))   # not running
+    # the target has another file at the compose file's path: refused, nothing changed
+    slab.sh("new", "mkdir -p /srv/shop2 && echo 'services: {}' > /srv/shop2/docker-compose.yml")
+    before = {h: slab.sh(h, STATE) for h in ("old", "new")}
+    out = slab.inv("migrate", "shop2", "--project", "--to", "new", "--no-port-check",
+                   "--records", str(tmp_path))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert ("new: /srv/shop2/docker-compose.yml exists with other content; move it aside "
+            "there") in out.stderr, out.stderr
+    assert {h: slab.sh(h, STATE) for h in ("old", "new")} == before
+    slab.sh("new", "rm -r /srv/shop2")
+
+    out = slab.inv("migrate", "shop2", "--project", "--to", "new", "--no-port-check",
+                   "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "left out (not running): shop2-init-1" in out.stdout
+    assert "order: shop2-db-1 -> shop2-web-1" in out.stdout
+    assert ("] project files: /srv/shop2/.env, /srv/shop2/docker-compose.yml copied to new"
+            in out.stdout), out.stdout
+    sums = "sha256sum /srv/shop2/.env /srv/shop2/docker-compose.yml; stat -c '%a %u' /srv/shop2/.env"
+    assert slab.sh("new", sums) == slab.sh("old", sums)
+    services = slab.sh("new", "cd /srv/shop2 && docker compose ps --format '{{.Service}}'")
+    assert sorted(services.split()) == ["db", "web"], services
+    slab.sh("old", "docker rm -f shop2-init-1 >/dev/null")
