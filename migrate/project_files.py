@@ -88,7 +88,7 @@ def decide(n: Named, seen: Seen, source: str, target: str) -> FilesPlan:
 
 _SUMS = ('for p in "$@"; do if [ -f "$p" ] && [ ! -L "$p" ]; then '
          'printf "%s %s\\n" "$(sha256sum < "$p" | cut -d" " -f1)" "$p"; '
-         'else printf "- %s\\n" "$p"; fi; done')
+         'else printf "%s %s\\n" - "$p"; fi; done')
 _DIRS = 'for d in "$@"; do [ -d "$d" ] || printf "%s\\n" "$d"; done'
 
 

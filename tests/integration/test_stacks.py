@@ -128,6 +128,7 @@ COMPOSE = """services:
 def _compose_container(name, service, *, depends="", how="run -d"):
     labels = {"com.docker.compose.project": "shop2", "com.docker.compose.service": service,
               "com.docker.compose.oneoff": "False",
+              "com.docker.compose.config-hash": f"{service}-hash",  # what compose ps looks for
               "com.docker.compose.project.working_dir": "/srv/shop2",
               "com.docker.compose.project.config_files": "/srv/shop2/docker-compose.yml"}
     if depends:
@@ -147,7 +148,7 @@ def test_a_compose_project_moves_with_its_files_and_compose_finds_it(slab, tmp_p
     slab.sh("new", "mkdir -p /srv/shop2 && echo 'services: {}' > /srv/shop2/docker-compose.yml")
     before = {h: slab.sh(h, STATE) for h in ("old", "new")}
     out = slab.inv("migrate", "shop2", "--project", "--to", "new", "--no-port-check",
-                   "--records", str(tmp_path))
+                   "--stop-timeout", "1", "--records", str(tmp_path))
     assert out.returncode == 1, out.stdout + out.stderr
     assert ("new: /srv/shop2/docker-compose.yml exists with other content; move it aside "
             "there") in out.stderr, out.stderr
@@ -155,7 +156,7 @@ def test_a_compose_project_moves_with_its_files_and_compose_finds_it(slab, tmp_p
     slab.sh("new", "rm -r /srv/shop2")
 
     out = slab.inv("migrate", "shop2", "--project", "--to", "new", "--no-port-check",
-                   "--records", str(tmp_path))
+                   "--stop-timeout", "1", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "left out (not running): shop2-init-1" in out.stdout
     assert "order: shop2-db-1 -> shop2-web-1" in out.stdout
