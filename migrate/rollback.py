@@ -128,11 +128,47 @@ def rollback_all(inventory: Inventory, containers: Sequence[str], records: Path,
         try:
             rollback(inventory, name, records, write)
         except DockmoveError as e:
+            back = _forward_again(inventory, [last_finished(records, n) for n in done], write)
             raise RollbackError(
-                (f"rolled back: {', '.join(done)}; " if done else "")
-                + f"{name}: {e}" + (f"; not tried: {', '.join(ordered[len(done) + 1:])}"
-                                    if ordered[len(done) + 1:] else "")) from None
+                f"rollback of {name} failed: {e}"
+                + (f"\n{back}" if done else "")
+                + (f"\nnot tried: {', '.join(ordered[len(done) + 1:])}"
+                   if ordered[len(done) + 1:] else "")) from None
         done.append(name)
+
+
+def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None]) -> str:
+    """After a group's rollback failed part way: the members it rolled back
+    go forward again (their targets started in order, their sources stopped,
+    dependents first), so the group runs in one place, not split; what says
+    how that went."""
+    out = Printer("rollback", write=write)
+    failed = []
+    with held():
+        for rec in recs:
+            source = select(inventory, rec.source, role="source (from the record)")[0]
+            target = select(inventory, rec.target, role="target (from the record)")[0]
+            with Remote(inventory, source) as src, Remote(inventory, target) as dst:
+                policy = rec.target_restart_policy
+                steps = ([(dst, ["update", "--restart", restart_value(policy), "--",
+                                 rec.target_name])] if policy else [])
+                steps += [(dst, ["start", "--", rec.target_name]),
+                          (src, ["stop", "--", rec.container])]
+                if (rec.source_restart_policy or {}).get("Name", "no") != "no":
+                    steps.append((src, ["update", "--restart", "no", "--", rec.container]))
+                bad = [f"{r.name}: docker {' '.join(argv)}" for r, argv in steps
+                       if not eng.docker(r, *argv, check=False).ok]
+            if bad:
+                failed.append(f"{rec.container} ({'; '.join(bad)})")
+            else:
+                rec.update(rolled_back=None)
+                out(f"  forward again: {rec.container} runs on {rec.target}, stopped on "
+                    f"{rec.source}")
+    names = ", ".join(r.container for r in recs)
+    if failed:
+        return (f"{names} had been rolled back; going forward again failed for "
+                f"{', '.join(failed)}: check both hosts")
+    return f"so {names}, rolled back before it, went forward again: the group runs on the target"
 
 
 def restart_value(policy: dict) -> str:

@@ -67,6 +67,22 @@ def test_a_stack_moves_with_one_cut_over_fails_whole_and_rolls_back_whole(slab, 
     wait_for(slab, "new", "curl -sf http://127.0.0.1:9380/data/rows | grep -q row1")
     assert "shopnet" in inspect(slab, "new", "shop-web")["NetworkSettings"]["Networks"]
 
+    # a rollback that fails part way (shop-web's source is gone): shop-db, rolled
+    # back first, goes forward again, so the stack is not split between hosts
+    slab.sh("old", "docker rename shop-web shop-web-away")
+    try:
+        back = slab.inv("migrate", "shop-web,shop-db", "--rollback", "--records", str(tmp_path))
+    finally:
+        slab.sh("old", "docker rename shop-web-away shop-web")
+    assert back.returncode == 1, back.stdout + back.stderr
+    assert "rollback of shop-web failed: old: shop-web is gone" in back.stderr, back.stderr
+    assert ("so shop-db, rolled back before it, went forward again: the group runs on the "
+            "target") in back.stderr
+    assert "forward again: shop-db runs on new, stopped on old" in back.stdout
+    for name in ("shop-db", "shop-web"):
+        assert inspect(slab, "new", name)["State"]["Running"], name
+        assert not inspect(slab, "old", name)["State"]["Running"], name
+
     # back, as a group: the sources run again, the targets are stopped
     back = slab.inv("migrate", "shop-web,shop-db", "--rollback", "--records", str(tmp_path))
     assert back.returncode == 0, back.stdout + back.stderr
