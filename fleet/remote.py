@@ -182,3 +182,15 @@ class Remote:
         if check and not result.ok:
             raise CommandError(self.name, shown, res.exited, stderr)
         return result
+
+
+def renew_all(remotes, say) -> None:
+    """New connections for an undo after an interrupt (a second one may have
+    landed inside paramiko, mid-message: Remote.renew). One that cannot be
+    made is said, and the undo goes on over the old."""
+    for remote in remotes:
+        try:
+            remote.renew()
+        except Exception as e:          # the undo must run whatever this says
+            say(f"  warning: could not open a new connection to {remote.name} ({e}); "
+                "undoing over the old one")

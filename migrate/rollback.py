@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 from fleet.errors import DockmoveError, RollbackError, UsageError
 from fleet.inventory import Inventory
 from fleet.output import Printer
-from fleet.remote import Remote
+from fleet.remote import Remote, renew_all
 from fleet.selection import select
 from fleet.signals import checkpoint, deferred, held
 
@@ -82,17 +82,9 @@ def rollback(inventory: Inventory, container: str, records: Path,
             except (DockmoveError, KeyboardInterrupt) as e:
                 if ran:                     # never leave both down: the target serves again
                     with held():
-                        if isinstance(e, KeyboardInterrupt):    # one may have landed inside one
-                            for remote in (src, dst):
-                                try:
-                                    remote.renew()
-                                except Exception:       # the old one, then
-                                    pass
-                        if (their_policy.get("Name") or "no") != "no":
-                            eng.docker(dst, "update", "--restart", restart_value(their_policy),
-                                       "--", name, check=False)
-                        eng.docker(dst, "start", "--", name, check=False)
-                        eng.docker(src, "stop", "--", container, check=False)
+                        if isinstance(e, KeyboardInterrupt):
+                            renew_all((src, dst), out)
+                        _serve_from_target(src, dst, container, name, their_policy)
                     if isinstance(e, KeyboardInterrupt):
                         raise
                     raise RollbackError(f"rollback failed, so {name} was started again on "
@@ -149,15 +141,10 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
             source = select(inventory, rec.source, role="source (from the record)")[0]
             target = select(inventory, rec.target, role="target (from the record)")[0]
             with Remote(inventory, source) as src, Remote(inventory, target) as dst:
-                policy = rec.target_restart_policy
-                steps = ([(dst, ["update", "--restart", restart_value(policy), "--",
-                                 rec.target_name])] if policy else [])
-                steps += [(dst, ["start", "--", rec.target_name]),
-                          (src, ["stop", "--", rec.container])]
+                bad = _serve_from_target(src, dst, rec.container, rec.target_name,
+                                         rec.target_restart_policy)
                 if (rec.source_restart_policy or {}).get("Name", "no") != "no":
-                    steps.append((src, ["update", "--restart", "no", "--", rec.container]))
-                bad = [f"{r.name}: docker {' '.join(argv)}" for r, argv in steps
-                       if not eng.docker(r, *argv, check=False).ok]
+                    bad += _failed([(src, ["update", "--restart", "no", "--", rec.container])])
             if bad:
                 failed.append(f"{rec.container} ({'; '.join(bad)})")
             else:
@@ -169,6 +156,21 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
         return (f"{names} had been rolled back; going forward again failed for "
                 f"{', '.join(failed)}: check both hosts")
     return f"so {names}, rolled back before it, went forward again: the group runs on the target"
+
+
+def _serve_from_target(src: Remote, dst: Remote, container: str, name: str,
+                       policy: dict | None) -> list[str]:
+    """The target's container serves again, with its restart policy, and the
+    source's is stopped: never both down. The commands that failed."""
+    steps = ([(dst, ["update", "--restart", restart_value(policy), "--", name])]
+             if ((policy or {}).get("Name") or "no") != "no" else [])
+    return _failed(steps + [(dst, ["start", "--", name]), (src, ["stop", "--", container])])
+
+
+def _failed(steps: list[tuple[Remote, list[str]]]) -> list[str]:
+    """Run each docker command (in order, whatever fails); those that failed."""
+    return [f"{r.name}: docker {' '.join(argv)}" for r, argv in steps
+            if not eng.docker(r, *argv, check=False).ok]
 
 
 def restart_value(policy: dict) -> str:
