@@ -24,7 +24,7 @@ from typing import Callable
 from fleet.errors import CommandError, DockmoveError, PreflightError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
-from fleet.remote import Remote
+from fleet.remote import Remote, renew_all
 from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
@@ -69,7 +69,18 @@ class Shared:
     journal: Journal
     loaded: set[str]                        # image ids this run brought to the target
     chains: frozenset[str] | None           # layer chains the target has (None: containerd)
-    n: int = 0
+    n: int = 0                              # steps run so far
+
+    def run(self, title: str, do: Callable[[], str], out: Printer, *,
+            safe_point: bool = True) -> None:
+        """One step: numbered, timed, printed with its outcome (what `do`
+        returns); an interrupt that came is taken before it (a safe point)."""
+        if safe_point:
+            checkpoint()
+        self.n += 1
+        n, t0 = self.n, time.monotonic()
+        outcome = do()
+        out(f"[{n}] {title}: {outcome} ({time.monotonic() - t0:.1f}s)")
 
 
 class Executor:
@@ -104,13 +115,9 @@ class Executor:
 
     # -- the loop
     def run(self, step: Step, *, safe_point: bool = True) -> None:
-        if safe_point:
-            checkpoint()                # an interrupt that came is taken between steps
-        self.shared.n += 1
-        n = self.shared.n
-        t0 = time.monotonic()
-        outcome = getattr(self, f"do_{step.action}")(step)
-        self.out(f"[{n}] {self.label}{step.title}: {outcome} ({time.monotonic() - t0:.1f}s)")
+        do = getattr(self, f"do_{step.action}")
+        self.shared.run(f"{self.label}{step.title}", lambda: do(step), self.out,
+                        safe_point=safe_point)
 
     def note(self, **fields) -> None:
         if self.record is not None:
@@ -557,9 +564,7 @@ class Executor:
 
     # -- how a failed run left the hosts
     def failure(self, why: str, left: list, error: Exception) -> MigrateError:
-        return MigrateError(f"migration of {self.container} {why}; "
-                            f"{target_state(self.ends.target.name, left)}; "
-                            f"{self.source_state(left)}.\n{error}")
+        return failure([self], why, left, error)
 
     def source_state(self, left: list) -> str:
         """What a failed run left of the source container (`left`: the
@@ -590,6 +595,15 @@ class Executor:
         return out
 
 
+def failure(executors: list[Executor], why: str, left: list, error: Exception) -> MigrateError:
+    """How a failed run (one container, or a group) left both hosts:
+    `left`, the journal's entries that could not be undone."""
+    return MigrateError(f"migration of {', '.join(ex.container for ex in executors)} {why}; "
+                        f"{target_state(executors[0].ends.target.name, left)}; "
+                        + "; ".join(ex.source_state(left) for ex in executors)
+                        + f".\n{error}")
+
+
 def target_state(target: str, left: list) -> str:
     """What a failed run left on the target (the sources': source_state)."""
     left = [e for e in left if e.kind != "source"]
@@ -618,20 +632,8 @@ def undo_run(e: BaseException, executors: list["Executor"], ends: Ends,
             ex.note(outcome=why, error=str(e)[-2000:])
         out(f"{why}: undoing what this run changed{whose}")
         if why == "interrupted":
-            renew(ends, out)
+            renew_all((ends.src, ends.dst), out)
         return why, executors[0].journal.undo(out)
-
-
-def renew(ends: Ends, out: Printer) -> None:
-    """New SSH connections for an undo after an interrupt: a second one may
-    have landed inside one (paramiko, mid-message). If a new one cannot be
-    made, the undo goes on over the old."""
-    for remote in (ends.src, ends.dst):
-        try:
-            remote.renew()
-        except Exception as e:          # the undo must run whatever this says
-            out(f"  warning: could not open a new connection to {remote.name} ({e}); "
-                "undoing over the old one")
 
 
 def _remove_made(remote: Remote, kind: str, *argv: str) -> None:

@@ -39,10 +39,6 @@ class GroupPlan:
     warnings: tuple[str, ...]
     needs: Mapping[str, tuple[str, ...]]    # container -> the members it needs
 
-    @property
-    def data_bytes(self) -> int:
-        return sum(p.data_bytes for p in self.plans)
-
 
 def _labels(f: Facts) -> Mapping[str, str]:
     return (f.container.get("Config") or {}).get("Labels") or {}

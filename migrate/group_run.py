@@ -31,8 +31,8 @@ from fleet.signals import checkpoint, deferred, held
 from . import engine as eng
 from . import project_files
 from .ends import Ends
-from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted,
-                      target_state, undo_run)
+from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
+                      undo_run)
 from .facts import gather
 from .group import PROJECT, GroupPlan, phases, plan_group
 from .journal import Journal
@@ -149,23 +149,18 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                                  label=f"{p.container}: ".ljust(width + 2))
            for p in g.plans}
     cut = {n: phases(exs[n].p.steps) for n in g.order}
-    first_stop: float | None = None
     try:
         with deferred():                # Ctrl-C is taken between steps: fleet/signals.py
             try:
                 if files is not None and files.copy:
-                    t0 = time.monotonic()
-                    shared.n += 1
-                    done = project_files.copy(ends, files, shared.journal, out)
-                    out(f"[{shared.n}] project files: {done} ({time.monotonic() - t0:.1f}s)")
+                    shared.run("project files",
+                               lambda: project_files.copy(ends, files, shared.journal, out), out)
                 for name in g.order:
                     for step in cut[name].before:
                         exs[name].run(step)
                 for name in reversed(g.order):      # dependents first
                     for step in cut[name].stop:
                         exs[name].run(step)
-                        if first_stop is None:
-                            first_stop = exs[name].stopped_at
                 for phase in ("after", "verify"):
                     for name in g.order:
                         for step in getattr(cut[name], phase):
@@ -177,11 +172,7 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 if isinstance(e, DockmoveError):
-                    raise MigrateError(
-                        f"migration of {', '.join(g.order)} {why}; "
-                        f"{target_state(ends.target.name, left)}; "
-                        + "; ".join(exs[n].source_state(left) for n in g.order)
-                        + f".\n{e}") from None
+                    raise failure([exs[n] for n in g.order], why, left, e) from None
                 raise
             # verified, every one: the migration is done, whatever the clean-up says
             failed = []
@@ -204,9 +195,9 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
             _remove_snapshots(ex, out)
     took = time.monotonic() - started
     summaries = [exs[n].summary(took) for n in g.order]
-    answered = [ex.stopped_at + ex.downtime for ex in exs.values()
-                if ex.stopped_at is not None and ex.downtime is not None]
-    down = (max(answered) - first_stop) if answered and first_stop is not None else None
+    stopped = [ex for ex in exs.values() if ex.stopped_at is not None and ex.downtime is not None]
+    down = (max(ex.stopped_at + ex.downtime for ex in stopped)       # the last to answer
+            - min(ex.stopped_at for ex in stopped)) if stopped else None  # the first stop
     group = {"containers": list(g.order), "source": ends.source.name,
              "target": ends.target.name, "mode": opts.mode, "cutover": opts.cutover,
              "downtime_s": round(down, 3) if down is not None else None,

@@ -134,9 +134,8 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
             report(progress_line(r, expected, now - started)
                    + (f"; {human(w)} sent" if w != r else ""))
             last = now
-    stop_sender = lambda: _stop(src)     # noqa: E731
     try:
-        with signals.on_interrupt(stop_sender), \
+        with signals.on_interrupt(lambda: _stop(src)), \
                 signals.doing(f"the {what}'s receiving side"):
             try:
                 read, moved = relay(src.stdout.fileno(), dst.stdin.fileno(), tick)
