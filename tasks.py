@@ -151,6 +151,10 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
                  "comma-separated (web,db), move together with one cut-over",
     "project": "CONTAINER names a compose project: move every container of it (its "
                "com.docker.compose.project label) with one cut-over",
+    "all_": "CONTAINER names the source host: move every container on it with one cut-over "
+            "(inv migrate old --all --to new)",
+    "include_stopped": "with --project or --all: move the containers that are not running "
+                       "too (left stopped on the target); default: left out, and named",
     "to": "target host (default: settings.default_target)",
     "from_": "source host (default: settings.default_source)",
     "mode": "commit (default: the container's changes come along), image (its "
@@ -187,26 +191,37 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             env=None, replace=False, stop=True, offline=False, remove_source=False,
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
-            settle=None, inventory=None, commit=False, project=False):
+            settle=None, inventory=None, commit=False, project=False, all_=False,
+            include_stopped=False):
     """Move containers to another host, with a live cut-over (--rollback: back).
 
     Image (only the layers the target lacks), volumes, the container's own
-    changes and its run arguments; several at once (web,db or --project) with
-    one cut-over."""
+    changes and its run arguments; several at once (web,db, --project or
+    --all) with one cut-over."""
     from migrate.execute import migrate as run
     from migrate.group_run import migrate_group
     from migrate.options import Options, cutover
 
-    names = _containers(container, project)
+    if project and all_:
+        raise UsageError("--project or --all, not both")
+    if include_stopped and not (project or all_):
+        raise UsageError("--include-stopped goes with --project or --all (containers named "
+                         "are moved whether they run or not)")
+    names = _containers(container, project or all_)
     inv = load_inventory(inventory)
     if rollback:
         from migrate.rollback import rollback_all
-        if project:
+        if project or all_:
             raise UsageError("--rollback goes by the containers' names: inv migrate "
                              "web,db --rollback")
         rollback_all(inv, names, _records(records))
         return
     settle = _seconds(settle, "--settle", default=3)
+    if all_:
+        if from_ and from_ != names[0]:
+            raise UsageError(f"--all moves every container of the host named ({names[0]}); "
+                             f"--from {from_} names another")
+        from_ = names[0]
     source = _one(inv, from_, inv.settings.default_source, "source (--from)")
     target = _one(inv, to, inv.settings.default_target, "target (--to)")
     if source.name == target.name:
@@ -218,21 +233,24 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
         stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit)
-    if project or len(names) > 1:
-        migrate_group(inv, source, target, () if project else names, opts,
-                      project=names[0] if project else None)
+    if project or all_ or len(names) > 1:
+        migrate_group(inv, source, target, () if project or all_ else names, opts,
+                      project=names[0] if project else None, whole_host=all_,
+                      include_stopped=include_stopped)
     else:
         run(inv, source, target, names[0], opts)
 
 
 def _containers(container: str, project: bool) -> tuple[str, ...]:
-    """The containers named (a comma-separated list), or the project's name."""
+    """The containers named (a comma-separated list), or the project's (or
+    with --all the host's) name."""
     names = tuple(n.strip() for n in container.split(",") if n.strip())
     if not names:
         raise UsageError("which container? inv migrate NAME --to HOST (several: web,db; a "
                          "compose project: inv migrate PROJECT --project)")
     if project and len(names) > 1:
-        raise UsageError(f"--project takes one compose project's name, not {container}")
+        raise UsageError(f"--project and --all take one name (the project's, the host's), "
+                         f"not {container}")
     if len(set(names)) != len(names):
         raise UsageError(f"a container named twice: {container}")
     return names

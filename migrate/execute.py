@@ -398,6 +398,16 @@ class Executor:
                    "it after its stop timeout: --stop-timeout shortens the wait)" if took > 5 else "")
                 + shown)
 
+    def do_stay(self, step: Step) -> str:
+        """A stopped member of a group: nothing to stop, but the last pass
+        after this relies on it still being stopped."""
+        state = (eng.inspect(self.src, "container", self.container) or {}).get("State") or {}
+        if state.get("Running"):
+            raise MigrateError(f"{self.container} was started on {self.ends.source.name} during "
+                               "this run (it was not running when the run began); run the "
+                               "migration again")
+        return f"nothing to stop: {self.container} is not running on {self.ends.source.name}"
+
     def do_pause(self, step: Step) -> str:
         """A --rm source: stopping it would delete it and its anonymous
         volumes: it stays paused (frozen, nothing served, nothing written)
@@ -497,6 +507,8 @@ class Executor:
         return f"{self.p.spec.name} started on {self.ends.target.name}"
 
     def do_verify(self, step: Step) -> str:
+        if self.p.idle:
+            return self._created_not_started()
         v = verify_target(self.dst, self.ends.target.address, self.p.spec.name,
                           self.p.spec.published(), self.answered, wait=self.opts.wait,
                           settle=self.opts.settle, port_check=self.opts.port_check)
@@ -504,6 +516,17 @@ class Executor:
             return v.text
         self.downtime = v.answered_at - self.stopped_at
         return f"{v.text}; downtime {self.downtime:.2f}s"
+
+    def _created_not_started(self) -> str:
+        name, there = self.p.spec.name, self.ends.target.name
+        state = (eng.inspect(self.dst, "container", name) or {}).get("State")
+        if state is None:
+            raise MigrateError(f"{there}: {name} is not there after its create")
+        if state.get("Running"):
+            raise MigrateError(f"{there}: {name} runs, though {self.container} was not running on "
+                               f"{self.ends.source.name}")
+        return (f"{name} is on {there}, created, not started ({self.container} was not running "
+                f"on {self.ends.source.name})")
 
     def do_finish(self, step: Step) -> str:
         """After verification: first what keeps the source from running a

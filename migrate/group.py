@@ -11,6 +11,10 @@ problem at once or a `GroupPlan`.
   as on the target; a network one of them creates is not created twice; a
   volume one of them copies is not copied again (the same mount is the same
   data).
+- A member that is not running (a data container others take volumes
+  from, a job that ran once) is copied like the running ones, a first pass
+  before the stops and what changed since after them (a running member may
+  share its volumes), created on the target and left stopped.
 - The cut-over is one (migrate/group_run.py): every step before the stop
   while all run (in order), every stop (in reverse order: dependents first),
   every step after it (in order), every verify, every finish. `phases()`
@@ -91,13 +95,7 @@ def plan_group(opts: Options, members: Mapping[str, Facts], given: Sequence[str]
     ordered = order(given, needed)
     if isinstance(ordered, str):
         return Refused((ordered,), ())
-    problems: list[str] = [
-        f"{name} is not running ({(f.container.get('State') or {}).get('Status', '?')}): a "
-        "group moves running containers with one cut-over; move it alone (inv migrate "
-        f"{name} --to {f.target.name}), before the ones that need it"
-        for name, f in members.items() if not f.running]
-    if problems:
-        return Refused(tuple(problems), ())
+    problems: list[str] = []
     warnings: list[str] = []
     plans: list[Plan] = []
     made_networks: set[str] = set()
@@ -113,7 +111,7 @@ def plan_group(opts: Options, members: Mapping[str, Facts], given: Sequence[str]
             target_networks=f.target_networks | frozenset(made_networks))
         mounts = _mounts_by_volume(f)
         borrowed = frozenset(mounts[v] for v in copied if v in mounts)
-        decided = plan(opts, f, run_id, environ, borrowed=borrowed)
+        decided = plan(opts, f, run_id, environ, borrowed=borrowed, in_group=True)
         warnings += [f"{name}: {w}" for w in decided.warnings]
         if isinstance(decided, Refused):
             problems += [f"{name}: {p}" for p in decided.problems]
@@ -170,10 +168,10 @@ class Phases:
 
 
 def phases(steps: Sequence[Step]) -> Phases:
-    """Every member runs (a group refuses one that does not) and the
-    cut-over stops it (live or offline): each plan has one stop or pause."""
+    """The cut-over stops each member (live or offline; a stopped one's plan
+    has a step that says so in its place): each plan has one such step."""
     *body, finish = steps
     verify_at = next(i for i, s in enumerate(body) if s.action == "verify")
-    stop_at = next(i for i, s in enumerate(body) if s.action in ("stop", "pause"))
+    stop_at = next(i for i, s in enumerate(body) if s.action in ("stop", "pause", "stay"))
     return Phases(tuple(body[:stop_at]), (body[stop_at],), tuple(body[stop_at + 1:verify_at]),
                   tuple(body[verify_at:]), (finish,))

@@ -1,6 +1,8 @@
-"""`inv migrate web,db --to new` and `inv migrate NAME --project`: several
-running containers moved with one cut-over (migrate/group.py decides the
-order and the plans).
+"""`inv migrate web,db --to new`, `inv migrate NAME --project` and `inv
+migrate HOST --all`: several containers moved with one cut-over
+(migrate/group.py decides the order and the plans). With a project or a
+whole host, the ones not running are left out unless --include-stopped;
+those moved are left stopped on the target.
 
 A compose project's own files (its compose and env files, as its labels name
 them: migrate/project_files.py) go first, to the same paths. Then every step
@@ -29,7 +31,7 @@ from fleet.remote import Remote
 from fleet.signals import checkpoint, deferred, held
 
 from . import engine as eng
-from . import project_files
+from . import compose_adopt, project_files
 from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
                       undo_run)
@@ -60,19 +62,38 @@ def check_group(opts: Options) -> None:
 def project_members(remote: Remote, project: str) -> tuple[str, ...]:
     """The containers of a compose project on a host (compose's one-off
     `run` containers left out)."""
-    r = eng.docker(remote, "ps", "-a", "--filter", f"label={PROJECT}={project}",
-                   "--format", '{{.Names}}\t{{.Label "com.docker.compose.oneoff"}}')
-    names = [line.split("\t")[0] for line in r.stdout.splitlines()
-             if line.strip() and line.split("\t")[1:] != ["True"]]
+    names = _listed(remote, "--filter", f"label={PROJECT}={project}")
     if not names:
         raise UsageError(f"{remote.name}: no container of the compose project {project!r} "
                          "(label com.docker.compose.project); `docker ps -a` there lists them")
-    return tuple(sorted(names))
+    return names
+
+
+def host_members(remote: Remote) -> tuple[str, ...]:
+    """Every container of a host (compose's one-off `run` containers left
+    out)."""
+    names = _listed(remote)
+    if not names:
+        raise UsageError(f"{remote.name}: no container there (`docker ps -a` lists none)")
+    return names
+
+
+def _listed(remote: Remote, *filters: str) -> tuple[str, ...]:
+    r = eng.docker(remote, "ps", "-a", *filters,
+                   "--format", '{{.Names}}\t{{.Label "com.docker.compose.oneoff"}}')
+    return tuple(sorted(line.split("\t")[0] for line in r.stdout.splitlines()
+                        if line.strip() and line.split("\t")[1:] != ["True"]))
 
 
 def migrate_group(inventory: Inventory, source: Host, target: Host, names: Sequence[str],
                   opts: Options = Options(), *, project: str | None = None,
+                  whole_host: bool = False, include_stopped: bool = False,
                   write: Callable[[str], None] = print) -> None:
+    """Move the containers named, or a compose project's (`project`), or
+    every one of the source (`whole_host`), with one cut-over. With a
+    project or the whole host, the ones not running are left out (and
+    named) unless `include_stopped`; ones named are moved, running or not
+    (those not running are left stopped on the target)."""
     started = time.monotonic()
     out = Printer("migrate", write=write)
     check(opts)
@@ -80,21 +101,28 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
     with Remote(inventory, source) as src, Remote(inventory, target) as dst:
         if project:
             names = project_members(src, project)
+        elif whole_host:
+            names = host_members(src)
         names = tuple(dict.fromkeys(names))
         ends = Ends(inventory, source, target, src, dst)
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
-        if project:
-            idle = [n for n, f in members.items() if not f.running]
-            if idle:
-                out(f"left out (not running): {', '.join(idle)}; move them alone if they are "
-                    "to go too (inv migrate NAME --to ...)")
+        idle = [n for n, f in members.items() if not f.running]
+        if (project or whole_host) and idle and not include_stopped:
+            out(f"left out (not running): {', '.join(idle)}; --include-stopped moves them too "
+                "(created there, left stopped)")
             members = {n: f for n, f in members.items() if f.running}
             if not members:
-                raise UsageError(f"{source.name}: no container of the compose project "
-                                 f"{project!r} runs; move them one by one")
+                raise UsageError(f"{source.name}: none of "
+                                 + (f"the compose project {project!r}'s containers"
+                                    if project else "its containers")
+                                 + " runs; --include-stopped moves them anyway")
+        elif idle:
+            out(f"not running, so moved and left stopped there: {', '.join(idle)}")
         cut = "live cut-over" if opts.cutover == "live" else "stop, then copy"
-        out(f"{', '.join(members)}" + (f" (compose project {project})" if project else "")
+        out(f"{', '.join(members)}" + (f" (compose project {project})" if project else
+                                         f" (every container of {source.name})" if whole_host
+                                         else "")
             + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
         named = project_files.named((f.container.get("Config") or {}).get("Labels") or {}
                                     for f in members.values())
@@ -113,6 +141,10 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         if files is not None:
             out(f"project files: {', '.join(files.copy) or 'none'} to copy to the same paths"
                 + (f"; there already, the same: {', '.join(files.same)}" if files.same else ""))
+        if any(compose_adopt.PROJECT in _labels(f) for f in members.values()):
+            out(f"compose: once the project's files are on {target.name}, compose on both hosts "
+                "gives each service's hash, so that a later `docker compose up` there keeps "
+                "these containers where it can")
         if opts.dry_run:
             _print_plan(g, out)
             return None
@@ -127,6 +159,45 @@ def with_files(decided: GroupPlan | Refused, files: project_files.FilesPlan
         return Refused(tuple(decided.problems if isinstance(decided, Refused) else ())
                        + files.problems, decided.warnings + files.warnings)
     return dataclasses.replace(decided, warnings=decided.warnings + files.warnings)
+
+
+def _labels(f) -> dict:
+    return (f.container.get("Config") or {}).get("Labels") or {}
+
+
+def _shares(f) -> str:
+    """What of another container this one uses (compose hashes its id)."""
+    host = f.container.get("HostConfig") or {}
+    shared = [what for key, what in (("NetworkMode", "the network"), ("IpcMode", "the IPC"),
+                                     ("PidMode", "the PID namespace"))
+              if str(host.get(key) or "").startswith("container:")]
+    if host.get("VolumesFrom"):
+        shared.append("the volumes")
+    return " and ".join(shared) + " of another container" if shared else ""
+
+
+def _adopt(ends: Ends, members, exs) -> str:
+    """Once the project's files are on the target: the containers get the
+    compose labels with which compose there takes them as its own, where it
+    can (migrate/compose_adopt.py); what it found, said."""
+    said = []
+    projects: dict[str, list[str]] = {}
+    for name, f in members.items():
+        if compose_adopt.PROJECT in _labels(f):
+            projects.setdefault(_labels(f)[compose_adopt.PROJECT], []).append(name)
+    for names in projects.values():
+        labels = _labels(members[names[0]])
+        decided = compose_adopt.decide(
+            [compose_adopt.Member(n, _labels(members[n]), members[n].container["Image"],
+                                  _shares(members[n])) for n in names],
+            compose_adopt.read(ends.src, labels), compose_adopt.read(ends.dst, labels),
+            ends.source.name, ends.target.name)
+        for name, changes in decided.labels.items():
+            p = exs[name].p
+            exs[name].p = dataclasses.replace(p, spec=dataclasses.replace(
+                p.spec, labels=compose_adopt.relabel(p.spec.labels, changes)))
+        said += decided.said
+    return "; ".join(said)
 
 
 def _print_plan(g: GroupPlan, out: Printer) -> None:
@@ -155,6 +226,8 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                 if files is not None and files.copy:
                     shared.run("project files",
                                lambda: project_files.copy(ends, files, shared.journal, out), out)
+                if any(compose_adopt.PROJECT in _labels(f) for f in members.values()):
+                    shared.run("compose", lambda: _adopt(ends, members, exs), out)
                 for name in g.order:
                     for step in cut[name].before:
                         exs[name].run(step)

@@ -71,6 +71,7 @@ class Plan:
     stops: bool                 # this run stops (or pauses) the source
     live: bool                  # ... after a first pass while it ran (the live cut-over)
     frozen: bool                # --no-stop with data: the last pass with the source paused
+    idle: bool                  # not running, moved within a group's cut-over: left stopped
     warnings: tuple[str, ...]
     steps: tuple[Step, ...]
     preflight: str              # the one-line summary of what preflight found
@@ -106,10 +107,11 @@ def _mib(n: int) -> int:
 
 
 def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
-         borrowed: frozenset[str] = frozenset()) -> Plan | Refused:
+         borrowed: frozenset[str] = frozenset(), in_group: bool = False) -> Plan | Refused:
     """Every problem at once, or the plan (see the module's docstring).
     `borrowed`: mount points whose data another container of the same run
-    copies (migrate/group.py)."""
+    copies; `in_group`: it moves within a group's cut-over, so a stopped one
+    is copied around the group's stops and left stopped (migrate/group.py)."""
     problems: list[str] = []
     warnings: list[str] = []
     spec = _spec(opts, facts, environ, problems)
@@ -136,6 +138,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     running = facts.running
     autoremove = bool(facts.host_config.get("AutoRemove"))
     stops = running and opts.cutover != "none"
+    idle = in_group and not running
     live = stops and opts.cutover == "live"
     layer = (container_layer(dict(facts.container), dst.driver)
              if opts.mode == "commit" and not opts.commit else None)
@@ -156,7 +159,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                    image=runs, tag=image.tag, commit=commit, data=data, layer=layer, live=live,
                    has_image=facts.target_has_image, frozen=frozen, stops=stops,
                    autoremove=autoremove, missing=missing, replaced_uses=there.replaced_uses,
-                   existing_runs=existing_runs, running=running)
+                   existing_runs=existing_runs, running=running, idle=idle)
     data_bytes = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies)
     return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, image=runs,
                 tag=image.tag, tag_was=image.tag_was, commit=commit, data=data,
@@ -164,7 +167,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                 target_paths=there.paths, existing_volumes=there.volumes,
                 replaced_uses=there.replaced_uses, networks=facts.networks,
                 missing_networks=missing, running=running, autoremove=autoremove,
-                restart_policy=policy, stops=stops, live=live, frozen=frozen,
+                restart_policy=policy, stops=stops, live=live, frozen=frozen, idle=idle,
                 warnings=tuple(warnings), steps=shape.steps(),
                 preflight=_preflight_line(facts, data_bytes))
 

@@ -53,6 +53,8 @@ def rollback(inventory: Inventory, container: str, records: Path,
         ran = bool(theirs and (theirs.get("State") or {}).get("Running"))
         their_policy = ((theirs or {}).get("HostConfig") or {}).get("RestartPolicy") or {}
         policy = rec.source_restart_policy
+        # one that was not running (a stopped member of a group) is left stopped, as it was
+        was_running = _ran(rec)
         with deferred():            # Ctrl-C is taken between commands: fleet/signals.py
             try:
                 if ran:
@@ -69,9 +71,17 @@ def rollback(inventory: Inventory, container: str, records: Path,
                 checkpoint()
                 if policy:
                     eng.docker(src, "update", "--restart", restart_value(policy), "--", container)
+                restored = (f", its restart policy {restart_value(policy)} restored" if policy
+                            else "")
+                if not was_running:
+                    out(f"[2/3] source: {container} left stopped on {source.name}, as it was "
+                        "before the migration" + restored)
+                    rec.update(rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                    out(f"[3/3] verify: nothing to answer; rolled back: {container} is on "
+                        f"{source.name} as before, not running")
+                    return
                 eng.docker(src, "start", "--", container)
-                out(f"[2/3] source: {container} started on {source.name}"
-                    + (f", its restart policy {restart_value(policy)} restored" if policy else ""))
+                out(f"[2/3] source: {container} started on {source.name}" + restored)
                 answer = wait_ports(
                     src, source.address, bindings(rec.container_inspect),
                     time.monotonic() + 60, required=rec.answered_before,
@@ -141,8 +151,8 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
             source = select(inventory, rec.source, role="source (from the record)")[0]
             target = select(inventory, rec.target, role="target (from the record)")[0]
             with Remote(inventory, source) as src, Remote(inventory, target) as dst:
-                bad = _serve_from_target(src, dst, rec.container, rec.target_name,
-                                         rec.target_restart_policy)
+                bad = (_serve_from_target(src, dst, rec.container, rec.target_name,
+                                          rec.target_restart_policy) if _ran(rec) else [])
                 if (rec.source_restart_policy or {}).get("Name", "no") != "no":
                     bad += _failed([(src, ["update", "--restart", "no", "--", rec.container])])
             if bad:
@@ -150,12 +160,19 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
             else:
                 rec.update(rolled_back=None)
                 out(f"  forward again: {rec.container} runs on {rec.target}, stopped on "
-                    f"{rec.source}")
+                    f"{rec.source}" if _ran(rec) else f"  forward again: {rec.container} is "
+                    f"on {rec.target}, not running, as before")
     names = ", ".join(r.container for r in recs)
     if failed:
         return (f"{names} had been rolled back; going forward again failed for "
                 f"{', '.join(failed)}: check both hosts")
     return f"so {names}, rolled back before it, went forward again: the group runs on the target"
+
+
+def _ran(rec) -> bool:
+    """The source ran when it was recorded (a stopped member of a group did
+    not, and is neither started by a rollback nor on the target)."""
+    return bool((rec.container_inspect.get("State") or {}).get("Running", True))
 
 
 def _serve_from_target(src: Remote, dst: Remote, container: str, name: str,

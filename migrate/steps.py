@@ -8,6 +8,10 @@ undoing it means. Pure.
 - offline: the source stops first; everything is copied once.
 - none (--no-stop): copied while the source runs; the last pass with the
   source paused (frozen) for a consistent snapshot; the source runs on.
+- a stopped container in a group's cut-over (idle): copied like a live one,
+  a first pass while the group runs and what changed since after the group
+  stopped (a running member may share its volumes); nothing of its own to
+  stop; created on the target and left stopped, as it was.
 """
 from __future__ import annotations
 
@@ -50,11 +54,15 @@ class Shape:
     replaced_uses: tuple[str, ...]
     existing_runs: bool
     running: bool
+    idle: bool = False  # not running, moved within a group's cut-over
 
     def steps(self) -> tuple[Step, ...]:
         o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
         export = o.mode == "export"
-        early = live or frozen              # a first pass while the source runs
+        idle = self.idle
+        early = live or frozen or (idle and o.cutover == "live")   # a first pass
+        first = " (first pass)" if idle else " (source running)"
+        while_ = ", before the group stops" if idle else ", while it runs"
         data = ", ".join(x.label for x in self.data.copies) or "none"
         empty = [x.label for x in self.data.empty if not ANONYMOUS.match(x.name)]
         if empty:
@@ -66,14 +74,16 @@ class Shape:
                         "anonymous volumes; removed only after the target passed verification)"
                         + (" (downtime starts)" if live else ""),
                         undo=f"unpause {c} on {src}")
+        elif idle:
+            stop = Step("stay", "stop", f"nothing to stop: {c} is not running on {src}")
         else:
             stop = Step("stop", "stop", f"stop {c} on {src}" + (" (downtime starts)" if live else ""),
                         undo=f"start {c} on {src} again")
         tagged = f"; tag it {self.tag} there" if self.tag else ""
-        base = Step("base_image", "image (source running)" if early else "image",
+        base = Step("base_image", "image" + (first if early else ""),
                     (f"{tgt} has {c}'s image already: nothing to send" if self.has_image
                      else f"send the layers of {c}'s image that {tgt} lacks"
-                     + (", while it runs" if early else "")) + tagged,
+                     + (while_ if early else "")) + tagged,
                     undo=f"remove the image from {tgt} if this run brought it"
                     + ("; the tag as it was" if self.tag else ""),
                     live=early)
@@ -87,13 +97,13 @@ class Shape:
                             f"stop {name} on {tgt} (--replace): it uses "
                             f"{', '.join(self.replaced_uses)}, which the copy overwrites",
                             undo=f"start {name} again unless its volumes were overwritten"))
-        if self.stops and not live:
+        if (self.stops or idle) and not early:
             out.append(stop)
         if not export:
             out.append(base)
         if early:
-            out.append(Step("data", "data (source running)",
-                            f"copy its data while it runs: {data}",
+            out.append(Step("data", "data" + first,
+                            f"copy its data{while_[1:]}: {data}",
                             undo="remove the volumes this run created; empty again what was empty",
                             live=True))
         if frozen and export:
@@ -107,9 +117,9 @@ class Shape:
                         undo=f"remove the networks created on {tgt}" if self.missing else ""))
         if self.layer and early:
             out.append(create)
-            out.append(Step("layer", "container layer (source running)",
-                            f"copy {c}'s own changes (its overlay2 layer) into it, while {c} runs",
-                            live=True))
+            out.append(Step("layer", "container layer" + first,
+                            f"copy {c}'s own changes (its overlay2 layer) into it"
+                            + (while_ if idle else f", while {c} runs"), live=True))
         if frozen:
             out.append(Step("freeze", "freeze",
                             f"pause {c} on {src} for the last pass (a short freeze: a consistent "
@@ -118,7 +128,7 @@ class Shape:
                 out.append(Step("snapshot", "snapshot",
                                 f"docker commit {c} as {self.final} (frozen)",
                                 undo=f"remove {self.final} from {src}"))
-        if live:
+        if live or (idle and early):
             out.append(stop)
         if not frozen and (self.commit or export):
             out.append(Step(
@@ -147,11 +157,16 @@ class Shape:
             if self.layer:
                 out.append(Step("layer", "container layer",
                                 f"copy {c}'s own changes (its overlay2 layer) into it"))
-        out.append(Step("start", "start", f"start {name} on {tgt}"))
-        out.append(Step("verify", "verify",
-                        f"wait until it runs (healthy, if it has a check) without a restart for "
-                        f"{o.settle:g}s and the published ports that answered on the source "
-                        "answer" + ("; report the downtime" if self.stops else "")))
+        if idle:
+            out.append(Step("verify", "verify",
+                            f"check that {name} is on {tgt}, created and not started, as {c} "
+                            f"is on {src}"))
+        else:
+            out.append(Step("start", "start", f"start {name} on {tgt}"))
+            out.append(Step("verify", "verify",
+                            f"wait until it runs (healthy, if it has a check) without a restart "
+                            f"for {o.settle:g}s and the published ports that answered on the "
+                            "source answer" + ("; report the downtime" if self.stops else "")))
         out.append(Step("finish", "finish",
                         ("remove temporary tags; " if self.commit else "")
                         + f"{c} " + (

@@ -130,6 +130,61 @@ def test_ctrl_c_between_the_stops_starts_every_source_again(slab, tmp_path):
     slab.sh("old", "docker rm -f pair-db pair-web >/dev/null")
 
 
+def test_a_stopped_data_container_moves_with_the_app_that_writes_to_it_and_stays_stopped(
+        slab, tmp_path):
+    """A data container (created, never started) and the app that takes its
+    volume (--volumes-from) and writes to it: the data gets a first pass
+    while the app runs and what the app wrote since after it stopped; the
+    data container is created on new and left stopped, and a rollback
+    leaves it stopped on old."""
+    slab.sh("old", "docker create --name store -v storedata:/data apache-test true >/dev/null && "
+                   "docker run -d --name app --volumes-from store apache-test sh -c 'trap "
+                   "\"exit 0\" TERM; i=0; while :; do i=$((i+1)); echo row$i >> /data/rows; "
+                   "sleep 0.2; done' >/dev/null")
+    wait_for(slab, "old", "docker exec app grep -q row3 /data/rows")
+
+    # the whole host, stopped ones left out: app needs what is left out
+    out = slab.inv("migrate", "old", "--all", "--to", "new", "--dry-run")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "left out (not running): " in out.stdout and "store" in out.stdout, out.stdout
+    assert ("app: new: app depends on the container store (--volumes-from), which new does "
+            "not have: move it first (inv migrate store --to new)") in out.stderr, out.stderr
+    plan = slab.inv("migrate", "old", "--all", "--include-stopped", "--to", "new", "--dry-run")
+    assert "(every container of old)" in plan.stdout, plan.stdout + plan.stderr
+    assert "left out" not in plan.stdout
+
+    out = slab.inv("migrate", "app,store", "--to", "new", "--no-port-check",
+                   "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+
+    def at(text):
+        return next(i for i, line in enumerate(lines) if text in line)
+    assert "not running, so moved and left stopped there: store" in out.stdout
+    assert "order: store -> app" in out.stdout
+    assert "] store: stop: nothing to stop: store is not running on old" in out.stdout
+    assert at("] app:   stop:") < at("] store: data (changes since):")
+    assert ("] store: verify: store is on new, created, not started (store was not running "
+            "on old)") in out.stdout, out.stdout
+    last_old = slab.sh("old", "tail -n1 /var/lib/docker/volumes/storedata/_data/rows").strip()
+    rows_new = slab.sh("new", "cat /var/lib/docker/volumes/storedata/_data/rows").split()
+    assert last_old in rows_new, (last_old, rows_new[-3:])
+    assert inspect(slab, "new", "store")["State"]["Status"] == "created"
+    assert inspect(slab, "new", "app")["State"]["Running"]
+    assert not inspect(slab, "old", "app")["State"]["Running"]
+    assert inspect(slab, "old", "store")["State"]["Status"] == "created"
+
+    back = slab.inv("migrate", "app,store", "--rollback", "--records", str(tmp_path))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert ("[2/3] source: store left stopped on old, as it was before the migration"
+            in back.stdout), back.stdout
+    assert inspect(slab, "old", "app")["State"]["Running"]
+    assert inspect(slab, "old", "store")["State"]["Status"] == "created"
+    assert not inspect(slab, "new", "app")["State"]["Running"]
+    slab.sh("old", "docker rm -f app store >/dev/null")
+    slab.sh("new", "docker rm -f app store >/dev/null")
+
+
 COMPOSE = """services:
   db:
     image: apache-test

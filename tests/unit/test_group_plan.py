@@ -114,12 +114,41 @@ def _stopped(f):
         **f.container["State"], "Running": False, "Status": "exited"}})
 
 
-def test_a_member_that_is_not_running_is_refused_with_what_to_do():
-    r = group(member("web", links=["data"]), _stopped(member("data")))
-    assert isinstance(r, Refused)
-    assert r.problems == ("data is not running (exited): a group moves running containers with "
-                          "one cut-over; move it alone (inv migrate data --to new), before the "
-                          "ones that need it",)
+def test_a_stopped_member_is_copied_around_the_stops_and_left_stopped():
+    """A data container the running web takes its volume from: its data
+    gets a first pass while web runs and what web changed since after web
+    stopped; nothing of its own to stop, nothing to start."""
+    web = member("web", deps=["data"])
+    web = dataclasses.replace(web, dependencies=(
+        Dependency("data", ("--volumes-from",), False, lends=("/shared",)),))
+    g = group(web, _stopped(member("data", volumes=["shared"])))
+    assert g.order == ("data", "web")
+    data, web_plan = g.plans
+    assert [c.name for c in data.data.copies] == ["shared"]
+    assert web_plan.data.copies == ()           # borrowed from data, as it mounts it
+    cut = phases(data.steps)
+    assert [s.title for s in cut.before] == [
+        "record", "image (first pass)", "data (first pass)", "networks", "container",
+        "container layer (first pass)"]
+    assert [(s.action, s.what) for s in cut.stop] == [
+        ("stay", "nothing to stop: data is not running on old")]
+    assert [s.title for s in cut.after] == ["data (changes since)",
+                                            "container layer (changes since)"]
+    assert [s.what for s in cut.verify] == [
+        "check that data is on new, created and not started, as data is on old"]
+    assert cut.finish[0].what == "finish: data kept as it is (it was not running)"[8:]
+    offline = phases(group(web, _stopped(member("data", volumes=["shared"])),
+                           cutover="offline").plans[0].steps)
+    assert [s.action for s in offline.before] == ["record"]
+    assert [s.action for s in offline.stop] == ["stay"]
+    assert [s.action for s in offline.after][-2:] == ["create", "layer"]
+
+
+def test_a_stopped_container_moved_alone_is_started_there_as_before():
+    from migrate.plan import plan
+    alone = plan(Options(), _stopped(member("data")), RUN, {})
+    assert [s.action for s in alone.steps][-3:] == ["start", "verify", "finish"]
+    assert "stay" not in [s.action for s in alone.steps]
 
 
 def test_the_group_needs_its_images_and_volumes_once_on_the_target_disk():
