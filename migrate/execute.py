@@ -381,22 +381,33 @@ class Executor:
                         self.p.spec.published())
 
     def do_stop(self, step: Step) -> str:
+        shown = self.before_stop()
+        t0 = time.monotonic()
+        eng.docker(self.src, "stop", *self.stop_time(), "--", self.container)
+        return self.stopped(t0) + shown
+
+    def before_stop(self) -> str:
+        """What comes before the source's stop (a group stops several with
+        one command): its ports' answers noted, its restart noted for the
+        undo. What it says of the answers."""
         before = self._answers_before()
         self.note(baseline=before, answered_before=tuple(self.answered))
-        shown = f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
         checkpoint()                    # asked to stop during the probe: the source runs on
-        t0 = time.monotonic()
         self.mine.append(self.journal.add(
             "source", f"{self.container} started again on {self.ends.source.name}",
             lambda: eng.docker(self.src, "start", "--", self.container)))
-        timeout = [] if self.opts.stop_timeout is None else ["--time", str(self.opts.stop_timeout)]
-        eng.docker(self.src, "stop", *timeout, "--", self.container)
+        return f"; its answer on port(s) {', '.join(before)} recorded" if before else ""
+
+    def stop_time(self) -> list[str]:
+        return [] if self.opts.stop_timeout is None else ["--time", str(self.opts.stop_timeout)]
+
+    def stopped(self, t0: float) -> str:
+        """The source stopped (the stop began at `t0`): downtime counts from now."""
         self.stopped_at = time.monotonic()      # downtime: from stopped to answering
         took = self.stopped_at - t0
         return (f"{self.container} stopped on {self.ends.source.name}"
                 + (f" after {took:.1f}s (it did not exit on its stop signal; the engine killed "
-                   "it after its stop timeout: --stop-timeout shortens the wait)" if took > 5 else "")
-                + shown)
+                   "it after its stop timeout: --stop-timeout shortens the wait)" if took > 5 else ""))
 
     def do_stay(self, step: Step) -> str:
         """A stopped member of a group: nothing to stop, but the last pass

@@ -16,7 +16,9 @@ problem at once or a `GroupPlan`.
   before the stops and what changed since after them (a running member may
   share its volumes), created on the target and left stopped.
 - The cut-over is one (migrate/group_run.py): every step before the stop
-  while all run (in order), every stop (in reverse order: dependents first),
+  while all run (in order), every stop (in reverse order: dependents first;
+  `stop_waves()`: those that no running member needs any more stop together,
+  so that their stop timeouts do not add up),
   every step after it (in order), every verify, every finish. `phases()`
   cuts a plan's steps at those places.
 """
@@ -80,6 +82,23 @@ def order(given: Sequence[str], needed: Mapping[str, Sequence[str]]) -> tuple[st
         done.append(ready[0])
         left.remove(ready[0])
     return tuple(done)
+
+
+def stop_waves(ordered: Sequence[str], needed: Mapping[str, Sequence[str]]
+               ) -> tuple[tuple[str, ...], ...]:
+    """The stops, in waves: a member stops once every member that needs it
+    has stopped; the members of a wave stop together (reverse start order
+    within it)."""
+    left = list(reversed(ordered))
+    stopped: set[str] = set()
+    waves = []
+    while left:
+        wave = tuple(n for n in left if all(m in stopped for m in ordered
+                                            if n in needed.get(m, ())))
+        waves.append(wave)
+        stopped.update(wave)
+        left = [n for n in left if n not in wave]
+    return tuple(waves)
 
 
 def _mounts_by_volume(f: Facts) -> dict[str, str]:

@@ -185,6 +185,24 @@ def test_a_stopped_data_container_moves_with_the_app_that_writes_to_it_and_stays
     slab.sh("new", "docker rm -f app store >/dev/null")
 
 
+def test_members_that_need_none_of_each_other_stop_together(slab, tmp_path):
+    """Two containers that ignore their stop signal (sleep as PID 1), one
+    needing neither: one stop command for both, so that the engine waits
+    out their stop timeouts at the same time, not one after the other."""
+    slab.sh("old", "docker run -d --name tw-a apache-test sleep infinity >/dev/null && "
+                   "docker run -d --name tw-b apache-test sleep infinity >/dev/null")
+    out = slab.inv("migrate", "tw-a,tw-b", "--to", "new", "--stop-timeout", "2",
+                   "--no-port-check", "--records", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "] tw-b, tw-a: stop: tw-b stopped on old; tw-a stopped on old (" in out.stdout, \
+        out.stdout
+    for name in ("tw-a", "tw-b"):
+        assert inspect(slab, "new", name)["State"]["Running"], name
+        assert not inspect(slab, "old", name)["State"]["Running"], name
+    slab.sh("old", "docker rm -f tw-a tw-b >/dev/null")
+    slab.sh("new", "docker rm -f tw-a tw-b >/dev/null")
+
+
 COMPOSE = """services:
   db:
     image: apache-test

@@ -161,3 +161,11 @@ def test_the_group_needs_its_images_and_volumes_once_on_the_target_disk():
     assert isinstance(r, Refused)
     assert r.problems[0].startswith(f"new: {free >> 20} MiB free for the group, whose images and "
                                     f"volumes need about {(4 * size) >> 20} MiB there")
+
+
+def test_stops_come_in_waves_dependents_first_the_independent_together():
+    from migrate.group import stop_waves
+    assert stop_waves(("db", "web", "cache"), {"web": ("db",)}) == (("cache", "web"), ("db",))
+    assert stop_waves(("a", "b", "c"), {}) == (("c", "b", "a"),)
+    assert stop_waves(("db", "api", "web"), {"api": ("db",), "web": ("api", "db")}) == (
+        ("web",), ("api",), ("db",))

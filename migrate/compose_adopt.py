@@ -1,0 +1,175 @@
+"""Whether `docker compose up` on the target keeps the containers of a
+compose project we moved, or recreates them (and throws away the container
+layer we copied).
+
+Compose recreates a service's container when its label
+com.docker.compose.config-hash differs from the hash compose computes for
+the service, or com.docker.compose.image differs from the id of the image
+the service names. The hash depends on compose's version (1.29 and 2.x hash
+differently) and on the files and .env as compose reads them. So, once the
+project's files are on the target (migrate/project_files.py), compose is
+asked on both hosts for each service's hash (`config --hash '*'`, in the
+project's working directory, with its files and env files):
+
+- where the source's compose gives the container's own label (the container
+  is what its files say, on the source), the container is created on the
+  target with the hash the target's compose gives for the same files, and
+  with the target's image id: compose there takes it as its own;
+- where the source's compose gives another hash (the files or the creating
+  shell's environment changed since), compose would recreate it on the
+  source too: left as it is, and said;
+- a service that shares another container's network or volumes
+  (network_mode: service:X, volumes_from) hashes with that container's id:
+  compose recreates it wherever it runs; said, with what that loses;
+- without compose on the target, nothing can be checked: said.
+
+`command()`, `parse()`, `decide()` and `relabel()` are pure; `read()` asks
+one host (compose v2's `docker compose`, else compose 1's `docker-compose`);
+migrate/group_run.py applies the labels before any container is created.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from fleet.remote import Remote
+
+from .project_files import CONFIG_FILES, ENV_FILES, WORKING_DIR
+
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
+HASH = "com.docker.compose.config-hash"
+IMAGE = "com.docker.compose.image"
+VERSION = "com.docker.compose.version"
+
+
+def command(labels: Mapping[str, str]) -> tuple[str, list[str]] | None:
+    """The working directory and the compose arguments (after `docker
+    compose` or `docker-compose`) that print every service's hash, as the
+    project's labels describe it; None when they do not say enough."""
+    project = labels.get(PROJECT, "")
+    wd = (labels.get(WORKING_DIR) or "").strip()
+    files = [f.strip() for f in (labels.get(CONFIG_FILES) or "").split(",") if f.strip()]
+    if not project or not wd.startswith("/") or not files:
+        return None
+    args = ["-p", project]
+    for f in files:
+        args += ["-f", f]
+    for e in (labels.get(ENV_FILES) or "").split(","):
+        if e.strip():
+            args += ["--env-file", e.strip()]
+    return wd, args + ["config", "--hash", "*"]
+
+
+def parse(stdout: str) -> dict[str, str]:
+    """`config --hash '*'`: one "SERVICE HASH" per line."""
+    out = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            out[parts[0]] = parts[1]
+    return out
+
+
+@dataclass(frozen=True)
+class Member:
+    """What decide() needs of one moved container."""
+    name: str
+    labels: Mapping[str, str]
+    image_id: str                   # the image it runs, by id (the same on the target)
+    shares: str                     # "" or what it shares with another container
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """One host's compose: its version and each service's hash, or why not."""
+    version: str = ""               # "" when there is no compose there
+    hashes: Mapping[str, str] | None = None
+    error: str = ""                 # compose there could not read the project
+
+
+@dataclass(frozen=True)
+class Adoption:
+    labels: Mapping[str, Mapping[str, str]]     # member -> labels set otherwise on the target
+    said: tuple[str, ...]           # what is printed
+    recreated: tuple[str, ...]      # members compose on the target would recreate
+
+
+def decide(members: Sequence[Member], source: Hashes, target: Hashes, src: str,
+           dst: str) -> Adoption:
+    labels: dict[str, dict[str, str]] = {}
+    said: list[str] = []
+    recreated: list[str] = []
+    if not target.version:
+        return Adoption({}, (f"compose is not on {dst}: whether a later `docker compose up` "
+                             "there keeps these containers is not checked",), ())
+    if target.hashes is None:
+        return Adoption({}, (f"compose on {dst} cannot read the project ({target.error}): a "
+                             "later `docker compose up` there fails the same way",),
+                        tuple(m.name for m in members))
+    for m in members:
+        service = m.labels.get(SERVICE, "")
+        theirs = target.hashes.get(service)
+        own = m.labels.get(HASH, "")
+        if m.shares:
+            recreated.append(m.name)
+            said.append(f"{m.name}: compose recreates it at every `up` wherever it runs (it "
+                        f"shares {m.shares}, and its hash holds that container's id): the "
+                        "changes in its own layer would be lost then")
+            continue
+        if theirs is None:
+            recreated.append(m.name)
+            said.append(f"{m.name}: compose on {dst} finds no service {service!r} in the "
+                        "project's files: a later `docker compose up` there does not manage it")
+            continue
+        current = source.hashes is not None and source.hashes.get(service) == own
+        if not current:
+            recreated.append(m.name)
+            why = (f"compose on {src} gives another hash for it too: its files or the "
+                   "environment of the shell that created it changed since"
+                   if source.hashes is not None else
+                   f"compose on {src} could not say whether it is what its files say"
+                   + (f" ({source.error})" if source.error else " (no compose there)"))
+            said.append(f"{m.name}: a later `docker compose up` on {dst} would recreate it "
+                        f"({why}); kept as it is")
+            continue
+        wanted = {HASH: theirs, IMAGE: m.image_id}
+        changed = [k for k, v in wanted.items() if m.labels.get(k) != v]
+        if changed:
+            labels[m.name] = {k: wanted[k] for k in changed}
+        said.append(f"{m.name}: compose on {dst} ({target.version}) takes it as its own"
+                    + (f": its {', '.join(k.rsplit('.', 1)[1] for k in changed)} label"
+                       f"{'s' if len(changed) > 1 else ''} set for {dst}'s compose (compose "
+                       f"{source.version} on {src} made it; its hash there matches)"
+                       if changed else ""))
+    return Adoption(labels, tuple(said), tuple(recreated))
+
+
+def relabel(given: Sequence[tuple[str, str]], changes: Mapping[str, str]
+            ) -> tuple[tuple[str, str], ...]:
+    """A run spec's labels with `changes` set (in place, else at the end)."""
+    out = tuple((k, changes.get(k, v)) for k, v in given)
+    return out + tuple((k, v) for k, v in changes.items() if k not in dict(given))
+
+
+IN_DIR = 'cd "$1" && shift && exec "$@"'
+
+
+def read(remote: Remote, labels: Mapping[str, str]) -> Hashes:
+    """This host's compose and its hash of every service of the project."""
+    for compose in (["docker", "compose"], ["docker-compose"]):
+        v = remote.run([*compose, "version", "--short"], sudo=True, check=False)
+        if v.ok and v.stdout.strip():
+            break
+    else:
+        return Hashes()
+    version = v.stdout.strip().splitlines()[0]
+    how = command(labels)
+    if how is None:
+        return Hashes(version, None, "its labels name no working directory or compose file")
+    wd, args = how
+    r = remote.run(["sh", "-c", IN_DIR, "sh", wd, *compose, *args], sudo=True, check=False)
+    if not r.ok:
+        lines = (r.stderr or r.stdout).strip().splitlines()
+        return Hashes(version, None, lines[-1] if lines else f"exit code {r.exit_code}")
+    return Hashes(version, parse(r.stdout))
