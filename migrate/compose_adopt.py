@@ -9,18 +9,22 @@ the service names. The hash depends on compose's version (1.29 and 2.x hash
 differently) and on the files and .env as compose reads them. So, once the
 project's files are on the target (migrate/project_files.py), compose is
 asked on both hosts for each service's hash (`config --hash '*'`, in the
-project's working directory, with its files and env files):
+project's working directory, with its files and env files), once the
+images are there too (compose 1 hashes the image's id):
 
 - where the source's compose gives the container's own label (the container
-  is what its files say, on the source), the container is created on the
-  target with the hash the target's compose gives for the same files, and
-  with the target's image id: compose there takes it as its own;
+  is what its files say, on the source), the files it read are on the
+  target as they are on the source, and (with the same compose version on
+  both) the target's compose gives the same hash, the container is created
+  on the target with the hash the target's compose gives, and with its
+  image's id there: compose there takes it as its own;
 - where the source's compose gives another hash (the files or the creating
   shell's environment changed since), compose would recreate it on the
   source too: left as it is, and said;
 - a service that shares another container's network or volumes
-  (network_mode: service:X, volumes_from) hashes with that container's id:
-  compose recreates it wherever it runs; said, with what that loses;
+  (network_mode: service:X, volumes_from) hashes, in compose v2, with that
+  container's id, which differs on the target: compose there recreates it
+  at its first `up`; said, with what that loses;
 - without compose on the target, nothing can be checked: said.
 
 `command()`, `parse()`, `decide()` and `relabel()` are pure; `read()` asks
@@ -34,7 +38,7 @@ from typing import Mapping, Sequence
 
 from fleet.remote import Remote
 
-from .project_files import CONFIG_FILES, ENV_FILES, WORKING_DIR
+from .project_files import CONFIG_FILES, ENV_FILES, WORKING_DIR, paths
 
 PROJECT = "com.docker.compose.project"
 SERVICE = "com.docker.compose.service"
@@ -49,15 +53,14 @@ def command(labels: Mapping[str, str]) -> tuple[str, list[str]] | None:
     project's labels describe it; None when they do not say enough."""
     project = labels.get(PROJECT, "")
     wd = (labels.get(WORKING_DIR) or "").strip()
-    files = [f.strip() for f in (labels.get(CONFIG_FILES) or "").split(",") if f.strip()]
+    files = paths(labels, CONFIG_FILES)
     if not project or not wd.startswith("/") or not files:
         return None
     args = ["-p", project]
     for f in files:
         args += ["-f", f]
-    for e in (labels.get(ENV_FILES) or "").split(","):
-        if e.strip():
-            args += ["--env-file", e.strip()]
+    for e in paths(labels, ENV_FILES):
+        args += ["--env-file", e]
     return wd, args + ["config", "--hash", "*"]
 
 
@@ -76,7 +79,7 @@ class Member:
     """What decide() needs of one moved container."""
     name: str
     labels: Mapping[str, str]
-    image_id: str                   # the image it runs, by id (the same on the target)
+    image_id: str                   # the id of the image its service names, on the target
     shares: str                     # "" or what it shares with another container
 
 
@@ -96,7 +99,9 @@ class Adoption:
 
 
 def decide(members: Sequence[Member], source: Hashes, target: Hashes, src: str,
-           dst: str) -> Adoption:
+           dst: str, missing: Sequence[str] = ()) -> Adoption:
+    """`missing`: files compose reads that the target does not have as the
+    source has them."""
     labels: dict[str, dict[str, str]] = {}
     said: list[str] = []
     recreated: list[str] = []
@@ -113,9 +118,9 @@ def decide(members: Sequence[Member], source: Hashes, target: Hashes, src: str,
         own = m.labels.get(HASH, "")
         if m.shares:
             recreated.append(m.name)
-            said.append(f"{m.name}: compose recreates it at every `up` wherever it runs (it "
-                        f"shares {m.shares}, and its hash holds that container's id): the "
-                        "changes in its own layer would be lost then")
+            said.append(f"{m.name}: compose on {dst} recreates it at its first `up` there (it "
+                        f"shares {m.shares}, and compose 2 hashes that container's id, "
+                        f"another there): the changes in its own layer would be lost then")
             continue
         if theirs is None:
             recreated.append(m.name)
@@ -132,6 +137,16 @@ def decide(members: Sequence[Member], source: Hashes, target: Hashes, src: str,
                    + (f" ({source.error})" if source.error else " (no compose there)"))
             said.append(f"{m.name}: a later `docker compose up` on {dst} would recreate it "
                         f"({why}); kept as it is")
+            continue
+        ours = source.hashes.get(service) if source.hashes is not None else None
+        if missing or (source.version == target.version and theirs != ours):
+            recreated.append(m.name)
+            said.append(f"{m.name}: a later `docker compose up` on {dst} would recreate it ("
+                        + (f"{dst} lacks files compose reads: {', '.join(missing)}" if missing
+                           else f"compose {target.version} on {dst} gives another hash than "
+                                f"the same compose on {src}: something it reads differs "
+                                "there (an env_file, an extends, a variable)")
+                        + "); kept as it is")
             continue
         wanted = {HASH: theirs, IMAGE: m.image_id}
         changed = [k for k, v in wanted.items() if m.labels.get(k) != v]
@@ -155,9 +170,14 @@ def relabel(given: Sequence[tuple[str, str]], changes: Mapping[str, str]
 IN_DIR = 'cd "$1" && shift && exec "$@"'
 
 
-def read(remote: Remote, labels: Mapping[str, str]) -> Hashes:
-    """This host's compose and its hash of every service of the project."""
-    for compose in (["docker", "compose"], ["docker-compose"]):
+def read(remote: Remote, labels: Mapping[str, str], made_by: str = "") -> Hashes:
+    """This host's compose and its hash of every service of the project;
+    with `made_by` (the version the containers' label names), that compose
+    first (1.x: docker-compose), else compose v2 (`docker compose`)."""
+    order = [["docker", "compose"], ["docker-compose"]]
+    if made_by.startswith("1."):
+        order.reverse()
+    for compose in order:
         v = remote.run([*compose, "version", "--short"], sudo=True, check=False)
         if v.ok and v.stdout.strip():
             break

@@ -330,7 +330,7 @@ class Executor:
                 self._undo_contents(copy, path)
             snap = snapshot_path(self.snapshots(), copy)  # incremental even once: volumes.py
             res = send_data(self.ends, copy, path, snapshot=snap,
-                            live=step.live or (not p.stops and not self.paused),
+                            live=step.live or (not p.stops and not p.idle and not self.paused),
                             expected=self.facts.sizes.get(copy.source_path) or None,
                             say=self.out)
             self.data_sent += res.bytes
@@ -530,6 +530,7 @@ class Executor:
 
     def _created_not_started(self) -> str:
         name, there = self.p.spec.name, self.ends.target.name
+        self.do_stay(None)              # its data was copied from a source still stopped
         state = (eng.inspect(self.dst, "container", name) or {}).get("State")
         if state is None:
             raise MigrateError(f"{there}: {name} is not there after its create")

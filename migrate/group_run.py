@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -38,6 +39,7 @@ from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted,
 from .facts import gather
 from .group import PROJECT, GroupPlan, phases, plan_group, stop_waves
 from .journal import Journal
+from .records import last_finished
 from .plan import Refused
 from .options import Options, check
 from .stream import human
@@ -108,6 +110,13 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
         idle = [n for n, f in members.items() if not f.running]
+        if (project or whole_host) and idle and include_stopped:
+            kept = [n for n in idle if _kept(opts, source, n)]
+            if kept:
+                out(f"left out (moved already, kept stopped here for rollback): "
+                    f"{', '.join(kept)}")
+                members = {n: f for n, f in members.items() if n not in kept}
+                idle = [n for n in idle if n not in kept]
         if (project or whole_host) and idle and not include_stopped:
             out(f"left out (not running): {', '.join(idle)}; --include-stopped moves them too "
                 "(created there, left stopped)")
@@ -141,14 +150,27 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         if files is not None:
             out(f"project files: {', '.join(files.copy) or 'none'} to copy to the same paths"
                 + (f"; there already, the same: {', '.join(files.same)}" if files.same else ""))
-        if any(compose_adopt.PROJECT in _labels(f) for f in members.values()):
-            out(f"compose: once the project's files are on {target.name}, compose on both hosts "
-                "gives each service's hash, so that a later `docker compose up` there keeps "
-                "these containers where it can")
+        if files is not None and any(compose_adopt.PROJECT in _labels(f)
+                                     for f in members.values()):
+            out(f"compose: once the project's files and images are on {target.name}, compose on "
+                "both hosts gives each service's hash, so that a later `docker compose up` "
+                "there keeps these containers where it can")
         if opts.dry_run:
             _print_plan(g, out)
             return None
         _run(ends, members, g, opts, out, started, files)
+
+
+KEPT = re.compile(r".*\.(replaced|dockmove-commit)-\d{14}$")
+
+
+def _kept(opts: Options, source: Host, name: str) -> bool:
+    """A stopped container that an earlier migration moved away and keeps
+    for its rollback (its record says so), or that --replace set aside."""
+    if KEPT.fullmatch(name):
+        return True
+    rec = last_finished(opts.records, name, rolled_back=False)
+    return rec is not None and rec.source == source.name and not rec.source_removed
 
 
 def with_files(decided: GroupPlan | Refused, files: project_files.FilesPlan
@@ -187,7 +209,14 @@ def _shares(f) -> str:
     return " and ".join(shared) + " of another container" if shared else ""
 
 
-def _adopt(ends: Ends, members, exs) -> str:
+def _through(steps: Sequence, action: str) -> tuple:
+    """The steps up to the first `action` (itself too); the first alone
+    when there is none."""
+    at = next((i for i, s in enumerate(steps) if s.action == action), 0)
+    return tuple(steps[:at + 1])
+
+
+def _adopt(ends: Ends, members, exs, files: project_files.FilesPlan) -> str:
     """Once the project's files are on the target: the containers get the
     compose labels with which compose there takes them as its own, where it
     can (migrate/compose_adopt.py); what it found, said."""
@@ -196,13 +225,22 @@ def _adopt(ends: Ends, members, exs) -> str:
     for name, f in members.items():
         if compose_adopt.PROJECT in _labels(f):
             projects.setdefault(_labels(f)[compose_adopt.PROJECT], []).append(name)
+    there = set(files.copy) | set(files.same)
     for names in projects.values():
         labels = _labels(members[names[0]])
+        needed = {p for n in names for key in (project_files.CONFIG_FILES,
+                                               project_files.ENV_FILES)
+                  for p in project_files.paths(_labels(members[n]), key)}
+
+        def image_id(f) -> str:         # the id its service's image has there, now
+            ref = (f.container.get("Config") or {}).get("Image") or f.container["Image"]
+            return (eng.inspect(ends.dst, "image", ref) or {}).get("Id") or f.container["Image"]
         decided = compose_adopt.decide(
-            [compose_adopt.Member(n, _labels(members[n]), members[n].container["Image"],
+            [compose_adopt.Member(n, _labels(members[n]), image_id(members[n]),
                                   _shares(members[n])) for n in names],
-            compose_adopt.read(ends.src, labels), compose_adopt.read(ends.dst, labels),
-            ends.source.name, ends.target.name)
+            compose_adopt.read(ends.src, labels, labels.get(compose_adopt.VERSION, "")),
+            compose_adopt.read(ends.dst, labels), ends.source.name, ends.target.name,
+            missing=tuple(sorted(needed - there)))
         for name, changes in decided.labels.items():
             p = exs[name].p
             exs[name].p = dataclasses.replace(p, spec=dataclasses.replace(
@@ -237,10 +275,18 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                 if files is not None and files.copy:
                     shared.run("project files",
                                lambda: project_files.copy(ends, files, shared.journal, out), out)
-                if any(compose_adopt.PROJECT in _labels(f) for f in members.values()):
-                    shared.run("compose", lambda: _adopt(ends, members, exs), out)
+                adopt = files is not None and any(compose_adopt.PROJECT in _labels(f)
+                                                  for f in members.values())
+                # compose on the target is asked once the images are there
+                head = {n: _through(cut[n].before, "base_image") if adopt else cut[n].before
+                        for n in g.order}
                 for name in g.order:
-                    for step in cut[name].before:
+                    for step in head[name]:
+                        exs[name].run(step)
+                if adopt:
+                    shared.run("compose", lambda: _adopt(ends, members, exs, files), out)
+                for name in g.order:
+                    for step in cut[name].before[len(head[name]):]:
                         exs[name].run(step)
                 for wave in stop_waves(g.order, g.needs):   # dependents first
                     together = [exs[n] for n in wave if cut[n].stop[0].action == "stop"]
@@ -268,7 +314,8 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
             with held():                # the sources' policies and removal are not cut short
                 for name in g.order:
                     ex = exs[name]
-                    ex.note(outcome="done", source_stopped=ex.p.stops, group=tuple(g.order))
+                    ex.note(outcome="done", source_stopped=ex.p.stops, left_stopped=ex.p.idle,
+                            group=tuple(g.order))
                     try:
                         ex.run(cut[name].finish[0], safe_point=False)
                     except DockmoveError as e:
@@ -300,6 +347,9 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
     sent_data = sum(ex.data_sent for ex in exs.values())
     each = ", ".join(f"{n} {exs[n].downtime:.2f}s" for n in g.order
                      if exs[n].downtime is not None)
-    out(f"done in {took:.1f}s: {', '.join(g.order)} run on {ends.target.name}; sent "
+    running = [n for n in g.order if not exs[n].p.idle]
+    idle = [n for n in g.order if exs[n].p.idle]
+    out(f"done in {took:.1f}s: {', '.join(running) or 'none'} run on {ends.target.name}"
+        + (f", {', '.join(idle)} created there, left stopped" if idle else "") + "; sent "
         f"{human(sent_image)} of image, {human(sent_data)} of data"
         + (f"; downtime {down:.2f}s for the group ({each})" if down is not None else ""))

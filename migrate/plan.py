@@ -139,6 +139,10 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     autoremove = bool(facts.host_config.get("AutoRemove"))
     stops = running and opts.cutover != "none"
     idle = in_group and not running
+    if idle and autoremove:
+        warnings.append(f"{facts.name} was created with --rm and never ran: {dst.name}'s "
+                        "engine removes such a container when it restarts, as "
+                        f"{src.name}'s does")
     live = stops and opts.cutover == "live"
     layer = (container_layer(dict(facts.container), dst.driver)
              if opts.mode == "commit" and not opts.commit else None)

@@ -33,18 +33,31 @@ class Named:
 
 
 def named(labels: Iterable[Mapping[str, str]]) -> Named:
-    """The files the projects' labels name (absolute paths only)."""
+    """The files the projects' labels name (`paths()`)."""
     files: dict[str, None] = {}
     optional: dict[str, None] = {}
     for lab in labels:
         for key in (CONFIG_FILES, ENV_FILES):
-            for path in (lab.get(key) or "").split(","):
-                if path.strip().startswith("/"):
-                    files[posixpath.normpath(path.strip())] = None
+            files.update(dict.fromkeys(paths(lab, key)))
         wd = (lab.get(WORKING_DIR) or "").strip()
         if wd.startswith("/"):
             optional[posixpath.join(posixpath.normpath(wd), ".env")] = None
     return Named(tuple(sorted(files)), tuple(sorted(p for p in optional if p not in files)))
+
+
+def paths(labels: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """The files a label names, absolute: docker-compose 1.x writes them as
+    given (`docker-compose.yml`), relative to the working directory; one
+    that cannot be made absolute is left out."""
+    wd = (labels.get(WORKING_DIR) or "").strip()
+    out = []
+    for path in (labels.get(key) or "").split(","):
+        path = path.strip()
+        if path and not path.startswith("/") and wd.startswith("/"):
+            path = posixpath.join(wd, path)
+        if path.startswith("/"):
+            out.append(posixpath.normpath(path))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

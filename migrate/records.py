@@ -43,6 +43,7 @@ class Record:
     outcome: str | None = None           # done | failed | interrupted | None (killed)
     error: str | None = None
     source_stopped: bool = False
+    left_stopped: bool = False           # it was not running: created on the target, not started
     source_removed: bool = False
     source_autoremoved: bool = False     # a --rm source removed after verification
     source_restart_policy: dict | None = None          # set to "no" after the cut-over

@@ -151,8 +151,12 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
             source = select(inventory, rec.source, role="source (from the record)")[0]
             target = select(inventory, rec.target, role="target (from the record)")[0]
             with Remote(inventory, source) as src, Remote(inventory, target) as dst:
-                bad = (_serve_from_target(src, dst, rec.container, rec.target_name,
-                                          rec.target_restart_policy) if _ran(rec) else [])
+                policy = rec.target_restart_policy
+                bad = (_serve_from_target(src, dst, rec.container, rec.target_name, policy)
+                       if _ran(rec) else
+                       _failed([(dst, ["update", "--restart", restart_value(policy), "--",
+                                       rec.target_name])])
+                       if ((policy or {}).get("Name") or "no") != "no" else [])
                 if (rec.source_restart_policy or {}).get("Name", "no") != "no":
                     bad += _failed([(src, ["update", "--restart", "no", "--", rec.container])])
             if bad:
@@ -170,9 +174,9 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
 
 
 def _ran(rec) -> bool:
-    """The source ran when it was recorded (a stopped member of a group did
-    not, and is neither started by a rollback nor on the target)."""
-    return bool((rec.container_inspect.get("State") or {}).get("Running", True))
+    """The migration started it on the target (a stopped member of a group
+    was left stopped there, and a rollback leaves it stopped on the source)."""
+    return not rec.left_stopped
 
 
 def _serve_from_target(src: Remote, dst: Remote, container: str, name: str,

@@ -68,14 +68,14 @@ class Shape:
         if empty:
             data += f"; created empty (--empty-volumes): {', '.join(empty)}"
         name = self.spec.name
-        if self.autoremove:
+        if idle:
+            stop = Step("stay", "stop", f"nothing to stop: {c} is not running on {src}")
+        elif self.autoremove:
             stop = Step("pause", "pause",
                         f"pause {c} on {src} (it runs with --rm: a stop would delete it and its "
                         "anonymous volumes; removed only after the target passed verification)"
                         + (" (downtime starts)" if live else ""),
                         undo=f"unpause {c} on {src}")
-        elif idle:
-            stop = Step("stay", "stop", f"nothing to stop: {c} is not running on {src}")
         else:
             stop = Step("stop", "stop", f"stop {c} on {src}" + (" (downtime starts)" if live else ""),
                         undo=f"start {c} on {src} again")

@@ -70,3 +70,20 @@ def test_without_compose_on_the_target_nothing_is_checked_and_that_is_said():
 def test_relabel_sets_in_place_and_adds_the_rest():
     assert relabel((("a", "1"), (HASH, "old")), {HASH: "new", IMAGE: ID}) == (
         ("a", "1"), (HASH, "new"), (IMAGE, ID))
+
+
+def test_the_same_compose_giving_another_hash_there_or_files_missing_keeps_the_labels():
+    same = decide([member()], Hashes("2.26.1", {"db": "v1hash"}),
+                  Hashes("2.26.1", {"db": "other"}), "old", "new")
+    assert same.labels == {} and same.recreated == ("shop_db_1",)
+    assert "compose 2.26.1 on new gives another hash than the same compose on old" in same.said[0]
+    gone = decide([member()], Hashes("1.29.2", {"db": "v1hash"}), Hashes("2.26.1", {"db": "x"}),
+                  "old", "new", missing=("/srv/shop/override.yml",))
+    assert gone.labels == {} and "new lacks files compose reads: /srv/shop/override.yml" \
+        in gone.said[0]
+
+
+def test_compose_1_writes_its_files_relative_to_the_working_directory():
+    assert command({**LABELS, "com.docker.compose.project.config_files": "docker-compose.yml",
+                    "com.docker.compose.project.environment_file": ""}) == (
+        "/srv/shop", ["-p", "shop", "-f", "/srv/shop/docker-compose.yml", "config", "--hash", "*"])

@@ -13,11 +13,14 @@ def test_the_labels_name_the_compose_and_env_files_once():
     n = named([LABELS, {**LABELS, "com.docker.compose.project.config_files":
                         "/srv/shop/docker-compose.yml, relative.yml"}])
     assert n == Named(("/srv/shop/.env", "/srv/shop/docker-compose.yml",
-                       "/srv/shop/override.yml"), ())
-    # compose v1 names no env file: the working directory's .env, if it is there
+                       "/srv/shop/override.yml", "/srv/shop/relative.yml"), ())
+    # compose v1 names no env file, and its files as given (relative to the
+    # working directory): the working directory's .env, if it is there
     v1 = named([{"com.docker.compose.project.working_dir": "/srv/app/",
-                 "com.docker.compose.project.config_files": "/srv/app/docker-compose.yml"}])
+                 "com.docker.compose.project.config_files": "docker-compose.yml"}])
     assert v1 == Named(("/srv/app/docker-compose.yml",), ("/srv/app/.env",))
+    assert named([{"com.docker.compose.project.config_files": "docker-compose.yml"}]) == \
+        Named((), ())
     assert named([{"com.docker.compose.project": "x"}]) == Named((), ())
 
 
