@@ -27,7 +27,11 @@ images are there too (compose 1 hashes the image's id):
   at its first `up`; said, with what that loses;
 - without compose on the target, nothing can be checked: said.
 
-`command()`, `parse()`, `decide()` and `relabel()` are pure; `read()` asks
+Compose 1 does not label a container with its depends_on (compose 2
+does): `depends_on()` reads them from the project's config as the source's
+compose prints it, so that a group starts db before web there too.
+
+`command()`, `parse()`, `decide()`, `relabel()` and `parse_depends()` are pure; `read()` asks
 one host (compose v2's `docker compose`, else compose 1's `docker-compose`);
 migrate/group_run.py applies the labels before any container is created.
 """
@@ -35,6 +39,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping, Sequence
+
+import yaml
 
 from fleet.remote import Remote
 
@@ -47,10 +53,11 @@ IMAGE = "com.docker.compose.image"
 VERSION = "com.docker.compose.version"
 
 
-def command(labels: Mapping[str, str]) -> tuple[str, list[str]] | None:
+def command(labels: Mapping[str, str], *what: str) -> tuple[str, list[str]] | None:
     """The working directory and the compose arguments (after `docker
-    compose` or `docker-compose`) that print every service's hash, as the
-    project's labels describe it; None when they do not say enough."""
+    compose` or `docker-compose`) that print every service's hash (or
+    `what`), as the project's labels describe it; None when they do not say
+    enough."""
     project = labels.get(PROJECT, "")
     wd = (labels.get(WORKING_DIR) or "").strip()
     files = paths(labels, CONFIG_FILES)
@@ -61,7 +68,7 @@ def command(labels: Mapping[str, str]) -> tuple[str, list[str]] | None:
         args += ["-f", f]
     for e in paths(labels, ENV_FILES):
         args += ["--env-file", e]
-    return wd, args + ["config", "--hash", "*"]
+    return wd, args + list(what or ("config", "--hash", "*"))
 
 
 def parse(stdout: str) -> dict[str, str]:
@@ -170,20 +177,55 @@ def relabel(given: Sequence[tuple[str, str]], changes: Mapping[str, str]
 IN_DIR = 'cd "$1" && shift && exec "$@"'
 
 
-def read(remote: Remote, labels: Mapping[str, str], made_by: str = "") -> Hashes:
-    """This host's compose and its hash of every service of the project;
-    with `made_by` (the version the containers' label names), that compose
-    first (1.x: docker-compose), else compose v2 (`docker compose`)."""
+def parse_depends(text: str) -> dict[str, tuple[str, ...]]:
+    """Each service's depends_on, from `config` (YAML; a list or a mapping
+    of service -> condition)."""
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return {}
+    services = doc.get("services") if isinstance(doc, dict) else None
+    out = {}
+    for name, svc in (services or {}).items():
+        deps = (svc or {}).get("depends_on") if isinstance(svc, dict) else None
+        if isinstance(deps, (list, dict)):
+            out[str(name)] = tuple(str(d) for d in deps)
+    return out
+
+
+def _compose(remote: Remote, made_by: str) -> tuple[list[str], str] | None:
+    """The compose to ask on this host, and its version: with `made_by`
+    (the version the containers' label names), that compose first (1.x:
+    docker-compose), else compose v2 (`docker compose`)."""
     order = [["docker", "compose"], ["docker-compose"]]
     if made_by.startswith("1."):
         order.reverse()
     for compose in order:
         v = remote.run([*compose, "version", "--short"], sudo=True, check=False)
         if v.ok and v.stdout.strip():
-            break
-    else:
+            return compose, v.stdout.strip().splitlines()[0]
+    return None
+
+
+def depends_on(remote: Remote, labels: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The project's depends_on as the source's compose reads its files;
+    {} when it cannot."""
+    found = _compose(remote, labels.get(VERSION, ""))
+    how = command(labels, "config")
+    if found is None or how is None:
+        return {}
+    (wd, args), compose = how, found[0]
+    r = remote.run(["sh", "-c", IN_DIR, "sh", wd, *compose, *args], sudo=True, check=False)
+    return parse_depends(r.stdout) if r.ok else {}
+
+
+def read(remote: Remote, labels: Mapping[str, str], made_by: str = "") -> Hashes:
+    """This host's compose (`_compose()`) and its hash of every service of
+    the project."""
+    found = _compose(remote, made_by)
+    if found is None:
         return Hashes()
-    version = v.stdout.strip().splitlines()[0]
+    compose, version = found
     how = command(labels)
     if how is None:
         return Hashes(version, None, "its labels name no working directory or compose file")

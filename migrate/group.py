@@ -5,7 +5,9 @@ problem at once or a `GroupPlan`.
 
 - Order: a container comes after the ones it needs: --link, --volumes-from,
   --network/--ipc/--pid container:X, and compose's depends_on label
-  (com.docker.compose.depends_on, service names of the same project). Among
+  (com.docker.compose.depends_on, service names of the same project), or,
+  for compose 1's containers, which have no such label, the depends_on of
+  the project's files (`declared`). Among
   the others the order given is kept. A cycle is a problem.
 - Each plan sees what the ones before it bring: a container they bring counts
   as on the target; a network one of them creates is not created twice; a
@@ -50,16 +52,23 @@ def _labels(f: Facts) -> Mapping[str, str]:
     return (f.container.get("Config") or {}).get("Labels") or {}
 
 
-def needs(members: Mapping[str, Facts]) -> dict[str, tuple[str, ...]]:
-    """For each member, the other members it needs where it runs."""
+Declared = Mapping[tuple[str, str], Sequence[str]]
+
+
+def needs(members: Mapping[str, Facts], declared: Declared = {}) -> dict[str, tuple[str, ...]]:
+    """For each member, the other members it needs where it runs.
+    `declared`: (project, service) -> the services it depends on, as the
+    project's files say (compose 1 puts no depends_on label)."""
     services = {(_labels(f).get(PROJECT), _labels(f).get(SERVICE)): name
                 for name, f in members.items() if _labels(f).get(SERVICE)}
     out = {}
     for name, f in members.items():
         wanted = [d.name for d in f.dependencies]
         labels = _labels(f)
-        for entry in filter(None, (labels.get(DEPENDS) or "").split(",")):
-            service = entry.split(":")[0].strip()
+        entries = [e.split(":")[0].strip()
+                   for e in filter(None, (labels.get(DEPENDS) or "").split(","))]
+        entries += declared.get((labels.get(PROJECT), labels.get(SERVICE)), ())
+        for service in entries:
             other = services.get((labels.get(PROJECT), service))
             if other:
                 wanted.append(other)
@@ -108,9 +117,9 @@ def _mounts_by_volume(f: Facts) -> dict[str, str]:
 
 
 def plan_group(opts: Options, members: Mapping[str, Facts], given: Sequence[str], run_id: str,
-               environ: Mapping[str, str]) -> GroupPlan | Refused:
+               environ: Mapping[str, str], declared: Declared = {}) -> GroupPlan | Refused:
     """One plan per member, in start order, fitted together (see above)."""
-    needed = needs(members)
+    needed = needs(members, declared)
     ordered = order(given, needed)
     if isinstance(ordered, str):
         return Refused((ordered,), ())

@@ -138,7 +138,8 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         files = (project_files.decide(named, project_files.read(ends, named), source.name,
                                       target.name)
                  if named.files or named.optional else None)
-        decided = plan_group(opts, members, list(members), _timestamp(), os.environ)
+        decided = plan_group(opts, members, list(members), _timestamp(), os.environ,
+                             _declared(src, members))
         if files is not None:           # one refusal with every problem
             decided = with_files(decided, files)
         g = accepted(decided, out)
@@ -207,6 +208,23 @@ def _shares(f) -> str:
     if host.get("VolumesFrom"):
         shared.append("the volumes")
     return " and ".join(shared) + " of another container" if shared else ""
+
+
+def _declared(src: Remote, members) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The depends_on of each compose project among the members whose
+    containers carry none (compose 1), as the source's compose reads the
+    project's files."""
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    asked = set()
+    for f in members.values():
+        labels = _labels(f)
+        project = labels.get(compose_adopt.PROJECT)
+        if not project or project in asked or "com.docker.compose.depends_on" in labels:
+            continue
+        asked.add(project)
+        for service, deps in compose_adopt.depends_on(src, labels).items():
+            out[(project, service)] = deps
+    return out
 
 
 def _through(steps: Sequence, action: str) -> tuple:

@@ -87,3 +87,11 @@ def test_compose_1_writes_its_files_relative_to_the_working_directory():
     assert command({**LABELS, "com.docker.compose.project.config_files": "docker-compose.yml",
                     "com.docker.compose.project.environment_file": ""}) == (
         "/srv/shop", ["-p", "shop", "-f", "/srv/shop/docker-compose.yml", "config", "--hash", "*"])
+
+
+def test_depends_on_read_from_the_config_compose_prints_list_or_mapping():
+    from migrate.compose_adopt import parse_depends
+    text = ("services:\n  db:\n    image: x\n  web:\n    depends_on:\n      db:\n"
+            "        condition: service_started\n  side:\n    depends_on: [web, db]\n")
+    assert parse_depends(text) == {"web": ("db",), "side": ("web", "db")}
+    assert parse_depends("not: [valid") == {} and parse_depends("") == {}

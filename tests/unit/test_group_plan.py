@@ -169,3 +169,15 @@ def test_stops_come_in_waves_dependents_first_the_independent_together():
     assert stop_waves(("a", "b", "c"), {}) == (("c", "b", "a"),)
     assert stop_waves(("db", "api", "web"), {"api": ("db",), "web": ("api", "db")}) == (
         ("web",), ("api",), ("db",))
+
+
+def test_compose_1_containers_are_ordered_by_the_depends_on_of_their_files():
+    labels = {"com.docker.compose.project": "shop"}
+    web = member("shop_web_1", labels={**labels, "com.docker.compose.service": "web"})
+    db = member("shop_db_1", labels={**labels, "com.docker.compose.service": "db"})
+    assert group(web, db).order == ("shop_web_1", "shop_db_1")     # as given: no label
+    declared = {("shop", "web"): ("db",)}
+    assert needs({f.name: f for f in (web, db)}, declared)["shop_web_1"] == ("shop_db_1",)
+    g = plan_group(Options(), {f.name: f for f in (web, db)}, ["shop_web_1", "shop_db_1"],
+                   RUN, {}, declared)
+    assert g.order == ("shop_db_1", "shop_web_1")
