@@ -23,6 +23,12 @@ CONTAINERS = ("shop_db_1", "shop_web_1")      # compose v1's names: PROJECT_SERV
 
 
 @pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """The migration's records, for the rollback after it."""
+    return tmp_path_factory.mktemp("records")
+
+
+@pytest.fixture(scope="module")
 def clab(tmp_path_factory):
     lab = make_lab(lab_name("-cmp"), tmp_path_factory, stack=True)
     out = lab.inv("provision", "--host", "new")
@@ -37,6 +43,16 @@ def page(lab, host: str) -> tuple[int, str]:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+    except OSError as e:                    # refused, reset: no answer at all
+        return 0, str(e)
+
+
+def add_row(address: str, item: str) -> int:
+    """Add a row through the shop's web app, as a user would: its id, once
+    the app answered `added ID` (committed)."""
+    data = urllib.parse.urlencode({"item": item}).encode()
+    with urllib.request.urlopen(f"http://{address}:9090/rows", data=data, timeout=3) as r:
+        return int(r.read().decode().split()[1])
 
 
 def rows(text: str) -> list[tuple[int, str]]:
@@ -51,7 +67,7 @@ class Writer(threading.Thread):
 
     def __init__(self, address: str):
         super().__init__(daemon=True)
-        self.url = f"http://{address}:9090/rows"
+        self.address = address
         self.acked: list[tuple[int, str]] = []
         self.tried: list[str] = []
         self.stop = threading.Event()
@@ -62,11 +78,8 @@ class Writer(threading.Thread):
             n += 1
             item = f"written-{n}"
             self.tried.append(item)
-            data = urllib.parse.urlencode({"item": item}).encode()
             try:
-                with urllib.request.urlopen(self.url, data=data, timeout=3) as r:
-                    answer = r.read().decode()
-                self.acked.append((int(answer.split()[1]), item))
+                self.acked.append((add_row(self.address, item), item))
             except (OSError, ValueError, IndexError):   # refused, 503, cut off: not acknowledged
                 pass
             self.stop.wait(0.2)                            # the pace of the writes
@@ -96,7 +109,7 @@ def test_old_runs_the_shop_started_by_debian_12s_compose_and_up_again_keeps_it(c
     assert rows(page(clab, "old")[1]) == rows(text)             # no row added twice
 
 
-def test_the_shop_moves_with_one_cut_over_and_keeps_every_acknowledged_row(clab, tmp_path):
+def test_the_shop_moves_with_one_cut_over_and_keeps_every_acknowledged_row(clab, records):
     before = rows(page(clab, "old")[1])
     assert [item for _, item in before] == SEED_ROWS
     writer = Writer(clab.addresses["old"])
@@ -105,7 +118,7 @@ def test_the_shop_moves_with_one_cut_over_and_keeps_every_acknowledged_row(clab,
     try:
         writer.wait_for_acks(3)
         out = clab.inv_until(
-            "migrate", "shop", "--project", "--to", "new", "--records", str(tmp_path),
+            "migrate", "shop", "--project", "--to", "new", "--records", str(records),
             when=lambda line: "(source running)" in line,
             then=lambda proc: copying.setdefault("acked", len(writer.acked)), timeout=600)
     finally:
@@ -140,19 +153,40 @@ def test_the_shop_moves_with_one_cut_over_and_keeps_every_acknowledged_row(clab,
     refused = clab.container("old").exec_run(["curl", "-s", "http://127.0.0.1:9090/"])
     assert refused.exit_code == 7, refused          # curl: could not connect (nothing there)
 
-
-def test_compose_on_new_finds_the_moved_project(clab):
-    """After the move (the test above): Docker CE's compose v2 on new lists
-    the project that compose v1 started on old, by name and from its folder."""
+    # compose v2 (Docker CE's plugin) on new lists the project compose v1 started
     ps = clab.sh("new", "cd /srv/shop && docker compose -p shop ps --format "
                         "'{{.Service}} {{.State}}' 2>/dev/null | sort")
     assert ps.splitlines() == ["db running", "web running"], ps
+
+
+def test_the_shop_goes_back_to_old_with_its_rows(clab, records):
+    """After the move (the test above): `--rollback` of the two containers;
+    old serves the rows it had, a row added on new since stays there."""
+    before = rows(page(clab, "new")[1])
+    assert add_row(clab.addresses["new"], "added-on-new") > before[-1][0]
+    back = clab.inv("migrate", "shop_db_1,shop_web_1", "--rollback", "--records", str(records))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert back.stdout.index("shop_db_1: back from new") < back.stdout.index("shop_web_1: back from")
+    assert back.stdout.count("Data written on new since the cut-over was not copied back.") == 2
+    for name in CONTAINERS:
+        assert inspect(clab, "old", name)["State"]["Running"], name
+        assert not inspect(clab, "new", name)["State"]["Running"], name
+    deadline = time.monotonic() + 30
+    while (answer := page(clab, "old"))[0] != 200:     # db may still be starting
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.2)
+    assert rows(answer[1]) == before, answer[1]
+
+
+def test_compose_on_new_finds_the_moved_project_in_its_folder(clab):
+    """What the move left on new: the project's files, so that `docker
+    compose` there finds the project from its folder, as on old."""
     there = clab.sh("new", "ls -A /srv/shop; stat -c %a /srv/shop/.env")
     assert there.split() == [".env", "docker-compose.yml", "600"], (
         "migrate --project did not copy the compose file: compose 1.29 labels it relative to "
         "the working dir (com.docker.compose.project.config_files=docker-compose.yml), and "
         "migrate/project_files.named() keeps absolute paths only; /srv/shop on new holds:\n"
         + there)
-    ps = clab.sh("new", "cd /srv/shop && docker compose ps --format '{{.Service}} {{.State}}' "
+    ps = clab.sh("new", "cd /srv/shop && docker compose ps -a --format '{{.Service}}' "
                         "2>/dev/null | sort")
-    assert ps.splitlines() == ["db running", "web running"], ps
+    assert ps.split() == ["db", "web"], ps
