@@ -393,21 +393,25 @@ def _words(text):
 @task(name="up", help={
     "rebuild": "build the lab images again (and recreate the hosts)",
     "fresh": "recreate the hosts from the cached images (their state is lost)",
-    "extra": "also start hosts node1..nodeN like new (default $DOCKMOVE_LAB_EXTRA or 0)"})
+    "extra": "also start hosts node1..nodeN like new (default $DOCKMOVE_LAB_EXTRA or 0)",
+    "stack": "old also runs the compose project shop: PostgreSQL and a web app on 9090 "
+             "(docker-compose 1.29; default $DOCKMOVE_LAB_STACK=1)"})
 @_handled
-def lab_up(c, rebuild=False, fresh=False, extra=None):
+def lab_up(c, rebuild=False, fresh=False, extra=None, stack=False):
     """Start the lab: hosts old (docker.io, the seed's apache-cont) and new."""
     from lab.lab import up
-    up(_lab_config(extra), rebuild=rebuild, fresh=fresh)
+    up(_lab_config(extra, stack), rebuild=rebuild, fresh=fresh)
 
 
-def _lab_config(extra=None):
+def _lab_config(extra=None, stack=False):
     from dataclasses import replace
     from lab.config import LabConfig
     try:
         cfg = LabConfig.from_env()
         if extra is not None:
             cfg = replace(cfg, extra=int(extra))
+        if stack:
+            cfg = replace(cfg, stack=True)
         cfg.hosts                               # validates the count
         return cfg
     except ValueError as e:

@@ -24,13 +24,13 @@ PASSWORD_USER_PASSWORD = "ops-lab-password"
 
 # lab image -> (Debian release, booted by systemd): see lab/images.py
 IMAGES = {"host": (OLD_SUITE, False), "old": (OLD_SUITE, False),
-          "host-trixie": (NEW_SUITE, True)}
+          "old-stack": (OLD_SUITE, False), "host-trixie": (NEW_SUITE, True)}
 
 
 @dataclass(frozen=True)
 class HostSpec:
     name: str
-    image: str               # which lab image: "host", "old" or "host-trixie"
+    image: str               # which lab image: "host", "old", "old-stack" or "host-trixie"
     seed: bool = False       # run the seed scenario (apache-cont & co.)
     behind: str | None = None  # reachable only through this lab host (the hop network)
 
@@ -45,6 +45,10 @@ class HostSpec:
 
 
 HOSTS = (HostSpec("old", "old", seed=True), HostSpec("new", "host-trixie"))
+# with the stack, `old` also has docker-compose 1.29 and runs the compose project
+# `shop` (PostgreSQL and a web app on 9090): only on request, as the other labs
+# need no PostgreSQL (and provisioning `old` would remove docker-compose too)
+STACK_OLD = HostSpec("old", "old-stack", seed=True)
 # `inner` sits on a network of its own that only `new` shares; it answers only
 # `new`, so this machine reaches it through `new` as a jump host or not at all
 HOP_HOST = HostSpec("inner", "host", behind="new")
@@ -68,10 +72,12 @@ class LabConfig:
     mirror: str = DEFAULT_MIRROR
     extra: int = 0           # node1..nodeN besides old and new
     hop: bool = False        # also `inner`, reachable only through `new`
+    stack: bool = False      # `old` runs the compose project `shop` (lab/files/seed-stack.sh)
 
     @property
     def hosts(self) -> tuple[HostSpec, ...]:
-        return HOSTS + extra_hosts(self.extra) + ((HOP_HOST,) if self.hop else ())
+        base = (STACK_OLD,) + HOSTS[1:] if self.stack else HOSTS
+        return base + extra_hosts(self.extra) + ((HOP_HOST,) if self.hop else ())
 
     @classmethod
     def from_env(cls) -> "LabConfig":
@@ -83,10 +89,14 @@ class LabConfig:
         hop = os.environ.get("DOCKMOVE_LAB_HOP", "0")
         if hop not in ("0", "1"):
             raise ValueError(f"DOCKMOVE_LAB_HOP={hop!r}: expected 1 (add `inner`) or 0")
+        stack = os.environ.get("DOCKMOVE_LAB_STACK", "0")
+        if stack not in ("0", "1"):
+            raise ValueError(f"DOCKMOVE_LAB_STACK={stack!r}: expected 1 (the shop stack on "
+                             "`old`) or 0")
         return cls(name=name,
                    state_dir=Path(state) if state else PROJECT_DIR / ".lab",
                    mirror=os.environ.get("DOCKMOVE_LAB_MIRROR", DEFAULT_MIRROR),
-                   extra=int(extra), hop=hop == "1")
+                   extra=int(extra), hop=hop == "1", stack=stack == "1")
 
     @property
     def network(self) -> str:

@@ -7,10 +7,15 @@
                    as units, sudo, users            (files/host-trixie.Dockerfile)
     apache         rootfs + apache2, exported as the seed's image (files/apache.Dockerfile)
     old            host + Debian's docker.io & co. + that export (files/old.Dockerfile)
+    stack          rootfs + PostgreSQL 15, python3-psycopg2 and the shop's two
+                   programs, exported as its image (files/stack.Dockerfile)
+    old-stack      old + Debian's docker-compose 1.29, that export and the
+                   shop's compose project (files/old-stack.Dockerfile)
     repo           stand-ins for Docker's apt repository (docker-ce & co. rebuilt
                    from Debian 13's packages) and a credential-helper release,
                    served over HTTP                  (files/repo.Dockerfile)
 
+The last two are built only for a lab with the stack (`inv lab.up --stack`).
 Each tag carries a hash of its recipe (and of its parents'), so a changed recipe
 builds anew and an unchanged one is reused; `rebuild` forces it.
 """
@@ -50,6 +55,7 @@ class Recipe:
     parents: tuple[str, ...]
     files: tuple[str, ...]
     suite: str = ""          # a root filesystem: the Debian release debootstrap makes
+    stack: bool = False      # wanted only by a lab with the stack
 
     def digest(self, parent_digests: dict[str, str]) -> str:
         h = hashlib.sha256(self.role.encode())
@@ -70,7 +76,13 @@ RECIPES = (
     Recipe("apache", ("rootfs",), ("apache.Dockerfile",)),
     Recipe("old", ("host", "apache"), ("old.Dockerfile",)),
     Recipe("repo", ("rootfs",), ("repo.Dockerfile", "build-repo.sh")),
+    Recipe("stack", ("rootfs",), ("stack.Dockerfile", "shop-db", "shop-web"), stack=True),
+    Recipe("old-stack", ("old", "stack"),
+           ("old-stack.Dockerfile", "shop-compose.yml", "shop.env"), stack=True),
 )
+# a recipe whose build context holds another image's filesystem, as one tar
+# file: role -> (that image's role, the file's name)
+EXPORTS = {"old": ("apache", "apache-rootfs.tar"), "old-stack": ("stack", "stack-rootfs.tar")}
 
 
 def image_tags() -> dict[str, str]:
@@ -93,6 +105,8 @@ def ensure_images(client: docker.DockerClient, cfg: LabConfig, *,
                   rebuild: bool = False, log: Log = print) -> dict[str, str]:
     tags = image_tags()
     for recipe in RECIPES:
+        if recipe.stack and not cfg.stack:
+            continue
         tag = tags[recipe.role]
         if _exists(client, tag) and not rebuild:
             continue
@@ -144,8 +158,9 @@ def _build_dockerfile(client: docker.DockerClient, recipe: Recipe,
         ctx = Path(tmp)
         for f in recipe.files:
             shutil.copy2(FILES / f, ctx / f)
-        if recipe.role == "old":
-            _export_rootfs(client, tags["apache"], ctx / "apache-rootfs.tar")
+        if recipe.role in EXPORTS:
+            source, name = EXPORTS[recipe.role]
+            _export_rootfs(client, tags[source], ctx / name)
         dockerfile = next(f for f in recipe.files if f.endswith(".Dockerfile"))
         base = tags[recipe.parents[0]]
         try:

@@ -11,11 +11,13 @@ from fleet.table import render
 
 from . import hosts as lh
 from .config import HOST_LABEL, HostSpec, LabConfig
-from .images import LabError, ensure_images, remove_images
+from .images import IMAGE_LABEL, LabError, ensure_images, remove_images
 from .state import ensure_key, remove_state, repo_settings, write_state
 
 Log = Callable[[str], None]
-SEED = (lh.__file__.rsplit("/", 1)[0]) + "/files/seed-old.sh"
+FILES = lh.__file__.rsplit("/", 1)[0] + "/files"
+SEED = FILES + "/seed-old.sh"
+SEED_STACK = FILES + "/seed-stack.sh"
 
 
 def outer_engine() -> docker.DockerClient:
@@ -56,7 +58,11 @@ def _ensure_host(client, cfg: LabConfig, spec: HostSpec, image: str, pubkey: str
     if container is None:
         log(f"lab: creating host {spec.name} from {image}")
         return lh.create_host(client, cfg, spec, image, pubkey)
-    if container.image.tags and image not in container.image.tags:
+    role = (container.image.labels or {}).get(IMAGE_LABEL)
+    if role == "old-stack" != spec.image:
+        log(f"lab: {spec.name} has the stack (`inv lab.up --stack` keeps seeding it; "
+            "`inv lab.up --fresh` recreates it without)")
+    elif container.image.tags and image not in container.image.tags:
         log(f"lab: {spec.name} runs an older image ({container.image.tags[0]}); "
             "`inv lab.up --fresh` recreates it from the current one")
     if container.status != "running":
@@ -67,13 +73,27 @@ def _ensure_host(client, cfg: LabConfig, spec: HostSpec, image: str, pubkey: str
     return container
 
 
-def _seed(container, log: Log) -> None:
+def _seed(container, spec: HostSpec, log: Log) -> None:
     lh.wait_for_engine(container)
-    script = open(SEED).read()
-    code, out = lh.exec_ok(container, ["bash", "-c", script])
-    if code != 0:
-        raise LabError(f"lab: seeding {container.name} failed (exit {code}):\n{out}")
+    _run_seed(container, SEED)
     log("lab: old holds apache-test, apache-cont on 9080, app-data in data-cont on 9081")
+    if spec.image != "old-stack":
+        return
+    role = (container.image.labels or {}).get(IMAGE_LABEL)
+    if role != spec.image:
+        raise LabError(f"lab: {container.name} was made without the stack (image "
+                       f"{role or '?'}); `inv lab.up --stack --fresh` makes it anew "
+                       "(its state is lost)")
+    _run_seed(container, SEED_STACK)
+    log("lab: old runs the compose project shop (docker-compose 1.29, /srv/shop): "
+        "db (PostgreSQL 15, volume shop_dbdata) and web on 9090")
+
+
+def _run_seed(container, path: str) -> None:
+    code, out = lh.exec_ok(container, ["bash", "-c", open(path).read()])
+    if code != 0:
+        raise LabError(f"lab: seeding {container.name} failed ({path.rsplit('/', 1)[1]}, "
+                       f"exit {code}):\n{out}")
 
 
 def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
@@ -107,7 +127,7 @@ def up(cfg: LabConfig, *, rebuild: bool = False, fresh: bool = False,
         addresses[spec.name] = ip
         keys[ip] = lh.host_public_keys(c)
         if spec.seed:
-            _seed(c, log)
+            _seed(c, spec, log)
     repo_ip = _address(repo, cfg.network)
     jumps = {s.name: s.behind for s in cfg.hosts if s.behind}
     write_state(cfg, addresses, keys, repo_settings(repo_ip, lh.repo_facts(repo)), jumps)

@@ -32,3 +32,22 @@ def test_hop_from_environment(monkeypatch):
         LabConfig.from_env()
     monkeypatch.delenv("DOCKMOVE_LAB_HOP")
     assert not LabConfig.from_env().hop and "inner" not in [s.name for s in LabConfig().hosts]
+
+
+def test_the_stack_is_on_request_only(monkeypatch):
+    """Only a lab with the stack gives `old` the stack's image (compose 1.29,
+    the shop project); the other labs neither build nor run it."""
+    from lab.images import RECIPES, image_tags
+    assert [(s.name, s.image) for s in LabConfig().hosts] == [("old", "old"), ("new", "host-trixie")]
+    stacked = LabConfig(stack=True).hosts
+    assert [(s.name, s.image, s.seed) for s in stacked] == [("old", "old-stack", True),
+                                                            ("new", "host-trixie", False)]
+    assert stacked[0].release == "bookworm" and not stacked[0].systemd
+    assert {r.role for r in RECIPES if r.stack} == {"stack", "old-stack"}
+    tags = image_tags()
+    assert tags["old"] != tags["old-stack"] and tags["old-stack"].startswith("dockmove-lab/old-stack:")
+    monkeypatch.setenv("DOCKMOVE_LAB_STACK", "1")
+    assert LabConfig.from_env().stack
+    monkeypatch.setenv("DOCKMOVE_LAB_STACK", "yes")
+    with pytest.raises(ValueError, match="DOCKMOVE_LAB_STACK"):
+        LabConfig.from_env()
