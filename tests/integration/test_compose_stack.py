@@ -125,8 +125,7 @@ def test_the_shop_moves_with_one_cut_over_and_keeps_every_acknowledged_row(clab,
         writer.stop.set()
         writer.join(timeout=10)
     assert out.returncode == 0, out.stdout + out.stderr
-    # compose v1 labels no depends_on: db comes first as the project lists it,
-    # not because web needs it
+    # compose v1 labels no depends_on: the order comes from the project's file
     assert "order: shop_db_1 -> shop_web_1" in out.stdout, out.stdout
     lines = out.stdout.splitlines()
     stops = [line for line in lines if "stop: shop_" in line]
@@ -157,6 +156,17 @@ def test_the_shop_moves_with_one_cut_over_and_keeps_every_acknowledged_row(clab,
     ps = clab.sh("new", "cd /srv/shop && docker compose -p shop ps --format "
                         "'{{.Service}} {{.State}}' 2>/dev/null | sort")
     assert ps.splitlines() == ["db running", "web running"], ps
+    # and takes the containers as its own: `up -d` there recreates nothing
+    # (a recreate would throw away the container layers that were copied)
+    for name in CONTAINERS:
+        assert re.search(rf"\] compose: .*{name}: compose on new \(v?2[.0-9]+\) takes it as "
+                         "its own: its config-hash, image labels set for new's compose",
+                         out.stdout), out.stdout
+    ids = {c: inspect(clab, "new", c)["Id"] for c in CONTAINERS}
+    up = clab.sh("new", "cd /srv/shop && docker compose up -d 2>&1")
+    assert {c: inspect(clab, "new", c)["Id"] for c in CONTAINERS} == ids, up
+    assert "Recreate" not in up, up
+    assert rows(page(clab, "new")[1]) == on_new
 
 
 def test_the_shop_goes_back_to_old_with_its_rows(clab, records):
