@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from fleet.errors import MigrateError
 from fleet.remote import Remote
@@ -212,19 +212,56 @@ class Verified:
     answered_at: float       # when it ran and its ports answered (the downtime's end)
 
 
-def verify_target(remote: Remote, address: str, name: str, ports: list[Published],
+@dataclass(frozen=True)
+class Answered:
+    """Up and answering; its settle period may not have passed yet."""
+    watch: Watch
+    text: str                # what answered
+    answered_at: float
+    deadline: float
+
+
+def answer_target(remote: Remote, address: str, name: str, ports: list[Published],
                   required: list[str] | None, *, wait: float, settle: float,
-                  port_check: bool) -> Verified:
-    """Up (see `Watch`) and answering (see `wait_ports`), within `wait`
-    seconds (plus what is left of the settle period)."""
+                  port_check: bool) -> Answered:
+    """Up (see `Watch`) and answering (see `wait_ports`), within `wait` seconds."""
     deadline = time.monotonic() + wait
     watch = Watch(remote, name, settle)
     watch.until_up(deadline)
     answer = (wait_ports(remote, address, ports, deadline, required=required, between=watch.look)
               if port_check else "port check skipped (--no-port-check)")
-    answered_at = time.monotonic()
-    state = watch.settled(deadline)
-    return Verified(f"{describe(state, settle)}; {answer}", answered_at)
+    return Answered(watch, answer, time.monotonic(), deadline)
+
+
+def verify_target(remote: Remote, address: str, name: str, ports: list[Published],
+                  required: list[str] | None, *, wait: float, settle: float,
+                  port_check: bool) -> Verified:
+    """Up and answering (`answer_target`), then settled, within `wait`
+    seconds (plus what is left of the settle period)."""
+    a = answer_target(remote, address, name, ports, required, wait=wait, settle=settle,
+                      port_check=port_check)
+    state = a.watch.settled(a.deadline)
+    return Verified(f"{describe(state, settle)}; {a.text}", a.answered_at)
+
+
+def settle_all(answered: Sequence[Answered], clock: Callable[[], float] = time.monotonic
+               ) -> list[State]:
+    """Several containers that answered, each up without a restart for its
+    settle period, their periods running at the same time (a group): each
+    look fails at once if one fell over."""
+    while True:
+        states = [a.watch.look() for a in answered]
+        waiting = [a for a in answered if a.watch.up_since is None
+                   or clock() - a.watch.up_since < a.watch.settle]
+        if not waiting:
+            return states
+        for a in waiting:
+            w = a.watch
+            if clock() > max(a.deadline, (w.up_since or 0) + w.settle + 2):
+                raise MigrateError(f"{w.remote.name}: {w.name} is {w.last or 'not up'} after "
+                                   f"waiting; see `docker logs {w.name}` there")
+        checkpoint()
+        time.sleep(0.2)
 
 
 def baseline(remote: Remote, address: str, ports: list[Published], answered: list[str],

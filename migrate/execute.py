@@ -30,7 +30,7 @@ from fleet.signals import checkpoint, deferred, held
 from . import engine as eng
 from .inspected import bindings
 from . import envfile
-from .checks import MigrateError, answering, baseline, verify_target
+from .checks import Answered, MigrateError, answer_target, answering, baseline, verify_target
 from .ends import Ends
 from .facts import Facts, gather
 from .hostfs import du, sh
@@ -112,6 +112,8 @@ class Executor:
         self.made: tuple[str, dict] | None = None   # (id, inspect) of the image to send
         self.paths = dict(plan.target_paths)    # copy name -> its path on the target
         self.snapdir: str | None = None         # this run's private folder on the source
+        self.settle_later = False               # a group: every member settles at once, after
+        self.answered_now: Answered | None = None   # ... the verify that found it answering
 
     # -- the loop
     def run(self, step: Step, *, safe_point: bool = True) -> None:
@@ -520,6 +522,16 @@ class Executor:
     def do_verify(self, step: Step) -> str:
         if self.p.idle:
             return self._created_not_started()
+        if self.settle_later:
+            a = self.answered_now = answer_target(
+                self.dst, self.ends.target.address, self.p.spec.name, self.p.spec.published(),
+                self.answered, wait=self.opts.wait, settle=self.opts.settle,
+                port_check=self.opts.port_check)
+            if self.stopped_at is not None:
+                self.downtime = a.answered_at - self.stopped_at
+            return (f"running; {a.text}" + (f"; downtime {self.downtime:.2f}s"
+                                            if self.downtime is not None else "")
+                    + " (if it stays up: below)")
         v = verify_target(self.dst, self.ends.target.address, self.p.spec.name,
                           self.p.spec.published(), self.answered, wait=self.opts.wait,
                           settle=self.opts.settle, port_check=self.opts.port_check)

@@ -43,6 +43,7 @@ from .records import last_finished
 from .plan import Refused
 from .options import Options, check
 from .stream import human
+from .checks import describe, settle_all
 
 
 def check_group(opts: Options) -> None:
@@ -184,6 +185,13 @@ def with_files(decided: GroupPlan | Refused, files: project_files.FilesPlan
     return dataclasses.replace(decided, warnings=decided.warnings + files.warnings)
 
 
+def _settled(exs: Sequence[Executor], opts: Options) -> str:
+    """Every member that answered stays up for the settle period (each
+    fails the run at once if it falls over)."""
+    states = settle_all([ex.answered_now for ex in exs])
+    return "; ".join(f"{ex.p.spec.name} {describe(s, opts.settle)}" for ex, s in zip(exs, states))
+
+
 def _stop_together(ends: Ends, exs: Sequence[Executor]) -> str:
     """Sources that no running member needs any more, stopped with one
     command (the engine stops them at once: their stop timeouts do not add
@@ -287,6 +295,8 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                                  label=f"{p.container}: ".ljust(width + 2))
            for p in g.plans}
     cut = {n: phases(exs[n].p.steps) for n in g.order}
+    for ex in exs.values():
+        ex.settle_later = True
     try:
         with deferred():                # Ctrl-C is taken between steps: fleet/signals.py
             try:
@@ -318,6 +328,10 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                     for name in g.order:
                         for step in getattr(cut[name], phase):
                             exs[name].run(step)
+                # every one answered: their settle periods run at the same time
+                up = [exs[n] for n in g.order if exs[n].answered_now is not None]
+                if up:
+                    shared.run("settled", lambda: _settled(up, opts), out)
                 checkpoint()            # one that came during the last step
             except BaseException as e:
                 why, left = undo_run(e, list(exs.values()), ends, out,

@@ -226,3 +226,37 @@ def test_only_the_ports_that_answered_on_the_source_must_answer_on_the_target(se
     # the source's answer is kept under the port the target gives the same service
     moved = [Published("tcp", 9999, "", "80/tcp")]
     assert list(baseline(None, "127.0.0.1", source, answered, moved)) == ["9999"]
+
+
+class _Seen:
+    """A remote whose container inspects come from a script, one a look."""
+    name = "new"
+
+    def __init__(self, states):
+        self.states = list(states)
+
+    def next(self):
+        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+
+def test_a_group_settles_together_and_fails_at_once_when_one_falls_over(monkeypatch):
+    from migrate import checks
+    seen = {"a": _Seen([inspect()]), "b": _Seen([inspect(running=False, status="created",
+                                                         started=""), inspect(started=T1)])}
+    monkeypatch.setattr(checks.eng, "inspect", lambda remote, kind, name: seen[name].next())
+    monkeypatch.setattr(checks.Watch, "logs", lambda self: "  boom")
+    now = [0.0]                         # a clock that moves only when settle_all waits
+    monkeypatch.setattr(checks.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    clock = lambda: now[0]              # noqa: E731
+    watches = [checks.Answered(checks.Watch(seen[n], n, settle=3, clock=clock), "", 0, 9)
+               for n in ("a", "b")]
+    states = checks.settle_all(watches, clock=clock)
+    assert [s.running for s in states] == [True, True]
+    assert [a.watch.up_since for a in watches] == [0.0, 0.2]   # b came up at the 2nd look
+    assert now[0] == pytest.approx(3.2)     # b's 3 s from 0.2, a's at the same time: not 6
+
+    seen["b"] = _Seen([inspect(), inspect(running=False, status="exited", code=3)])
+    falls = [checks.Answered(checks.Watch(seen[n], n, settle=5), "", 0, time.monotonic() + 9)
+             for n in ("a", "b")]
+    with pytest.raises(MigrateError, match="new: b exited \\(code 3\\) right after start"):
+        checks.settle_all(falls)
