@@ -1,0 +1,454 @@
+"""`inv record --compose`: the docker-compose.yml that recreates containers,
+from `docker inspect` of each container, of its original image and of the
+networks they use. Pure: inspect dicts -> `ComposeFile` (a plain dict and the
+notes on what it cannot say) -> YAML text (`render`, secrets masked at that
+edge as `inv record` masks them, `$` escaped as `$$` for compose's
+interpolation).
+
+What a service keeps is what `inv record` keeps (migrate/inspected.py, whose
+decisions it reuses: the run spec for image, command, env, labels, ports,
+mounts and networks; the user-set hostname, restart policy and healthcheck):
+values the image sets already are left out, and so are compose's own labels
+(com.docker.compose.*: compose sets them again).
+
+Names stay the same: each service keeps its `container_name`, and every
+user-defined network and named volume is declared with `name:` (not
+`external`: a fresh host has none of them, and compose must not prefix them
+with the project's name). A service is named by its compose service label,
+else by its container's name, made what compose accepts.
+
+A reference to another container (--link, --volumes-from, --network, --ipc,
+--pid container:X) becomes a reference to X's service, with `depends_on`,
+when X is in the file; else it names the container (`container:X`,
+`external_links`) and a note says that X is outside the file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import yaml
+
+from fleet.errors import UsageError
+from fleet.secrets import mask_argv, mask_word
+
+from .inspected import (container_name, duration, from_inspect, given_healthcheck,
+                        given_hostname, link_arg, restart_policy)
+from .spec import DEFAULT_NETWORKS, DEFAULT_SHM, Mount, NetworkAttach, RunSpec, Tmpfs, Volume
+
+COMPOSE_LABELS = "com.docker.compose."
+SERVICE_LABEL = "com.docker.compose.service"
+PROJECT_LABEL = "com.docker.compose.project"
+
+
+@dataclass(frozen=True)
+class ComposeFile:
+    doc: dict                   # the compose file as data, secrets in clear
+    notes: tuple[str, ...] = ()  # what the file cannot say, one line each
+
+
+def service_name(name: str) -> str:
+    """A name compose accepts for a service: lower case letters, digits, `.`,
+    `_` and `-`, starting with a letter or digit."""
+    out = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).lstrip("._-")
+    return out or "service"
+
+
+def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | None = None, *,
+          default_log_driver: str = "json-file", project: str | None = None) -> ComposeFile:
+    """The compose file of `members` (each: inspect of a container and of its
+    original image); `networks`: `docker network inspect` by name, of those
+    read."""
+    if not members:
+        raise UsageError("no container to write a compose file for")
+    services = _service_names([c for c, _ in members])
+    refs = _Refs({container_name(c): services[container_name(c)] for c, _ in members},
+                 {c.get("Id", ""): services[container_name(c)] for c, _ in members})
+    notes: list[str] = []
+    out: dict[str, dict] = {}
+    volumes: dict[str, dict] = {}
+    used_networks: list[str] = []
+    static: set[str] = set()
+    for container, image in members:
+        spec = from_inspect(container, image, default_log_driver)
+        svc, needs = _service(container, image, spec, refs, default_log_driver, notes)
+        if needs:
+            svc["depends_on"] = list(dict.fromkeys(needs))
+        out[services[spec.name]] = svc
+        for m in spec.mounts:
+            _declare_volume(m, volumes)
+        for attach in _attaches(spec):
+            used_networks.append(attach.network)
+            if attach.ipv4 or attach.ipv6:
+                static.add(attach.network)
+    doc: dict = {}
+    labels = {(c.get("Config") or {}).get("Labels", {}).get(PROJECT_LABEL) for c, _ in members}
+    name = project or (labels.pop() if len(labels) == 1 else None)
+    if name:
+        doc["name"] = name
+    doc["services"] = out
+    nets = {n: _network(n, (networks or {}).get(n)) for n in dict.fromkeys(used_networks)}
+    for n in static - set(networks or {}):
+        notes.append(f"network {n}: static addresses need its subnet, which was not read")
+    if nets:
+        doc["networks"] = nets
+    if volumes:
+        doc["volumes"] = volumes
+    return ComposeFile(doc, tuple(notes))
+
+
+def render(compose: ComposeFile, mask: bool = True) -> str:
+    """The YAML text: the notes as comments first; with `mask`, secrets as
+    `inv record` hides them; every `$` doubled (compose reads `$$` as `$`)."""
+    head = "".join(f"# {' '.join(n.splitlines())}\n" for n in compose.notes)
+    body = yaml.safe_dump(_escaped(compose.doc, mask), sort_keys=False, allow_unicode=True,
+                          default_flow_style=False, width=10**9)
+    return head + body
+
+
+class _Refs:
+    """Containers by name or id -> their services in this file."""
+
+    def __init__(self, names: dict[str, str], ids: dict[str, str]):
+        self.names, self.ids = names, ids
+
+    def service(self, ref: str) -> str | None:
+        if ref in self.names:
+            return self.names[ref]
+        if len(ref) >= 12:
+            return next((s for cid, s in self.ids.items() if cid.startswith(ref)), None)
+        return None
+
+
+def _service_names(containers: Sequence[dict]) -> dict[str, str]:
+    """Container name -> service name, unique in the file."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for c in containers:
+        labels = (c.get("Config") or {}).get("Labels") or {}
+        base = service_name(labels.get(SERVICE_LABEL) or container_name(c))
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name)
+        out[container_name(c)] = name
+    return out
+
+
+def _service(container: dict, image: dict, spec: RunSpec, refs: _Refs, log_driver: str,
+             notes: list[str]) -> tuple[dict, list[str]]:
+    """One service, and the services it needs."""
+    config = container.get("Config") or {}
+    host = container.get("HostConfig") or {}
+    iconf = image.get("Config") or {}
+    needs: list[str] = []
+
+    def ref(x: str, what: str) -> str | None:
+        """X's service (noted as needed), or None: X is outside (said)."""
+        s = refs.service(x)
+        if s is None:
+            notes.append(f"{spec.name}: {what} names {x}, outside this file: kept as a "
+                         "container reference (it must exist where this file runs)")
+        else:
+            needs.append(s)
+        return s
+
+    svc: dict = {"image": spec.image, "container_name": spec.name}
+    if spec.entrypoint is not None:
+        svc["entrypoint"] = [spec.entrypoint] if spec.entrypoint else []
+    if spec.command:
+        svc["command"] = list(spec.command)
+    if spec.env:
+        svc["environment"] = dict(spec.env)
+    labels = {k: v for k, v in spec.labels if not k.startswith(COMPOSE_LABELS)}
+    if labels:
+        svc["labels"] = labels
+    contained = (host.get("NetworkMode") or "").startswith("container:")
+    put = _putter(svc)
+    put("hostname", given_hostname(container))
+    put("domainname", "" if contained else config.get("Domainname"))
+    if config.get("User") and config.get("User") != (iconf.get("User") or ""):
+        svc["user"] = config["User"]
+    if config.get("WorkingDir") and config["WorkingDir"] != (iconf.get("WorkingDir") or ""):
+        svc["working_dir"] = config["WorkingDir"]
+    put("tty", config.get("Tty"))
+    put("stdin_open", config.get("OpenStdin"))
+    if config.get("StopSignal") and config["StopSignal"] != iconf.get("StopSignal"):
+        svc["stop_signal"] = config["StopSignal"]
+    if config.get("StopTimeout") is not None:
+        svc["stop_grace_period"] = f"{config['StopTimeout']}s"
+    put("healthcheck", _healthcheck(given_healthcheck(config, iconf)))
+    if spec.ports:
+        svc["ports"] = [p.value() for p in spec.ports]
+    put("expose", list(spec.expose))
+    if spec.publish_all:
+        notes.append(f"{spec.name}: --publish-all has no compose form; its exposed ports are "
+                     "not published")
+    _volumes(svc, spec)
+    _network_mode(svc, spec, ref)
+    put("mac_address", spec.mac)
+    put("restart", restart_policy(host))
+    if host.get("AutoRemove"):
+        notes.append(f"{spec.name}: --rm has no compose form; the service is kept when it stops")
+    log = host.get("LogConfig") or {}
+    logging = {}
+    if log.get("Type") and log["Type"] != log_driver:
+        logging["driver"] = log["Type"]
+    if log.get("Config"):
+        logging["options"] = dict(sorted(log["Config"].items()))
+    put("logging", logging)
+    _host(svc, host, contained, spec.name, notes)
+    _links(svc, container, spec, ref)
+    volumes_from = []
+    for v in host.get("VolumesFrom") or []:
+        x, _, mode = v.partition(":")
+        s = ref(x, "--volumes-from")
+        target = s if s else f"container:{x}"
+        volumes_from.append(f"{target}:{mode}" if mode else target)
+    put("volumes_from", volumes_from)
+    for key, option in (("ipc", "IpcMode"), ("pid", "PidMode")):
+        mode = host.get(option) or ""
+        if mode.startswith("container:"):
+            s = ref(mode.partition(":")[2], f"--{key} container:")
+            svc[key] = f"service:{s}" if s else mode
+    return svc, needs
+
+
+def _putter(svc: dict):
+    def put(key: str, value) -> None:
+        if value not in (None, "", False, [], {}, 0):
+            svc[key] = value
+    return put
+
+
+def _healthcheck(hc: dict | None) -> dict | None:
+    if hc is None:
+        return None
+    test = hc.get("Test") or []
+    if test == ["NONE"]:
+        return {"disable": True}
+    out: dict = {"test": list(test)}
+    for key, name in (("Interval", "interval"), ("Timeout", "timeout"),
+                      ("StartPeriod", "start_period")):
+        if hc.get(key):
+            out[name] = duration(hc[key])
+    if hc.get("Retries"):
+        out["retries"] = hc["Retries"]
+    return out
+
+
+def _volumes(svc: dict, spec: RunSpec) -> None:
+    volumes: list = []
+    tmpfs: list[str] = []
+    for m in spec.mounts:
+        if isinstance(m, Volume):
+            volumes.append(m.words()[1])            # [SOURCE:]TARGET[:MODE], as -v says it
+        elif isinstance(m, Tmpfs):
+            tmpfs.append(m.words()[1])
+        else:
+            volumes.append(_long_mount(m))
+    if volumes:
+        svc["volumes"] = volumes
+    if tmpfs:
+        svc["tmpfs"] = tmpfs
+
+
+def _long_mount(m: Mount) -> dict:
+    out: dict = {"type": m.type}
+    if m.source:
+        out["source"] = m.source
+    out["target"] = m.target
+    if m.readonly:
+        out["read_only"] = True
+    if m.propagation:
+        out["bind"] = {"propagation": m.propagation}
+    if m.nocopy:
+        out["volume"] = {"nocopy": True}
+    tmpfs = {}
+    if m.tmpfs_size:
+        tmpfs["size"] = m.tmpfs_size
+    if m.tmpfs_mode:
+        tmpfs["mode"] = m.tmpfs_mode
+    if tmpfs:
+        out["tmpfs"] = tmpfs
+    return out
+
+
+def _declare_volume(m, volumes: dict) -> None:
+    """A named volume the service uses, declared with its real name."""
+    if isinstance(m, Volume) and m.source and not m.source.startswith("/"):
+        volumes.setdefault(m.source, {"name": m.source})
+    elif isinstance(m, Mount) and m.type == "volume" and m.source:
+        entry = volumes.setdefault(m.source, {"name": m.source})
+        if m.volume_labels:
+            entry["labels"] = dict(m.volume_labels)
+
+
+def _attaches(spec: RunSpec) -> list[NetworkAttach]:
+    """The networks the service joins by name (not a shared namespace)."""
+    if spec.network is None or spec.network.network in ("host", "none") \
+            or spec.network.network.startswith("container:"):
+        return []
+    return [spec.network, *spec.extra_networks]
+
+
+def _network_mode(svc: dict, spec: RunSpec, ref) -> None:
+    if spec.network is None:
+        svc["network_mode"] = "bridge"      # the default bridge, not the project's network
+        return
+    mode = spec.network.network
+    if mode in ("host", "none"):
+        svc["network_mode"] = mode
+    elif mode.startswith("container:"):
+        s = ref(mode.partition(":")[2], "--network container:")
+        svc["network_mode"] = f"service:{s}" if s else mode
+    else:
+        nets = {}
+        for a in _attaches(spec):
+            entry: dict = {}
+            if a.aliases:
+                entry["aliases"] = list(a.aliases)
+            if a.ipv4:
+                entry["ipv4_address"] = a.ipv4
+            if a.ipv6:
+                entry["ipv6_address"] = a.ipv6
+            nets[a.network] = entry or None
+        svc["networks"] = nets
+
+
+def _links(svc: dict, container: dict, spec: RunSpec, ref) -> None:
+    """--link, on the default bridge or a user-defined network: `links` to a
+    service of the file, else `external_links`."""
+    name = spec.name
+    given = [link_arg(k, name) for k in (container.get("HostConfig") or {}).get("Links") or []]
+    given += [k for a in _attaches(spec) for k in a.links]
+    links, external = [], []
+    for link in dict.fromkeys(given):
+        x, _, alias = link.partition(":")
+        s = ref(x, "--link")
+        if s:
+            links.append(s if alias in ("", s) else f"{s}:{alias}")
+        else:
+            external.append(link)
+    if links:
+        svc["links"] = links
+    if external:
+        svc["external_links"] = external
+
+
+def _host(svc: dict, host: dict, contained: bool, name: str, notes: list[str]) -> None:
+    """HostConfig's options beside ports, mounts, networks and references,
+    as migrate/inspected.py's _host_options reads them."""
+    put = _putter(svc)
+    put("cap_add", list(host.get("CapAdd") or []))
+    put("cap_drop", list(host.get("CapDrop") or []))
+    put("privileged", host.get("Privileged"))
+    devices = []
+    for d in host.get("Devices") or []:
+        spec = f"{d['PathOnHost']}:{d['PathInContainer']}"
+        if d.get("CgroupPermissions") and d["CgroupPermissions"] != "rwm":
+            spec += f":{d['CgroupPermissions']}"
+        devices.append(spec)
+    put("devices", devices)
+    put("device_cgroup_rules", list(host.get("DeviceCgroupRules") or []))
+    for key, option in (("Memory", "mem_limit"), ("MemoryReservation", "mem_reservation"),
+                        ("CpuShares", "cpu_shares"), ("CpuPeriod", "cpu_period"),
+                        ("CpuQuota", "cpu_quota"), ("CpusetCpus", "cpuset"),
+                        ("OomScoreAdj", "oom_score_adj"), ("CgroupParent", "cgroup_parent")):
+        put(option, host.get(key))
+    if host.get("BlkioWeight"):
+        svc["blkio_config"] = {"weight": host["BlkioWeight"]}
+    if host.get("CpusetMems"):
+        notes.append(f"{name}: --cpuset-mems {host['CpusetMems']} has no compose form")
+    swap = host.get("MemorySwap")
+    if swap and swap != 2 * (host.get("Memory") or 0):
+        svc["memswap_limit"] = swap
+    if host.get("MemorySwappiness") not in (None, -1):
+        svc["mem_swappiness"] = host["MemorySwappiness"]
+    if host.get("NanoCpus"):
+        svc["cpus"] = float(f"{host['NanoCpus'] / 1e9:g}")
+    if host.get("PidsLimit") not in (None, 0, -1):
+        svc["pids_limit"] = host["PidsLimit"]
+    put("oom_kill_disable", host.get("OomKillDisable"))
+    ulimits = {u["Name"]: u["Soft"] if u["Soft"] == u["Hard"]
+               else {"soft": u["Soft"], "hard": u["Hard"]} for u in host.get("Ulimits") or []}
+    put("ulimits", ulimits)
+    if host.get("ShmSize") and host["ShmSize"] != DEFAULT_SHM:
+        svc["shm_size"] = host["ShmSize"]
+    if not contained:
+        put("extra_hosts", list(host.get("ExtraHosts") or []))
+        put("dns", list(host.get("Dns") or []))
+        put("dns_search", list(host.get("DnsSearch") or []))
+        put("dns_opt", list(host.get("DnsOptions") or []))
+    put("init", host.get("Init"))
+    put("security_opt", list(host.get("SecurityOpt") or []))
+    put("sysctls", dict(sorted((host.get("Sysctls") or {}).items())))
+    put("read_only", host.get("ReadonlyRootfs"))
+    if host.get("PidMode") and not host["PidMode"].startswith("container:"):
+        svc["pid"] = host["PidMode"]
+    ipc = host.get("IpcMode") or ""
+    if ipc not in ("", "private") and not ipc.startswith("container:"):
+        svc["ipc"] = ipc
+    put("uts", host.get("UTSMode"))
+    put("userns_mode", host.get("UsernsMode"))
+    put("group_add", list(host.get("GroupAdd") or []))
+    if host.get("Runtime") not in (None, "", "runc"):
+        svc["runtime"] = host["Runtime"]
+    put("storage_opt", dict(sorted((host.get("StorageOpt") or {}).items())))
+
+
+def _network(name: str, n: dict | None) -> dict:
+    """A top-level network: its real name, and what `docker network inspect`
+    said of it (driver, subnets, options), when it was read. The engine's
+    own networks exist everywhere: those are external."""
+    if name in DEFAULT_NETWORKS:
+        return {"name": name, "external": True}
+    out: dict = {"name": name}
+    if not n:
+        return out
+    out["driver"] = n.get("Driver") or "bridge"
+    for key, option in (("Internal", "internal"), ("Attachable", "attachable"),
+                        ("EnableIPv6", "enable_ipv6")):
+        if n.get(key):
+            out[option] = True
+    if n.get("Options"):
+        out["driver_opts"] = dict(sorted(n["Options"].items()))
+    ipam = n.get("IPAM") or {}
+    configs = []
+    for cfg in ipam.get("Config") or []:
+        entry = {k: cfg[key] for key, k in (("Subnet", "subnet"), ("Gateway", "gateway"),
+                                            ("IPRange", "ip_range")) if cfg.get(key)}
+        if entry:
+            configs.append(entry)
+    if configs or ipam.get("Driver") not in (None, "", "default"):
+        out["ipam"] = {**({"driver": ipam["Driver"]} if ipam.get("Driver") not in
+                          (None, "", "default") else {}), **({"config": configs} if configs
+                                                               else {})}
+    labels = {k: v for k, v in (n.get("Labels") or {}).items() if not k.startswith(COMPOSE_LABELS)}
+    if labels:
+        out["labels"] = labels
+    return out
+
+
+def _escaped(value, mask: bool, key: str | None = None):
+    """Every string masked (as `inv record` masks a word, `name=value` for
+    a mapping's entry) and its `$` doubled."""
+    if isinstance(value, dict):
+        return {k: _escaped(v, mask, k) for k, v in value.items()}
+    if isinstance(value, list):
+        words = [w for w in value if isinstance(w, str)]
+        masked = iter(mask_argv(words) if mask else words)
+        return [_dollars(next(masked)) if isinstance(w, str) else _escaped(w, mask)
+                for w in value]
+    if isinstance(value, str):
+        if mask:
+            value = (mask_word(f"{key}={value}").partition("=")[2] if key
+                     else mask_word(value))
+        return _dollars(value)
+    return value
+
+
+def _dollars(text: str) -> str:
+    return text.replace("$", "$$")
