@@ -19,7 +19,8 @@ else by its container's name, made what compose accepts.
 
 A reference to another container (--link, --volumes-from, --network, --ipc,
 --pid container:X) becomes a reference to X's service, with `depends_on`,
-when X is in the file; else it names the container (`container:X`,
+when X is in the file (compose drops the mode of `volumes_from`: X:ro also
+mounts X's named volumes and binds read-only); else it names the container (`container:X`,
 `external_links`) and a note says that X is outside the file.
 """
 from __future__ import annotations
@@ -35,7 +36,8 @@ from fleet.secrets import mask_argv, mask_word
 
 from .inspected import (container_name, duration, from_inspect, given_healthcheck,
                         given_hostname, link_arg, restart_policy)
-from .spec import DEFAULT_NETWORKS, DEFAULT_SHM, Mount, NetworkAttach, RunSpec, Tmpfs, Volume
+from .spec import (DEFAULT_NETWORKS, DEFAULT_SHM, Mount, MountEntry, NetworkAttach, RunSpec,
+                   Tmpfs, Volume)
 
 COMPOSE_LABELS = "com.docker.compose."
 SERVICE_LABEL = "com.docker.compose.service"
@@ -63,15 +65,16 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
     if not members:
         raise UsageError("no container to write a compose file for")
     services = _service_names([c for c, _ in members])
+    specs = [from_inspect(c, image, default_log_driver) for c, image in members]
     refs = _Refs({container_name(c): services[container_name(c)] for c, _ in members},
-                 {c.get("Id", ""): services[container_name(c)] for c, _ in members})
+                 {c.get("Id", ""): services[container_name(c)] for c, _ in members},
+                 {services[spec.name]: spec.mounts for spec in specs})
     notes: list[str] = []
     out: dict[str, dict] = {}
     volumes: dict[str, dict] = {}
     used_networks: list[str] = []
     static: set[str] = set()
-    for container, image in members:
-        spec = from_inspect(container, image, default_log_driver)
+    for (container, image), spec in zip(members, specs):
         svc, needs = _service(container, image, spec, refs, default_log_driver, notes)
         if needs:
             svc["depends_on"] = list(dict.fromkeys(needs))
@@ -110,8 +113,9 @@ def render(compose: ComposeFile, mask: bool = True) -> str:
 class _Refs:
     """Containers by name or id -> their services in this file."""
 
-    def __init__(self, names: dict[str, str], ids: dict[str, str]):
-        self.names, self.ids = names, ids
+    def __init__(self, names: dict[str, str], ids: dict[str, str],
+                 mounts: dict[str, tuple[MountEntry, ...]]):
+        self.names, self.ids, self.mounts = names, ids, mounts
 
     def service(self, ref: str) -> str | None:
         if ref in self.names:
@@ -201,19 +205,57 @@ def _service(container: dict, image: dict, spec: RunSpec, refs: _Refs, log_drive
     put("logging", logging)
     _host(svc, host, contained, spec.name, notes)
     _links(svc, container, spec, ref)
-    volumes_from = []
-    for v in host.get("VolumesFrom") or []:
-        x, _, mode = v.partition(":")
-        s = ref(x, "--volumes-from")
-        target = s if s else f"container:{x}"
-        volumes_from.append(f"{target}:{mode}" if mode else target)
-    put("volumes_from", volumes_from)
+    _volumes_from(svc, host, spec.name, refs, ref, notes)
     for key, option in (("ipc", "IpcMode"), ("pid", "PidMode")):
         mode = host.get(option) or ""
         if mode.startswith("container:"):
             s = ref(mode.partition(":")[2], f"--{key} container:")
             svc[key] = f"service:{s}" if s else mode
     return svc, needs
+
+
+def _volumes_from(svc: dict, host: dict, name: str, refs: _Refs, ref, notes: list[str]) -> None:
+    """--volumes-from X[:MODE]: `volumes_from` X's service (or container).
+    Compose (2.26) drops the mode, so X:ro also mounts, read-only over the
+    shared ones, the volumes and binds X has by name; its anonymous ones
+    (and all of an X outside the file) come read-write, and a note says so."""
+    volumes_from: list[str] = []
+    readonly: list = []
+    for v in host.get("VolumesFrom") or []:
+        x, _, mode = v.partition(":")
+        s = ref(x, "--volumes-from")
+        volumes_from.append(s or f"container:{x}")
+        if "ro" not in mode.split(","):
+            continue
+        theirs = refs.mounts.get(s, ()) if s else ()
+        readonly += [_read_only(m) for m in theirs if _read_only(m) is not None]
+        if not s or any(isinstance(m, (Volume, Mount)) and not m.source for m in theirs):
+            notes.append(f"{name}: --volumes-from {v}: compose mounts "
+                         f"{'the anonymous volumes' if s else 'the volumes'} of {x} read-write")
+    if volumes_from:
+        svc["volumes_from"] = list(dict.fromkeys(volumes_from))
+    own = {_target(m) for m in svc.get("volumes", [])}
+    extra = [m for m in readonly if _target(m) not in own]
+    if extra:
+        svc["volumes"] = [*svc.get("volumes", []), *extra]
+
+
+def _read_only(m: MountEntry):
+    """A volume or bind of another container, as this one mounts it read-only."""
+    if isinstance(m, Volume) and m.source:
+        modes = [w for w in m.mode.split(",") if w and w not in ("rw", "ro")]
+        return Volume(m.target, m.source, ",".join(["ro", *modes])).words()[1]
+    if isinstance(m, Mount) and m.type in ("volume", "bind") and m.source:
+        return {**_long_mount(m), "read_only": True}
+    return None
+
+
+def _target(entry) -> str:
+    """The container path of a `volumes` entry (short or long syntax)."""
+    if isinstance(entry, dict):
+        return entry["target"]
+    parts = entry.split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
 
 
 def _putter(svc: dict):

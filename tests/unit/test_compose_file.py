@@ -72,16 +72,20 @@ def test_every_port_binding_is_kept():
 
 
 def test_links_volumes_from_and_shared_namespaces_become_service_references():
-    db = member("db", labels={"com.docker.compose.service": "database"})
+    db = member("db", labels={"com.docker.compose.service": "database"},
+                host={"Binds": ["dbdata:/data", "/srv/db:/srv/db:z", "/anon"]})
     web = member("web", host={"Links": ["/db:/web/dbalias"], "VolumesFrom": ["db:ro"],
                               "IpcMode": "container:db", "NetworkMode": "container:db0123456789"})
     d, text = doc(db, web)
     svc = d["services"]["web"]
     assert svc["links"] == ["database:dbalias"]
-    assert svc["volumes_from"] == ["database:ro"]
+    # compose (2.26) drops the mode of volumes_from: the volumes it shares by
+    # name are also mounted read-only, over it; its anonymous ones are said
+    assert svc["volumes_from"] == ["database"]
+    assert svc["volumes"] == ["dbdata:/data:ro", "/srv/db:/srv/db:ro,z"]
     assert svc["ipc"] == "service:database" and svc["network_mode"] == "service:database"
     assert svc["depends_on"] == ["database"]
-    assert "outside" not in text
+    assert "outside" not in text and "web: --volumes-from db:ro" in text and "/anon" in text
 
 
 def test_a_reference_outside_the_file_stays_a_container_and_is_said():
