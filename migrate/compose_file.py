@@ -19,9 +19,11 @@ else by its container's name, made what compose accepts.
 
 A reference to another container (--link, --volumes-from, --network, --ipc,
 --pid container:X) becomes a reference to X's service, with `depends_on`,
-when X is in the file (compose drops the mode of `volumes_from`: X:ro also
-mounts X's named volumes and binds read-only); else it names the container (`container:X`,
-`external_links`) and a note says that X is outside the file.
+when X is in the file; else it names the container (`container:X`,
+`external_links`) and a note says that X is outside the file. Compose drops
+the mode of `volumes_from`, so X:ro also mounts X's named volumes and binds
+read-only. A compose project's own depends_on label comes back as
+`depends_on`, with its conditions.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from .spec import (DEFAULT_NETWORKS, DEFAULT_SHM, Mount, MountEntry, NetworkAtta
 COMPOSE_LABELS = "com.docker.compose."
 SERVICE_LABEL = "com.docker.compose.service"
 PROJECT_LABEL = "com.docker.compose.project"
+DEPENDS_LABEL = "com.docker.compose.depends_on"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
     refs = _Refs({container_name(c): services[container_name(c)] for c, _ in members},
                  {c.get("Id", ""): services[container_name(c)] for c, _ in members},
                  {services[spec.name]: spec.mounts for spec in specs})
+    labelled = {_labels(c)[SERVICE_LABEL]: services[container_name(c)]
+                for c, _ in members if _labels(c).get(SERVICE_LABEL)}
     notes: list[str] = []
     out: dict[str, dict] = {}
     volumes: dict[str, dict] = {}
@@ -76,8 +81,9 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
     static: set[str] = set()
     for (container, image), spec in zip(members, specs):
         svc, needs = _service(container, image, spec, refs, default_log_driver, notes)
-        if needs:
-            svc["depends_on"] = list(dict.fromkeys(needs))
+        depends = _depends_on(container, spec.name, needs, labelled, notes)
+        if depends:
+            svc["depends_on"] = depends
         out[services[spec.name]] = svc
         for m in spec.mounts:
             _declare_volume(m, volumes)
@@ -86,7 +92,7 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
             if attach.ipv4 or attach.ipv6:
                 static.add(attach.network)
     doc: dict = {}
-    labels = {(c.get("Config") or {}).get("Labels", {}).get(PROJECT_LABEL) for c, _ in members}
+    labels = {_labels(c).get(PROJECT_LABEL) for c, _ in members}
     name = project or (labels.pop() if len(labels) == 1 else None)
     if name:
         doc["name"] = name
@@ -108,6 +114,32 @@ def render(compose: ComposeFile, mask: bool = True) -> str:
     body = yaml.safe_dump(_escaped(compose.doc, mask), sort_keys=False, allow_unicode=True,
                           default_flow_style=False, width=10**9)
     return head + body
+
+
+def _labels(container: dict) -> dict:
+    return (container.get("Config") or {}).get("Labels") or {}
+
+
+def _depends_on(container: dict, name: str, needs: list[str], labelled: dict[str, str],
+                notes: list[str]):
+    """The services this one needs: those its compose project said (its
+    depends_on label, `db:service_healthy:true,...`, with the conditions) and
+    those it names (links, shared volumes and namespaces). A list when every
+    condition is compose's default."""
+    wanted: dict[str, dict] = {}
+    for entry in filter(None, _labels(container).get(DEPENDS_LABEL, "").split(",")):
+        service, condition, restart = (entry.split(":") + ["", ""])[:3]
+        if service not in labelled:
+            notes.append(f"{name}: its compose project's depends_on names {service}, outside "
+                         "this file: left out")
+            continue
+        wanted[labelled[service]] = {"condition": condition or "service_started",
+                                     **({"restart": True} if restart == "true" else {})}
+    for service in needs:
+        wanted.setdefault(service, {"condition": "service_started"})
+    if all(w == {"condition": "service_started"} for w in wanted.values()):
+        return list(wanted)
+    return wanted
 
 
 class _Refs:

@@ -248,3 +248,20 @@ def test_no_member_is_refused():
     from fleet.errors import UsageError
     with pytest.raises(UsageError):
         build([], {})
+
+
+def test_a_projects_depends_on_label_comes_back_with_its_conditions():
+    labels = {"com.docker.compose.project": "shop"}
+    db = member("shop-db-1", labels={**labels, "com.docker.compose.service": "db"})
+    cache = member("shop-cache-1", labels={**labels, "com.docker.compose.service": "cache"})
+    web = member("shop-web-1", labels={
+        **labels, "com.docker.compose.service": "web",
+        "com.docker.compose.depends_on": "db:service_healthy:true,cache:service_started:false,"
+                                         "gone:service_started:false"})
+    svc = doc(db, cache, web)[0]["services"]["web"]
+    assert svc["depends_on"] == {"db": {"condition": "service_healthy", "restart": True},
+                                 "cache": {"condition": "service_started"}}
+    plain = member("shop-web-1", labels={**labels, "com.docker.compose.service": "web",
+                                         "com.docker.compose.depends_on":
+                                             "db:service_started:false"})
+    assert doc(db, plain)[0]["services"]["web"]["depends_on"] == ["db"]
