@@ -291,13 +291,13 @@ def _compose_file(r, names, project, log_driver, show_secrets):
     from migrate.facts import user_networks
     from migrate.group_run import project_members
 
-    if project:
-        names = project_members(r, names[0])
+    name = names[0] if project else None
+    if name:
+        names = project_members(r, name)
     members = [eng.container_and_image(r, n) for n in names]
     used = dict.fromkeys(n for c, _ in members for n in user_networks(c))
     networks = {n: info for n in used if (info := eng.inspect(r, "network", n)) is not None}
-    built = build(members, networks, default_log_driver=log_driver,
-                  project=names[0] if project else None)
+    built = build(members, networks, default_log_driver=log_driver, project=name)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)
     return render(built, mask=not show_secrets)
