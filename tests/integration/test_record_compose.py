@@ -1,12 +1,15 @@
 """`inv record --compose`: two linked containers on old, written as a compose
 file that `docker compose config` accepts on new (compose v2) and that brings
 up there the same containers (env, ports, network alias and IP, the volume's
-own name, healthcheck, ulimit, the link). On a lab of its own; `new` is
-provisioned once and given the seed's image."""
+own name, healthcheck, ulimit, the link); and a compose project made on new,
+written back with --project and brought up again from that file under the
+same volume and network names. On a lab of its own; `new` is provisioned once
+and given the seed's image."""
 import shlex
 import subprocess
 
 import pytest
+import yaml
 
 from migrate.inspected import link_arg
 
@@ -98,3 +101,51 @@ def test_an_unknown_container_is_a_usage_error(clab):
     out = clab.inv("record", "nosuch,apache-cont", "--compose")
     assert out.returncode == 2, out.stdout + out.stderr
     assert "no container named 'nosuch'" in out.stderr and "Traceback" not in out.stderr
+
+
+PROJECT = """services:
+  db:
+    image: apache-test
+    volumes: [data:/data]
+    healthcheck: {test: ["CMD-SHELL", "true"], interval: 2s}
+  web:
+    image: apache-test
+    ports: ["9490:80"]
+    depends_on: {db: {condition: service_healthy}}
+    environment: {GREETING: "a $$dollar"}
+volumes:
+  data: {}
+"""
+
+
+def test_a_compose_project_is_written_back_with_its_real_names(clab):
+    compose = "docker compose -f /srv/shopc/compose.yml -p shopc"
+    clab.sh("new", f"mkdir -p /srv/shopc /srv/rec && printf %s {shlex.quote(PROJECT)} "
+                   f"> /srv/shopc/compose.yml && {compose} up -d --wait 2>&1 && "
+                   f"{compose} run -d --name shopc-oneoff web sleep 300 2>&1")
+    try:
+        out = clab.inv("record", "shopc", "--compose", "--project", "--host", "new")
+        assert out.returncode == 0, out.stdout + out.stderr
+        doc = yaml.safe_load(out.stdout)
+        assert doc["name"] == "shopc" and sorted(doc["services"]) == ["db", "web"]
+        assert "oneoff" not in out.stdout and "com.docker.compose" not in out.stdout
+        assert doc["volumes"] == {"shopc_data": {"name": "shopc_data"}}
+        assert doc["networks"]["shopc_default"]["name"] == "shopc_default"
+        web = doc["services"]["web"]
+        assert web["depends_on"] == {"db": {"condition": "service_healthy"}}
+        assert web["environment"] == {"GREETING": "a $$dollar"}
+
+        # the project recreated from the file: the same volume, not shopc_shopc_data
+        clab.sh("new", f"printf %s {shlex.quote(out.stdout)} > /srv/rec/compose.yml && "
+                       f"docker rm -f shopc-oneoff >/dev/null && {compose} down 2>&1 && "
+                       "docker compose -f /srv/rec/compose.yml config >/dev/null && "
+                       "docker compose -f /srv/rec/compose.yml up -d --wait 2>&1")
+        assert clab.sh("new", "docker volume ls -q").split() == ["shopc_data"]
+        db = inspect(clab, "new", "shopc-db-1")
+        assert [m["Name"] for m in db["Mounts"]] == ["shopc_data"]
+        assert db["Config"]["Labels"]["com.docker.compose.project"] == "shopc"
+        assert "GREETING=a $dollar" in inspect(clab, "new", "shopc-web-1")["Config"]["Env"]
+    finally:
+        clab.sh("new", "docker rm -f shopc-oneoff shopc-web-1 shopc-db-1 >/dev/null 2>&1; "
+                       "docker network rm shopc_default >/dev/null 2>&1; "
+                       "docker volume rm shopc_data >/dev/null 2>&1; true")
