@@ -5,11 +5,10 @@ notes on what it cannot say) -> YAML text (`render`, secrets masked at that
 edge as `inv record` masks them, `$` escaped as `$$` for compose's
 interpolation).
 
-What a service keeps is what `inv record` keeps (migrate/inspected.py, whose
-decisions it reuses: the run spec for image, command, env, labels, ports,
-mounts and networks; the user-set hostname, restart policy and healthcheck):
-values the image sets already are left out, and so are compose's own labels
-(com.docker.compose.*: compose sets them again).
+A service's own settings are migrate/compose_service.py's (what `inv record`
+keeps, without the image's values and compose's own labels); this module
+names the services, turns references between containers into references
+between services, declares the networks and volumes, and writes the text.
 
 Names stay the same: each service keeps its `container_name`, and every
 user-defined network and named volume is declared with `name:` (not
@@ -36,12 +35,10 @@ import yaml
 from fleet.errors import UsageError
 from fleet.secrets import mask_argv, mask_word
 
-from .inspected import (container_name, duration, from_inspect, given_healthcheck,
-                        given_hostname, link_arg, restart_policy)
-from .spec import (DEFAULT_NETWORKS, DEFAULT_SHM, Mount, MountEntry, NetworkAttach, RunSpec,
-                   Tmpfs, Volume)
+from .compose_service import COMPOSE_LABELS, long_mount, service_options
+from .inspected import container_name, from_inspect, link_arg
+from .spec import DEFAULT_NETWORKS, Mount, MountEntry, NetworkAttach, RunSpec, Volume
 
-COMPOSE_LABELS = "com.docker.compose."
 SERVICE_LABEL = "com.docker.compose.service"
 PROJECT_LABEL = "com.docker.compose.project"
 DEPENDS_LABEL = "com.docker.compose.depends_on"
@@ -176,9 +173,7 @@ def _service_names(containers: Sequence[dict]) -> dict[str, str]:
 def _service(container: dict, image: dict, spec: RunSpec, refs: _Refs, log_driver: str,
              notes: list[str]) -> tuple[dict, list[str]]:
     """One service, and the services it needs."""
-    config = container.get("Config") or {}
     host = container.get("HostConfig") or {}
-    iconf = image.get("Config") or {}
     needs: list[str] = []
 
     def ref(x: str, what: str) -> str | None:
@@ -191,51 +186,8 @@ def _service(container: dict, image: dict, spec: RunSpec, refs: _Refs, log_drive
             needs.append(s)
         return s
 
-    svc: dict = {"image": spec.image, "container_name": spec.name}
-    if spec.entrypoint is not None:
-        svc["entrypoint"] = [spec.entrypoint] if spec.entrypoint else []
-    if spec.command:
-        svc["command"] = list(spec.command)
-    if spec.env:
-        svc["environment"] = dict(spec.env)
-    labels = {k: v for k, v in spec.labels if not k.startswith(COMPOSE_LABELS)}
-    if labels:
-        svc["labels"] = labels
-    contained = (host.get("NetworkMode") or "").startswith("container:")
-    put = _putter(svc)
-    put("hostname", given_hostname(container))
-    put("domainname", "" if contained else config.get("Domainname"))
-    if config.get("User") and config.get("User") != (iconf.get("User") or ""):
-        svc["user"] = config["User"]
-    if config.get("WorkingDir") and config["WorkingDir"] != (iconf.get("WorkingDir") or ""):
-        svc["working_dir"] = config["WorkingDir"]
-    put("tty", config.get("Tty"))
-    put("stdin_open", config.get("OpenStdin"))
-    if config.get("StopSignal") and config["StopSignal"] != iconf.get("StopSignal"):
-        svc["stop_signal"] = config["StopSignal"]
-    if config.get("StopTimeout") is not None:
-        svc["stop_grace_period"] = f"{config['StopTimeout']}s"
-    put("healthcheck", _healthcheck(given_healthcheck(config, iconf)))
-    if spec.ports:
-        svc["ports"] = [p.value() for p in spec.ports]
-    put("expose", list(spec.expose))
-    if spec.publish_all:
-        notes.append(f"{spec.name}: --publish-all has no compose form; its exposed ports are "
-                     "not published")
-    _volumes(svc, spec)
+    svc = service_options(container, image, spec, log_driver, notes)
     _network_mode(svc, spec, ref)
-    put("mac_address", spec.mac)
-    put("restart", restart_policy(host))
-    if host.get("AutoRemove"):
-        notes.append(f"{spec.name}: --rm has no compose form; the service is kept when it stops")
-    log = host.get("LogConfig") or {}
-    logging = {}
-    if log.get("Type") and log["Type"] != log_driver:
-        logging["driver"] = log["Type"]
-    if log.get("Config"):
-        logging["options"] = dict(sorted(log["Config"].items()))
-    put("logging", logging)
-    _host(svc, host, contained, spec.name, notes)
     _links(svc, container, spec, ref)
     _volumes_from(svc, host, spec.name, refs, ref, notes)
     for key, option in (("ipc", "IpcMode"), ("pid", "PidMode")):
@@ -278,7 +230,7 @@ def _read_only(m: MountEntry):
         modes = [w for w in m.mode.split(",") if w and w not in ("rw", "ro")]
         return Volume(m.target, m.source, ",".join(["ro", *modes])).words()[1]
     if isinstance(m, Mount) and m.type in ("volume", "bind") and m.source:
-        return {**_long_mount(m), "read_only": True}
+        return {**long_mount(m), "read_only": True}
     return None
 
 
@@ -288,66 +240,6 @@ def _target(entry) -> str:
         return entry["target"]
     parts = entry.split(":")
     return parts[1] if len(parts) > 1 else parts[0]
-
-
-def _putter(svc: dict):
-    def put(key: str, value) -> None:
-        if value not in (None, "", False, [], {}, 0):
-            svc[key] = value
-    return put
-
-
-def _healthcheck(hc: dict | None) -> dict | None:
-    if hc is None:
-        return None
-    test = hc.get("Test") or []
-    if test == ["NONE"]:
-        return {"disable": True}
-    out: dict = {"test": list(test)}
-    for key, name in (("Interval", "interval"), ("Timeout", "timeout"),
-                      ("StartPeriod", "start_period")):
-        if hc.get(key):
-            out[name] = duration(hc[key])
-    if hc.get("Retries"):
-        out["retries"] = hc["Retries"]
-    return out
-
-
-def _volumes(svc: dict, spec: RunSpec) -> None:
-    volumes: list = []
-    tmpfs: list[str] = []
-    for m in spec.mounts:
-        if isinstance(m, Volume):
-            volumes.append(m.words()[1])            # [SOURCE:]TARGET[:MODE], as -v says it
-        elif isinstance(m, Tmpfs):
-            tmpfs.append(m.words()[1])
-        else:
-            volumes.append(_long_mount(m))
-    if volumes:
-        svc["volumes"] = volumes
-    if tmpfs:
-        svc["tmpfs"] = tmpfs
-
-
-def _long_mount(m: Mount) -> dict:
-    out: dict = {"type": m.type}
-    if m.source:
-        out["source"] = m.source
-    out["target"] = m.target
-    if m.readonly:
-        out["read_only"] = True
-    if m.propagation:
-        out["bind"] = {"propagation": m.propagation}
-    if m.nocopy:
-        out["volume"] = {"nocopy": True}
-    tmpfs = {}
-    if m.tmpfs_size:
-        tmpfs["size"] = m.tmpfs_size
-    if m.tmpfs_mode:
-        tmpfs["mode"] = m.tmpfs_mode
-    if tmpfs:
-        out["tmpfs"] = tmpfs
-    return out
 
 
 def _declare_volume(m, volumes: dict) -> None:
@@ -410,67 +302,6 @@ def _links(svc: dict, container: dict, spec: RunSpec, ref) -> None:
         svc["links"] = links
     if external:
         svc["external_links"] = external
-
-
-def _host(svc: dict, host: dict, contained: bool, name: str, notes: list[str]) -> None:
-    """HostConfig's options beside ports, mounts, networks and references,
-    as migrate/inspected.py's _host_options reads them."""
-    put = _putter(svc)
-    put("cap_add", list(host.get("CapAdd") or []))
-    put("cap_drop", list(host.get("CapDrop") or []))
-    put("privileged", host.get("Privileged"))
-    devices = []
-    for d in host.get("Devices") or []:
-        spec = f"{d['PathOnHost']}:{d['PathInContainer']}"
-        if d.get("CgroupPermissions") and d["CgroupPermissions"] != "rwm":
-            spec += f":{d['CgroupPermissions']}"
-        devices.append(spec)
-    put("devices", devices)
-    put("device_cgroup_rules", list(host.get("DeviceCgroupRules") or []))
-    for key, option in (("Memory", "mem_limit"), ("MemoryReservation", "mem_reservation"),
-                        ("CpuShares", "cpu_shares"), ("CpuPeriod", "cpu_period"),
-                        ("CpuQuota", "cpu_quota"), ("CpusetCpus", "cpuset"),
-                        ("OomScoreAdj", "oom_score_adj"), ("CgroupParent", "cgroup_parent")):
-        put(option, host.get(key))
-    if host.get("BlkioWeight"):
-        svc["blkio_config"] = {"weight": host["BlkioWeight"]}
-    if host.get("CpusetMems"):
-        notes.append(f"{name}: --cpuset-mems {host['CpusetMems']} has no compose form")
-    swap = host.get("MemorySwap")
-    if swap and swap != 2 * (host.get("Memory") or 0):
-        svc["memswap_limit"] = swap
-    if host.get("MemorySwappiness") not in (None, -1):
-        svc["mem_swappiness"] = host["MemorySwappiness"]
-    if host.get("NanoCpus"):
-        svc["cpus"] = float(f"{host['NanoCpus'] / 1e9:g}")
-    if host.get("PidsLimit") not in (None, 0, -1):
-        svc["pids_limit"] = host["PidsLimit"]
-    put("oom_kill_disable", host.get("OomKillDisable"))
-    ulimits = {u["Name"]: u["Soft"] if u["Soft"] == u["Hard"]
-               else {"soft": u["Soft"], "hard": u["Hard"]} for u in host.get("Ulimits") or []}
-    put("ulimits", ulimits)
-    if host.get("ShmSize") and host["ShmSize"] != DEFAULT_SHM:
-        svc["shm_size"] = host["ShmSize"]
-    if not contained:
-        put("extra_hosts", list(host.get("ExtraHosts") or []))
-        put("dns", list(host.get("Dns") or []))
-        put("dns_search", list(host.get("DnsSearch") or []))
-        put("dns_opt", list(host.get("DnsOptions") or []))
-    put("init", host.get("Init"))
-    put("security_opt", list(host.get("SecurityOpt") or []))
-    put("sysctls", dict(sorted((host.get("Sysctls") or {}).items())))
-    put("read_only", host.get("ReadonlyRootfs"))
-    if host.get("PidMode") and not host["PidMode"].startswith("container:"):
-        svc["pid"] = host["PidMode"]
-    ipc = host.get("IpcMode") or ""
-    if ipc not in ("", "private") and not ipc.startswith("container:"):
-        svc["ipc"] = ipc
-    put("uts", host.get("UTSMode"))
-    put("userns_mode", host.get("UsernsMode"))
-    put("group_add", list(host.get("GroupAdd") or []))
-    if host.get("Runtime") not in (None, "", "runc"):
-        svc["runtime"] = host["Runtime"]
-    put("storage_opt", dict(sorted((host.get("StorageOpt") or {}).items())))
 
 
 def _network(name: str, n: dict | None) -> dict:
