@@ -20,10 +20,12 @@ def service_options(container: dict, image: dict, spec: RunSpec, log_driver: str
     host = container.get("HostConfig") or {}
     iconf = image.get("Config") or {}
     svc: dict = {"image": spec.image, "container_name": spec.name}
-    if spec.entrypoint is not None:
-        svc["entrypoint"] = [spec.entrypoint] if spec.entrypoint else []
-    if spec.command:
-        svc["command"] = list(spec.command)
+    command = list(spec.command)
+    if spec.entrypoint is not None:     # not the image's: both as the container has them
+        svc["entrypoint"] = list(config.get("Entrypoint") or [""])     # [""]: reset, as the CLI
+        command = list(config.get("Cmd") or [])
+    if command:
+        svc["command"] = command
     if spec.env:
         svc["environment"] = dict(spec.env)
     labels = {k: v for k, v in spec.labels if not k.startswith(COMPOSE_LABELS)}

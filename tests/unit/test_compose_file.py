@@ -265,3 +265,13 @@ def test_a_projects_depends_on_label_comes_back_with_its_conditions():
                                          "com.docker.compose.depends_on":
                                              "db:service_started:false"})
     assert doc(db, plain)[0]["services"]["web"]["depends_on"] == ["db"]
+
+
+def test_an_entrypoint_reset_is_sent_as_the_cli_sends_it():
+    # `docker run --entrypoint ""` sends [""]: the image's entrypoint is reset
+    svc = doc(member(config={"Entrypoint": [""], "Cmd": ["sleep", "9"]},
+                     iconf={"Entrypoint": ["/init"]}))[0]["services"]["apache-cont"]
+    assert svc["entrypoint"] == [""] and svc["command"] == ["sleep", "9"]
+    svc = doc(member(config={"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo hi"]}))[0]
+    assert svc["services"]["apache-cont"]["entrypoint"] == ["/bin/sh", "-c"]
+    assert svc["services"]["apache-cont"]["command"] == ["echo hi"]
