@@ -287,7 +287,7 @@ def _compose_file(r, names, project, log_driver, show_secrets):
     """The compose file of the containers named (or of the project) on r's host;
     what it cannot say goes to stderr too."""
     from migrate import engine as eng
-    from migrate.compose_file import build, render
+    from migrate.compose_file import build, named_volumes, render
     from migrate.facts import user_networks
     from migrate.group_run import project_members
 
@@ -295,9 +295,14 @@ def _compose_file(r, names, project, log_driver, show_secrets):
     if name:
         names = project_members(r, name)
     members = [eng.container_and_image(r, n) for n in names]
-    used = dict.fromkeys(n for c, _ in members for n in user_networks(c))
-    networks = {n: info for n in used if (info := eng.inspect(r, "network", n)) is not None}
-    built = build(members, networks, default_log_driver=log_driver, project=name)
+    def inspected(kind, names):
+        return {n: info for n in dict.fromkeys(names)
+                if (info := eng.inspect(r, kind, n)) is not None}
+
+    networks = inspected("network", (n for c, _ in members for n in user_networks(c)))
+    volumes = inspected("volume", (v for c, _ in members for v in named_volumes(c)))
+    built = build(members, networks, volumes=volumes, default_log_driver=log_driver,
+                  project=name)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)
     return render(built, mask=not show_secrets)

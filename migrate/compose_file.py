@@ -58,10 +58,11 @@ def service_name(name: str) -> str:
 
 
 def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | None = None, *,
-          default_log_driver: str = "json-file", project: str | None = None) -> ComposeFile:
+          volumes: Mapping[str, dict] | None = None, default_log_driver: str = "json-file",
+          project: str | None = None) -> ComposeFile:
     """The compose file of `members` (each: inspect of a container and of its
-    original image); `networks`: `docker network inspect` by name, of those
-    read."""
+    original image); `networks` and `volumes`: `docker network inspect` and
+    `docker volume inspect` by name, of those read."""
     if not members:
         raise UsageError("no container to write a compose file for")
     services = _service_names([c for c, _ in members])
@@ -73,7 +74,7 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
                 for c, _ in members if _labels(c).get(SERVICE_LABEL)}
     notes: list[str] = []
     out: dict[str, dict] = {}
-    volumes: dict[str, dict] = {}
+    declared: dict[str, dict] = {}
     used_networks: list[str] = []
     static: set[str] = set()
     for (container, image), spec in zip(members, specs):
@@ -83,7 +84,7 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
             svc["depends_on"] = depends
         out[services[spec.name]] = svc
         for m in spec.mounts:
-            _declare_volume(m, volumes)
+            _declare_volume(m, declared, volumes or {})
         for attach in _attaches(spec):
             used_networks.append(attach.network)
             if attach.ipv4 or attach.ipv6:
@@ -99,18 +100,30 @@ def build(members: Sequence[tuple[dict, dict]], networks: Mapping[str, dict] | N
         notes.append(f"network {n}: static addresses need its subnet, which was not read")
     if nets:
         doc["networks"] = nets
-    if volumes:
-        doc["volumes"] = volumes
+    if declared:
+        doc["volumes"] = declared
     return ComposeFile(doc, tuple(notes))
+
+
+def named_volumes(container: dict) -> list[str]:
+    """The named volumes a container was given (to `docker volume inspect`)."""
+    host = container.get("HostConfig") or {}
+    names = [b.split(":")[0] for b in host.get("Binds") or [] if ":" in b]
+    names += [m.get("Source") or "" for m in host.get("Mounts") or [] if m.get("Type") == "volume"]
+    return [n for n in names if n and not n.startswith("/")]
 
 
 def render(compose: ComposeFile, mask: bool = True) -> str:
     """The YAML text: the notes as comments first; with `mask`, secrets as
     `inv record` hides them; every `$` doubled (compose reads `$$` as `$`)."""
-    head = "".join(f"# {' '.join(n.splitlines())}\n" for n in compose.notes)
-    body = yaml.safe_dump(_escaped(compose.doc, mask), sort_keys=False, allow_unicode=True,
-                          default_flow_style=False, width=10**9)
-    return head + body
+    notes = list(compose.notes)
+    shown = _escaped(compose.doc, mask)
+    if mask and shown != _escaped(compose.doc, False):
+        notes.insert(0, "secrets are shown as ****: this file recreates the containers as "
+                        "they were only when written with --show-secrets")
+    head = "".join(f"# {' '.join(n.splitlines())}\n" for n in notes)
+    return head + yaml.safe_dump(shown, sort_keys=False, allow_unicode=True,
+                                 default_flow_style=False, width=10**9)
 
 
 def _labels(container: dict) -> dict:
@@ -242,14 +255,29 @@ def _target(entry) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def _declare_volume(m, volumes: dict) -> None:
-    """A named volume the service uses, declared with its real name."""
+def _declare_volume(m, declared: dict, inspected: Mapping[str, dict]) -> None:
+    """A named volume the service uses, declared with its real name, and its
+    driver, options and labels (not compose's) as `docker volume inspect`
+    or the --mount that made it said."""
     if isinstance(m, Volume) and m.source and not m.source.startswith("/"):
-        volumes.setdefault(m.source, {"name": m.source})
+        name, labels = m.source, {}
     elif isinstance(m, Mount) and m.type == "volume" and m.source:
-        entry = volumes.setdefault(m.source, {"name": m.source})
-        if m.volume_labels:
-            entry["labels"] = dict(m.volume_labels)
+        name, labels = m.source, dict(m.volume_labels)
+    else:
+        return
+    if name in declared:
+        return
+    v = inspected.get(name) or {}
+    entry: dict = {"name": name}
+    if v.get("Driver") not in (None, "", "local"):
+        entry["driver"] = v["Driver"]
+    if v.get("Options"):
+        entry["driver_opts"] = dict(sorted(v["Options"].items()))
+    labels = {k: val for k, val in {**(v.get("Labels") or {}), **labels}.items()
+              if not k.startswith(COMPOSE_LABELS)}
+    if labels:
+        entry["labels"] = labels
+    declared[name] = entry
 
 
 def _attaches(spec: RunSpec) -> list[NetworkAttach]:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.lab
 TRICKY = "it's \"quoted\"\nline two $(id) ${HOME} `x` $$ end"
 HEALTH = "--health-cmd 'test -d /var/www || exit 1' --health-interval 5s --health-retries 2"
 DB = ("docker network create --subnet 172.31.77.0/24 cfnet >/dev/null && "
-      "docker volume create cfdata >/dev/null && "
+      "docker volume create --label keep=1 cfdata >/dev/null && "
       "docker run -d --name cf-db --network cfnet --ip 172.31.77.10 --network-alias database "
       f"-v cfdata:/data -e DB_PASSWORD=s3cret -e TRICKY={shlex.quote(TRICKY)} {HEALTH} "
       "--ulimit nofile=1024:2048 --restart unless-stopped apache-test >/dev/null")
@@ -89,6 +89,7 @@ def test_a_compose_file_recreates_the_containers_on_another_host(clab, tmp_path)
                 assert after[name][key] == value, (name, key, text)
         # the volume and the network have their own names, not the project's
         assert clab.sh("new", "docker volume ls -q").split() == ["cfdata"]
+        assert clab.sh("new", "docker volume inspect -f '{{.Labels.keep}}' cfdata").strip() == "1"
         assert "cfnet" in clab.sh("new", "docker network ls --format '{{.Name}}'").split()
         assert clab.sh("new", "docker exec cf-web getent hosts db").split()[0] == "172.31.77.10"
     finally:

@@ -275,3 +275,30 @@ def test_an_entrypoint_reset_is_sent_as_the_cli_sends_it():
     svc = doc(member(config={"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo hi"]}))[0]
     assert svc["services"]["apache-cont"]["entrypoint"] == ["/bin/sh", "-c"]
     assert svc["services"]["apache-cont"]["command"] == ["echo hi"]
+
+
+def test_named_volumes_keep_their_driver_options_and_labels_but_compose_s():
+    c, image = member(host={"Binds": ["nfsdata:/data"]})
+    nfs = {"Name": "nfsdata", "Driver": "local",
+           "Options": {"type": "nfs", "o": "addr=10.0.0.1,password=pw", "device": ":/x"},
+           "Labels": {"com.docker.compose.volume": "nfsdata", "team": "a"}}
+    d, text = doc((c, image), volumes={"nfsdata": nfs})
+    assert d["volumes"]["nfsdata"] == {"name": "nfsdata",
+                                       "driver_opts": {"device": ":/x",
+                                                       "o": "addr=10.0.0.1,password=****",
+                                                       "type": "nfs"},
+                                       "labels": {"team": "a"}}
+    assert text.startswith("# secrets are shown as ****")
+
+
+def test_a_file_without_secrets_has_no_masking_comment():
+    assert not doc(member())[1].startswith("#")
+
+
+def test_the_named_volumes_to_inspect_are_the_ones_given_by_name():
+    from migrate.compose_file import named_volumes
+    c, _ = member(host={"Binds": ["data:/data:ro", "/srv/x:/x", "/anon"],
+                        "Mounts": [{"Type": "volume", "Source": "m", "Target": "/m"},
+                                   {"Type": "volume", "Target": "/a"},
+                                   {"Type": "bind", "Source": "/b", "Target": "/b"}]})
+    assert named_volumes(c) == ["data", "m"]
