@@ -258,7 +258,7 @@ def _count(value, option, what="a number of seconds", least=0):
 @_handled
 def record(c, container, host=None, show_secrets=False, compose=False, project=False,
            inventory=None):
-    """Print the docker run command that recreates a container (like runlike), or a compose file."""
+    """Print the docker run command (--compose: a compose file) that recreates containers."""
     from fleet.remote import Remote
     from migrate import engine as eng
     from migrate.inspected import from_inspect
