@@ -260,9 +260,7 @@ def record(c, container, host=None, show_secrets=False, compose=False, project=F
            inventory=None):
     """Print the docker run command (--compose: a compose file) that recreates containers."""
     from fleet.remote import Remote
-    from migrate import engine as eng
-    from migrate.inspected import from_inspect
-    from migrate.spec import render
+    from migrate.recreate import compose_text, run_line
 
     names = _containers(container, project, "inv record NAME (with --compose, several: web,db; "
                         "a compose project: inv record PROJECT --compose --project)")
@@ -273,39 +271,12 @@ def record(c, container, host=None, show_secrets=False, compose=False, project=F
     inv = load_inventory(inventory)
     h = _one(inv, host, inv.settings.default_source, "host (--host)")
     with Remote(inv, h) as r:
-        info = eng.engine_info(r)
-        log_driver = info.get("LoggingDriver", "json-file")
         if compose:
-            text = _compose_file(r, names, project, log_driver, show_secrets)
+            text = compose_text(r, names, names[0] if project else None, not show_secrets,
+                                note=lambda line: print(f"note: {line}", file=sys.stderr))
         else:
-            spec = from_inspect(*eng.container_and_image(r, names[0]), log_driver)
-            text = render(spec.run_argv(), mask=not show_secrets)
+            text = run_line(r, names[0], mask=not show_secrets)
     print(text)
-
-
-def _compose_file(r, names, project, log_driver, show_secrets):
-    """The compose file of the containers named (or of the project) on r's host;
-    what it cannot say goes to stderr too."""
-    from migrate import engine as eng
-    from migrate.compose_file import build, named_volumes, render
-    from migrate.facts import user_networks
-    from migrate.group_run import project_members
-
-    name = names[0] if project else None
-    if name:
-        names = project_members(r, name)
-    members = [eng.container_and_image(r, n) for n in names]
-    def inspected(kind, names):
-        return {n: info for n in dict.fromkeys(names)
-                if (info := eng.inspect(r, kind, n)) is not None}
-
-    networks = inspected("network", (n for c, _ in members for n in user_networks(c)))
-    volumes = inspected("volume", (v for c, _ in members for v in named_volumes(c)))
-    built = build(members, networks, volumes=volumes, default_log_driver=log_driver,
-                  project=name)
-    for note in built.notes:
-        print(f"note: {note}", file=sys.stderr)
-    return render(built, mask=not show_secrets)
 
 
 # --- verify-port and ports ----------------------------------------------
