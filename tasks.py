@@ -241,13 +241,14 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         run(inv, source, target, names[0], opts)
 
 
-def _containers(container: str, project: bool) -> tuple[str, ...]:
+def _containers(container: str, project: bool,
+                usage: str = "inv migrate NAME --to HOST (several: web,db; a compose project: "
+                             "inv migrate PROJECT --project)") -> tuple[str, ...]:
     """The containers named (a comma-separated list), or the project's (or
     with --all the host's) name."""
     names = tuple(n.strip() for n in container.split(",") if n.strip())
     if not names:
-        raise UsageError("which container? inv migrate NAME --to HOST (several: web,db; a "
-                         "compose project: inv migrate PROJECT --project)")
+        raise UsageError(f"which container? {usage}")
     if project and len(names) > 1:
         raise UsageError(f"--project and --all take one name (the project's, the host's), "
                          f"not {container}")
@@ -264,25 +265,36 @@ def _count(value, option, what="a number of seconds", least=0):
     return int(value)
 
 
-@task(help={"container": "the container whose docker run command to print",
+@task(help={"container": "the container whose docker run command to print; with --compose, "
+                         "several, comma-separated (web,db)",
             "host": "its host (default: settings.default_source)",
             "show_secrets": "print secret-looking env values instead of ****",
+            "compose": "print a docker-compose.yml that recreates the containers instead",
+            "project": "with --compose, CONTAINER names a compose project: every container "
+                       "of it (its com.docker.compose.project label)",
             "inventory": INVENTORY_HELP})
 @_handled
-def record(c, container, host=None, show_secrets=False, inventory=None):
-    """Print the docker run command that recreates a container (like runlike)."""
+def record(c, container, host=None, show_secrets=False, compose=False, project=False,
+           inventory=None):
+    """Print the docker run command (--compose: a compose file) that recreates containers."""
     from fleet.remote import Remote
-    from migrate import engine as eng
-    from migrate.inspected import from_inspect
-    from migrate.spec import render
+    from migrate.recreate import compose_text, run_line
 
+    names = _containers(container, project, "inv record NAME (with --compose, several: web,db; "
+                        "a compose project: inv record PROJECT --compose --project)")
+    if not compose and (project or len(names) > 1):
+        raise UsageError("several containers or a project go into one compose file: add "
+                         f"--compose (inv record {container} --compose"
+                         + (" --project)" if project else ")"))
     inv = load_inventory(inventory)
     h = _one(inv, host, inv.settings.default_source, "host (--host)")
     with Remote(inv, h) as r:
-        info = eng.engine_info(r)
-        spec = from_inspect(*eng.container_and_image(r, container),
-                            info.get("LoggingDriver", "json-file"))
-    print(render(spec.run_argv(), mask=not show_secrets))
+        if compose:
+            text = compose_text(r, names, names[0] if project else None, not show_secrets,
+                                note=lambda line: print(f"note: {line}", file=sys.stderr))
+        else:
+            text = run_line(r, names[0], mask=not show_secrets)
+    print(text)
 
 
 # --- verify-port and ports ----------------------------------------------

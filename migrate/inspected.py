@@ -64,7 +64,7 @@ def depends_on(container: dict) -> dict[str, tuple[str, ...]]:
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
 
-def _duration(ns: int) -> str:
+def duration(ns: int) -> str:
     """Nanoseconds to docker's duration syntax."""
     for unit, size in (("h", 3600 * 10**9), ("m", 60 * 10**9), ("s", 10**9), ("ms", 10**6),
                        ("us", 10**3)):
@@ -149,7 +149,7 @@ def _networks(container: dict, host: dict) -> tuple[NetworkAttach | None, list[N
                         if not cid.startswith(a) and a != container_name(container))
         return NetworkAttach(name, aliases, ipam.get("IPv4Address") or None,
                              ipam.get("IPv6Address") or None,
-                             tuple(_link(k, container_name(container))
+                             tuple(link_arg(k, container_name(container))
                                    for k in n.get("Links") or []))
 
     return attach(mode), [attach(n) for n in sorted(nets) if n != mode]
@@ -159,9 +159,15 @@ def container_name(container: dict) -> str:
     return (container.get("Name") or "").lstrip("/")
 
 
-def _healthcheck(config: dict, image_config: dict) -> list[str]:
+def given_healthcheck(config: dict, image_config: dict) -> dict | None:
+    """The container's healthcheck when it is not its image's."""
     hc = config.get("Healthcheck")
-    if not hc or hc == image_config.get("Healthcheck"):
+    return None if not hc or hc == image_config.get("Healthcheck") else hc
+
+
+def _healthcheck(config: dict, image_config: dict) -> list[str]:
+    hc = given_healthcheck(config, image_config)
+    if hc is None:
         return []
     test = hc.get("Test") or []
     if test == ["NONE"]:
@@ -174,7 +180,7 @@ def _healthcheck(config: dict, image_config: dict) -> list[str]:
     for key, flag in (("Interval", "--health-interval"), ("Timeout", "--health-timeout"),
                       ("StartPeriod", "--health-start-period")):
         if hc.get(key):
-            args += [flag, _duration(hc[key])]
+            args += [flag, duration(hc[key])]
     if hc.get("Retries"):
         args += ["--health-retries", str(hc["Retries"])]
     return args
@@ -248,6 +254,19 @@ def from_inspect(container: dict, image: dict, default_log_driver: str = "json-f
                      if ilabels.get(k) != v))
 
 
+def given_hostname(container: dict) -> str:
+    """The hostname the user set; "" for the one the engine derived (the id's
+    start, the host's, or the other container's)."""
+    config = container.get("Config") or {}
+    host = container.get("HostConfig") or {}
+    hostname = config.get("Hostname") or ""
+    if not hostname or container.get("Id", "").startswith(hostname) \
+            or host.get("NetworkMode") == "host" or host.get("UTSMode") == "host" \
+            or (host.get("NetworkMode") or "").startswith("container:"):
+        return ""
+    return hostname
+
+
 def _config_options(container: dict, iconf: dict) -> list[str]:
     """The flags from the container's Config: identity, process, health."""
     config = container.get("Config") or {}
@@ -258,12 +277,9 @@ def _config_options(container: dict, iconf: dict) -> list[str]:
         if cond:
             args.extend(words)
 
-    hostname = config.get("Hostname") or ""
+    hostname = given_hostname(container)
     contained = (host.get("NetworkMode") or "").startswith("container:")
-    if hostname and not container.get("Id", "").startswith(hostname) \
-            and host.get("NetworkMode") != "host" and not (host.get("UTSMode") == "host") \
-            and not contained:
-        args += ["--hostname", hostname]
+    flag(hostname, "--hostname", hostname)
     flag(config.get("Domainname") and not contained, "--domainname",
          config.get("Domainname", ""))
     flag(config.get("User") != (iconf.get("User") or "") and config.get("User") is not None
@@ -287,12 +303,8 @@ def _host_options(host: dict, name: str, default_log_driver: str) -> list[str]:
         if cond:
             args.extend(words)
 
-    restart = host.get("RestartPolicy") or {}
-    if restart.get("Name") not in (None, "", "no"):
-        value = restart["Name"]
-        if value == "on-failure" and restart.get("MaximumRetryCount"):
-            value += f":{restart['MaximumRetryCount']}"
-        args += ["--restart", value]
+    restart = restart_policy(host)
+    flag(restart, "--restart", restart)
     flag(host.get("AutoRemove"), "--rm")
     log = host.get("LogConfig") or {}
     if log.get("Type") and log["Type"] != default_log_driver:
@@ -336,7 +348,7 @@ def _host_options(host: dict, name: str, default_log_driver: str) -> list[str]:
         args += ["--group-add", g]
     flag(host.get("Runtime") not in (None, "", "runc"), "--runtime", host.get("Runtime") or "")
     for link in host.get("Links") or []:
-        args += ["--link", _link(link, name)]
+        args += ["--link", link_arg(link, name)]
     for v in host.get("VolumesFrom") or []:
         args += ["--volumes-from", v]
     for k, v in sorted((host.get("StorageOpt") or {}).items()):
@@ -344,7 +356,18 @@ def _host_options(host: dict, name: str, default_log_driver: str) -> list[str]:
     return args
 
 
-def _link(link: str, name: str) -> str:
+def restart_policy(host: dict) -> str:
+    """`--restart`'s value ("on-failure:3"); "" for the default (no)."""
+    restart = host.get("RestartPolicy") or {}
+    if restart.get("Name") in (None, "", "no"):
+        return ""
+    value = restart["Name"]
+    if value == "on-failure" and restart.get("MaximumRetryCount"):
+        value += f":{restart['MaximumRetryCount']}"
+    return value
+
+
+def link_arg(link: str, name: str) -> str:
     """`/db:/web/database` (as inspect shows it) -> `db:database`."""
     target, _, alias = link.partition(":")
     return f"{target.lstrip('/')}:{alias.rsplit('/', 1)[-1]}"
