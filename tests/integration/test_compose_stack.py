@@ -200,3 +200,24 @@ def test_compose_on_new_finds_the_moved_project_in_its_folder(clab):
     ps = clab.sh("new", "cd /srv/shop && docker compose ps -a --format '{{.Service}}' "
                         "2>/dev/null | sort")
     assert ps.split() == ["db", "web"], ps
+
+
+def test_all_of_old_moves_in_a_valid_order(clab, records):
+    """`inv migrate old --all`: the seed's containers and the shop, after
+    the rollback above (new's stopped copies of the shop removed first: a
+    name taken there is refused)."""
+    clab.sh("new", "docker rm -f shop_db_1 shop_web_1 >/dev/null && "
+                   "docker volume rm shop_dbdata >/dev/null")
+    out = clab.inv("migrate", "old", "--all", "--to", "new", "--records", str(records))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "(every container of old)" in out.stdout
+    order = next(line for line in out.stdout.splitlines() if "order: " in line)
+    moved = order.split("order: ")[1].split(" (")[0].split(" -> ")
+    assert sorted(moved) == ["apache-cont", "data-cont", "shop_db_1", "shop_web_1"], order
+    assert moved.index("shop_db_1") < moved.index("shop_web_1"), order
+    for name in moved:
+        assert inspect(clab, "new", name)["State"]["Running"], name
+        assert not inspect(clab, "old", name)["State"]["Running"], name
+    assert "apples" in page(clab, "new")[1]
+    check = clab.inv("verify-port", "9080", "--host", "new", "--expect", "Docker Custom Page")
+    assert check.returncode == 0, check.stdout + check.stderr
