@@ -30,7 +30,7 @@ def records(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clab(tmp_path_factory):
-    lab = make_lab(lab_name("-cmp"), tmp_path_factory, stack=True)
+    lab = make_lab(lab_name("-cmp"), tmp_path_factory, stack=True, extra=1)
     out = lab.inv("provision", "--host", "new")
     assert out.returncode == 0, out.stdout + out.stderr
     return lab
@@ -200,6 +200,35 @@ def test_compose_on_new_finds_the_moved_project_in_its_folder(clab):
     ps = clab.sh("new", "cd /srv/shop && docker compose ps -a --format '{{.Service}}' "
                         "2>/dev/null | sort")
     assert ps.split() == ["db", "web"], ps
+
+
+def test_the_compose_file_of_record_brings_the_shop_up_on_a_third_host(clab):
+    """`inv record shop --compose --project` on old: the file brings up the
+    same stack (new, empty data) on node1, where web reaches db by its
+    service name."""
+    import shlex
+    import subprocess
+    out = clab.inv("record", "shop", "--compose", "--project", "--host", "old",
+                   "--show-secrets")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "com.docker.compose" not in out.stdout, out.stdout      # compose's own labels left
+    provision = clab.inv("provision", "--host", "node1")
+    assert provision.returncode == 0, provision.stdout + provision.stderr
+    copy = subprocess.run(f"docker exec {clab.container('old').name} docker save shop-app:1 | "
+                          f"docker exec -i {clab.container('node1').name} docker load",
+                          shell=True, capture_output=True, text=True, timeout=600)
+    assert copy.returncode == 0, copy.stderr
+    clab.sh("node1", f"mkdir -p /srv/shop3 && printf '%s' {shlex.quote(out.stdout)} > "
+                     "/srv/shop3/docker-compose.yml")
+    up = clab.sh("node1", "cd /srv/shop3 && docker compose up -d --wait 2>&1")
+    assert "Healthy" in up or "Started" in up, up
+    deadline = time.monotonic() + 60
+    while (answer := page(clab, "node1"))[0] != 200:
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.5)
+    db = inspect(clab, "node1", "shop_db_1")
+    assert db["State"]["Health"]["Status"] == "healthy"
+    assert "shop_dbdata" in [m.get("Name") for m in db["Mounts"]]
 
 
 def test_all_of_old_moves_in_a_valid_order(clab, records):
