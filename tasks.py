@@ -210,10 +210,17 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
     names = _containers(container, project or all_)
     inv = load_inventory(inventory)
     if rollback:
+        from migrate.records import project_moved
         from migrate.rollback import rollback_all
-        if project or all_:
-            raise UsageError("--rollback goes by the containers' names: inv migrate "
-                             "web,db --rollback")
+        if all_:
+            raise UsageError("--rollback goes by the containers' names (inv migrate web,db "
+                             "--rollback) or a compose project's (inv migrate PROJECT --project "
+                             "--rollback)")
+        if project:
+            names = project_moved(_records(records), names[0])
+            if not names:
+                raise UsageError(f"no migration of the compose project {container!r} in force "
+                                 f"on record in {_records(records)}/")
         rollback_all(inv, names, _records(records))
         return
     settle = _seconds(settle, "--settle", default=3)

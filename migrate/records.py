@@ -124,6 +124,18 @@ def read_record(path: Path) -> Record | None:
         return None
 
 
+def project_moved(records: Path, project: str) -> tuple[str, ...]:
+    """The containers of a compose project whose last finished migration
+    on record is in force (not rolled back), by name."""
+    names = {}
+    for f in sorted(records.glob("*.json")) if records.is_dir() else []:
+        r = read_record(f)
+        labels = ((r.container_inspect.get("Config") or {}).get("Labels") or {}) if r else {}
+        if r is not None and r.finished and labels.get("com.docker.compose.project") == project:
+            names[r.container] = r
+    return tuple(sorted(n for n, r in names.items() if not r.rolled_back))
+
+
 def last_finished(records: Path, container: str | None = None, *,
                   rolled_back: bool = True) -> Record | None:
     """The newest finished migration (of `container`, if given); with

@@ -174,7 +174,7 @@ def test_the_shop_goes_back_to_old_with_its_rows(clab, records):
     old serves the rows it had, a row added on new since stays there."""
     before = rows(page(clab, "new")[1])
     assert add_row(clab.addresses["new"], "added-on-new") > before[-1][0]
-    back = clab.inv("migrate", "shop_db_1,shop_web_1", "--rollback", "--records", str(records))
+    back = clab.inv("migrate", "shop", "--project", "--rollback", "--records", str(records))
     assert back.returncode == 0, back.stdout + back.stderr
     assert back.stdout.index("shop_db_1: back from new") < back.stdout.index("shop_web_1: back from")
     assert back.stdout.count("Data written on new since the cut-over was not copied back.") == 2

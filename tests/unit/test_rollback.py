@@ -83,3 +83,22 @@ def test_a_version_1_record_reads_the_same(tmp_path):
     rec = last_finished(tmp_path, "web")
     assert rec.version == 1 and rec.baseline == {} and rec.answered_before == ("80/tcp",)
     assert rec.target_name == "web" and rec.run_argv == ("docker", "run")
+
+
+def test_a_projects_moved_containers_are_found_by_their_records(tmp_path):
+    from migrate.records import project_moved
+    records = tmp_path / "records"
+    shop = {"Config": {"Labels": {"com.docker.compose.project": "shop"}}}
+    _record(records, "20260101000000-db.json", container="db", outcome="done",
+            container_inspect=shop)
+    _record(records, "20260101000000-web.json", container="web", outcome="done",
+            container_inspect=shop)
+    _record(records, "20260101000000-else.json", container="else", outcome="done",
+            container_inspect={"Config": {"Labels": {"com.docker.compose.project": "x"}}})
+    _record(records, "20260102000000-web.json", container="web", outcome="failed",
+            container_inspect=shop)
+    assert project_moved(records, "shop") == ("db", "web")
+    _record(records, "20260103000000-db.json", container="db", outcome="done",
+            container_inspect=shop, rolled_back="2026-01-03T00:00:00Z")
+    assert project_moved(records, "shop") == ("web",)
+    assert project_moved(tmp_path / "none", "shop") == ()
