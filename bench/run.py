@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     lab = lab_for(settings)
     if not lab.running(["old", "new", *lab.node_names()]):
         log(f"lab: starting {lab.name} with {lab.nodes} extra hosts")
-        lab.up()
+        lab.up(log)
     logs = settings.results / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     records = Path(tempfile.mkdtemp(prefix="dockmove-bench-records-"))
