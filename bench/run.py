@@ -22,12 +22,12 @@ from .lab import PROJECT, Lab
 from .machine import facts
 from .measure import Context
 from .model import Case
-from .scenarios import downtime, provisioning, transfer
+from .scenarios import downtime, provisioning, stack, transfer
 from .settings import Settings, from_args
 
 RUNS = {"provision": provisioning.provision, "fanout": provisioning.fanout,
         "full": transfer.full, "incremental": transfer.incremental,
-        "slowlink": transfer.slowlink, "downtime": downtime.run}
+        "slowlink": transfer.slowlink, "downtime": downtime.run, "stack": stack.run}
 
 
 def log(line: str) -> None:
