@@ -48,6 +48,18 @@ class Stats(unittest.TestCase):
         self.assertEqual(step_times(now), {"image (source running)": 2.0, "stop": 10.2,
                                            "image (changes since)": 0.3})
 
+    def test_step_times_of_a_group_add_up_its_members_steps(self):
+        out = ("migrate: order: shop_db_1 -> shop_web_1 (each starts after what it needs)\n"
+               "migrate: [1] project files: /srv/shop/.env copied to new (10.0 KiB) (0.3s)\n"
+               "migrate: [6] compose: shop_db_1: compose on new takes it as its own (1.2s)\n"
+               "migrate: [15] shop_web_1: stop: shop_web_1 stopped on old; its answer (0.6s)\n"
+               "migrate: [16] shop_db_1:  stop: shop_db_1 stopped on old (0.3s)\n"
+               "migrate: [23] shop_db_1:  verify: running; no published TCP port (0.5s)\n"
+               "migrate: [25] settled: shop_db_1 running, healthy, no restart in 3s (3.0s)\n")
+        steps = step_times(out)
+        self.assertEqual(set(steps), {"project files", "compose", "stop", "verify", "settled"})
+        self.assertAlmostEqual(steps["stop"], 0.9)
+
 
 class Targets(unittest.TestCase):
     def test_kinds(self):
