@@ -63,8 +63,8 @@ def own_downtime_note(case: Case) -> str | None:
                 for n in names]
         each = [f"{n} {v:.2f}s" for n, v in each if v is not None]
         if each:
-            parts.append(f"{side.label}: {', '.join(each)}, each run its own (the stack is "
-                         "down from the first run's stop to the last run's start)")
+            parts.append(f"{side.label}: {', '.join(each)}, each run its own (the stack's page "
+                         "is down from the first run's stop to the last one's answer)")
     if not parts:
         return None
     return "downtime as dockmove's --json-report has it (median): " + "; ".join(parts)
@@ -84,6 +84,7 @@ def run(ctx: Context) -> list[Case]:
         case.notes.append("this dockmove has no --project: the group side fails")
 
     def prepare(_label: str) -> None:
+        """new clear of the stack (its image kept), the stack on old as seeded."""
         ctx.lab.sh("new", images.stack_clear_script())
         for f in ctx.records.glob(f"*-{images.STACK_PROJECT}_*.json"):
             f.unlink()                  # this run's records are the only ones for the stack
@@ -110,8 +111,14 @@ def run(ctx: Context) -> list[Case]:
 
     db, web = (migrate_runner(ctx, name, label="alone") for name in images.STACK_CONTAINERS)
     group = migrate_runner(ctx, images.STACK_PROJECT, "--project", label="group")
-    alternate(ctx, case, {ONE_BY_ONE: polled(lambda: sequence([db(), web()])),
-                          GROUP: polled(group)}, prepare=prepare)
+    try:
+        alternate(ctx, case, {ONE_BY_ONE: polled(lambda: sequence([db(), web()])),
+                              GROUP: polled(group)}, prepare=prepare)
+    finally:                            # the lab as seeded: the stack on old, none on new
+        try:
+            prepare("")
+        except Exception as e:
+            ctx.log(f"  stack: could not put the stack back on old: {e}")
     note = own_downtime_note(case)
     if note:
         case.notes.append(note)
