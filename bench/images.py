@@ -109,3 +109,53 @@ docker ps -aq --filter name=c-bench- --filter name={APACHE} | xargs -r docker rm
 docker image prune -f >/dev/null
 docker volume ls -q --filter name={APACHE} | xargs -r docker volume rm >/dev/null
 true"""
+
+
+# --- the lab's compose stack (`inv lab.up --stack`): project shop on old ------
+
+STACK_PROJECT = "shop"
+STACK_DIR = "/srv/shop"
+STACK_CONTAINERS = ("shop_db_1", "shop_web_1")     # compose 1.x names, in start order
+STACK_VOLUMES = ("shop_dbdata",)
+STACK_NETWORKS = ("shop_default",)
+STACK_IMAGE = "shop-app:1"
+STACK_PORT = 9090
+STACK_POLICY = "unless-stopped"                    # `restart:` in its compose file
+
+
+def stack_source_script() -> str:
+    """On the source: the stack running as seeded. A cut-over leaves both
+    containers stopped with restart policy `no`; put back what compose set,
+    then `docker-compose up -d` starts them as compose does (db healthy
+    before web: its depends_on), recreating nothing."""
+    names = " ".join(STACK_CONTAINERS)
+    return f"""set -eu
+docker update --restart {STACK_POLICY} {names} >/dev/null
+cd {STACK_DIR}
+out=$(docker-compose up -d 2>&1) || {{ printf '%s\\n' "$out" >&2; exit 1; }}
+for c in {names}; do
+  [ "$(docker inspect -f '{{{{.State.Running}}}} {{{{.HostConfig.RestartPolicy.Name}}}}' "$c")" \\
+    = "true {STACK_POLICY}" ] || {{ echo "$c: not running with restart {STACK_POLICY}" >&2; exit 1; }}
+done"""
+
+
+def stack_clear_script() -> str:
+    """On the target: nothing of the stack left from an earlier run (its
+    containers, volume, network and project folder), the image kept. Fails
+    when something is still there."""
+    names = " ".join(STACK_CONTAINERS)
+    volumes = " ".join(STACK_VOLUMES)
+    networks = " ".join(STACK_NETWORKS)
+    return f"""set -u
+docker rm -f {names} >/dev/null 2>&1
+docker ps -aq --filter label=com.docker.compose.project={STACK_PROJECT} | xargs -r docker rm -f >/dev/null
+docker volume rm {volumes} >/dev/null 2>&1
+docker network rm {networks} >/dev/null 2>&1
+rm -rf {STACK_DIR}
+left=""
+for c in {names}; do docker container inspect "$c" >/dev/null 2>&1 && left="$left container $c"; done
+for v in {volumes}; do docker volume inspect "$v" >/dev/null 2>&1 && left="$left volume $v"; done
+for n in {networks}; do docker network inspect "$n" >/dev/null 2>&1 && left="$left network $n"; done
+[ -e {STACK_DIR} ] && left="$left {STACK_DIR}"
+[ -z "$left" ] || {{ echo "still on the target:$left" >&2; exit 1; }}
+true"""

@@ -1,11 +1,16 @@
 """The benchmark's lab: a lab of its own (name and state folder apart from the
 default lab and the tests' labs), reached through `inv lab.*` and, as root
-inside the hosts, through `docker exec` on this machine's engine."""
+inside the hosts, through `docker exec` on this machine's engine. It has the
+lab's compose stack (`inv lab.up --stack`: project shop on `old`) for the
+stack scenario."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+from lab.images import IMAGE_LABEL          # which lab image a host runs
 
 from .shell import Done, run
 
@@ -19,6 +24,7 @@ class Lab:
     name: str = DEFAULT_NAME
     dir: Path = DEFAULT_DIR
     nodes: int = 8                   # node1..nodeN besides old and new
+    stack: bool = True               # old runs the compose project shop (DOCKMOVE_LAB_STACK)
 
     @property
     def inventory(self) -> Path:
@@ -27,7 +33,8 @@ class Lab:
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKMOVE_LAB_NAME": self.name,
-                "DOCKMOVE_LAB_DIR": str(self.dir), "DOCKMOVE_INVENTORY": str(self.inventory)}
+                "DOCKMOVE_LAB_DIR": str(self.dir), "DOCKMOVE_INVENTORY": str(self.inventory),
+                "DOCKMOVE_LAB_STACK": "1" if self.stack else "0"}
 
     def container(self, host: str) -> str:
         return f"{self.name}-{host}"
@@ -41,8 +48,21 @@ class Lab:
         return run([str(PROJECT / ".venv" / "bin" / "inv"), *args], check=check,
                    env=self.env, cwd=str(PROJECT), timeout=timeout)
 
-    def up(self) -> None:
+    def up(self, log: Callable[[str], None] = print) -> None:
+        """`inv lab.up`. With the stack, an `old` made without it is made anew
+        first (lab.up refuses to seed the stack into it): only `old`, where
+        `inv lab.up --stack --fresh` would remake every host (new's engine,
+        the nodes); what the benchmark made on old is made again when needed."""
+        if self.stack and self.exists("old") and not self.has_stack():
+            log(f"lab: {self.container('old')} was made without the compose stack; making old "
+                "anew with it (its state is lost; new and the nodes are kept)")
+            self._remove(["old"])
         self.inv("lab.up", "--extra", str(self.nodes))
+
+    def ensure_stack(self, log: Callable[[str], None] = print) -> None:
+        """The stack on old, for a lab that was up without it."""
+        if not self.has_stack():
+            self.up(log)
 
     def down(self) -> None:
         self.inv("lab.down")
@@ -59,6 +79,16 @@ class Lab:
         done = run(["docker", "inspect", "-f", "{{.State.Running}}",
                     *map(self.container, hosts)], check=False)
         return done.code == 0 and set(done.output.split()) == {"true"}
+
+    def exists(self, host: str) -> bool:
+        return run(["docker", "container", "inspect", self.container(host)],
+                   check=False).code == 0
+
+    def has_stack(self) -> bool:
+        """Whether old was made from the lab's image with the stack (old-stack)."""
+        done = run(["docker", "inspect", "-f", f'{{{{index .Config.Labels "{IMAGE_LABEL}"}}}}',
+                    self.container("old")], check=False)
+        return done.code == 0 and done.output.strip() == "old-stack"
 
     def has_engine(self, host: str) -> bool:
         return self.sh(host, "docker info >/dev/null 2>&1", check=False).code == 0
@@ -77,6 +107,11 @@ class Lab:
         """Make hosts fresh again (their root filesystem and their engine's
         volume removed), then `inv lab.up` creates them anew and rewrites the
         inventory and known_hosts with their new addresses and keys."""
+        self._remove(hosts)
+        self.up()
+
+    def _remove(self, hosts: list[str]) -> None:
+        """Hosts' containers and their engines' volumes, nothing else."""
         names = [self.container(h) for h in hosts]
         volumes = run(["docker", "inspect", "-f",
                        "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}",
@@ -84,4 +119,3 @@ class Lab:
         run(["docker", "rm", "-f", *names], check=False)
         if volumes:
             run(["docker", "volume", "rm", *volumes], check=False)
-        self.up()

@@ -22,12 +22,12 @@ from .lab import PROJECT, Lab
 from .machine import facts
 from .measure import Context
 from .model import Case
-from .scenarios import downtime, provisioning, transfer
+from .scenarios import downtime, provisioning, stack, transfer
 from .settings import Settings, from_args
 
 RUNS = {"provision": provisioning.provision, "fanout": provisioning.fanout,
         "full": transfer.full, "incremental": transfer.incremental,
-        "slowlink": transfer.slowlink, "downtime": downtime.run}
+        "slowlink": transfer.slowlink, "downtime": downtime.run, "stack": stack.run}
 
 
 def log(line: str) -> None:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     lab = lab_for(settings)
     if not lab.running(["old", "new", *lab.node_names()]):
         log(f"lab: starting {lab.name} with {lab.nodes} extra hosts")
-        lab.up()
+        lab.up(log)
     logs = settings.results / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     records = Path(tempfile.mkdtemp(prefix="dockmove-bench-records-"))

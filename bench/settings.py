@@ -5,7 +5,7 @@ import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SCENARIOS = ("provision", "fanout", "full", "incremental", "slowlink", "downtime")
+SCENARIOS = ("provision", "fanout", "full", "incremental", "slowlink", "downtime", "stack")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

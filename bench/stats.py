@@ -53,16 +53,29 @@ def downtime(events: Iterable[tuple[float, str, bool]], source: str = "source",
     return None
 
 
-_STEP = re.compile(r"^(?:\w+: )?\[(\d+)(?:/\d+)?\] ([^:]+?): .*\((\d+(?:\.\d+)?)s\)\s*$")
+_STEP = re.compile(r"^(?:\w+: )?\[(\d+)(?:/\d+)?\] ([^:]+?): (.*)\((\d+(?:\.\d+)?)s\)\s*$")
+_ORDER = re.compile(r"^(?:\w+: )?order: (.+?) \(")
+_MEMBER_STEP = re.compile(r"\s*([^:]+?): ")
 
 
 def step_times(output: str) -> dict[str, float]:
     """`[3] image: ... (12.3s)` lines of `inv migrate` (`[3/7]` in older
     versions, after a `migrate: ` prefix or not) -> {"image": 12.3}: where a
-    migration's time goes. A step that occurs twice is summed."""
+    migration's time goes. A step that occurs twice is summed; so is a
+    group's step of each member (`[7] shop_db_1: data ...`, the members
+    named by its `order: a -> b` line): its steps run one after another."""
+    members: set[str] = set()
     steps: dict[str, float] = {}
     for line in output.splitlines():
+        order = _ORDER.match(line.strip())
+        if order:
+            members |= {n.strip() for n in order.group(1).split("->")}
         m = _STEP.match(line.strip())
-        if m:
-            steps[m.group(2)] = steps.get(m.group(2), 0.0) + float(m.group(3))
+        if not m:
+            continue
+        name = m.group(2)
+        if name in members:
+            member_step = _MEMBER_STEP.match(m.group(3))
+            name = member_step.group(1) if member_step else name
+        steps[name] = steps.get(name, 0.0) + float(m.group(4))
     return steps

@@ -5,6 +5,7 @@ import unittest
 
 from bench import images, link, readme, report
 from bench.model import Case, Side, Target, evaluate, summarize
+from bench.scenarios import stack
 from bench.settings import from_args
 from bench.stats import downtime, median, ratio, schedule, step_times
 
@@ -46,6 +47,18 @@ class Stats(unittest.TestCase):
                "migrate: [6] image (changes since): sent 0 B (0.3s)\n")
         self.assertEqual(step_times(now), {"image (source running)": 2.0, "stop": 10.2,
                                            "image (changes since)": 0.3})
+
+    def test_step_times_of_a_group_add_up_its_members_steps(self):
+        out = ("migrate: order: shop_db_1 -> shop_web_1 (each starts after what it needs)\n"
+               "migrate: [1] project files: /srv/shop/.env copied to new (10.0 KiB) (0.3s)\n"
+               "migrate: [6] compose: shop_db_1: compose on new takes it as its own (1.2s)\n"
+               "migrate: [15] shop_web_1: stop: shop_web_1 stopped on old; its answer (0.6s)\n"
+               "migrate: [16] shop_db_1:  stop: shop_db_1 stopped on old (0.3s)\n"
+               "migrate: [23] shop_db_1:  verify: running; no published TCP port (0.5s)\n"
+               "migrate: [25] settled: shop_db_1 running, healthy, no restart in 3s (3.0s)\n")
+        steps = step_times(out)
+        self.assertEqual(set(steps), {"project files", "compose", "stop", "verify", "settled"})
+        self.assertAlmostEqual(steps["stop"], 0.9)
 
 
 class Targets(unittest.TestCase):
@@ -113,6 +126,53 @@ class Scripts(unittest.TestCase):
         self.assertIn("mirred egress redirect dev bench-ifb0", text)
 
 
+class Stack(unittest.TestCase):
+    def test_one_by_one_is_one_sample_of_both_runs(self):
+        db = {"seconds": 9.0, "steps": {"stop": 0.5, "verify": 3.2}, "tool_downtime_s": 4.1,
+              "report": {"container": "shop_db_1", "downtime_s": 4.1, "image_sent_bytes": 0}}
+        web = {"seconds": 7.0, "steps": {"stop": 0.2, "start": 0.3}, "tool_downtime_s": 3.5,
+               "report": {"container": "shop_web_1", "downtime_s": 3.5, "image_sent_bytes": 5}}
+        s = stack.sequence([db, web])
+        self.assertEqual(s["seconds"], 16.0)
+        self.assertEqual(s["steps"], {"stop": 0.7, "verify": 3.2, "start": 0.3})
+        self.assertEqual(s["member_downtime_s"], {"shop_db_1": 4.1, "shop_web_1": 3.5})
+        self.assertNotIn("tool_downtime_s", s)       # no run saw the stack's whole outage
+        self.assertEqual(stack.image_sent(s), 5)
+
+    def test_a_groups_image_bytes_are_its_members(self):
+        sample = {"report": {"downtime_s": 2.0, "members": [
+            {"container": "shop_db_1", "image_sent_bytes": 0},
+            {"container": "shop_web_1", "image_sent_bytes": 7}]}}
+        self.assertEqual(stack.image_sent(sample), 7)
+        self.assertEqual(stack.image_sent({"seconds": 1}), 0)
+
+    def test_the_tools_own_downtimes_in_a_note(self):
+        case = Case("stack", "shop", baseline=stack.ONE_BY_ONE, metric="downtime_s", sides=[
+            Side(stack.ONE_BY_ONE, samples=[
+                {"downtime_s": 12, "member_downtime_s": {"shop_db_1": 4.0, "shop_web_1": 3.0}},
+                {"error": "boom"}]),
+            Side(stack.GROUP, stack.TARGET, samples=[
+                {"downtime_s": 3, "tool_downtime_s": 2.5}, {"downtime_s": 5, "tool_downtime_s": 3.5}])])
+        note = stack.own_downtime_note(case)
+        self.assertIn("one by one: shop_db_1 4.00s, shop_web_1 3.00s, each run its own", note)
+        self.assertIn("group 3.00s for the group", note)
+        group = summarize(case)[1]
+        self.assertEqual((group.ratio, group.met), (4 / 12, True))
+        self.assertIsNone(stack.own_downtime_note(Case("stack", "x", [Side("a")])))
+
+    def test_scripts_put_the_source_back_and_clear_only_the_stack_on_the_target(self):
+        source = images.stack_source_script()
+        self.assertIn("docker update --restart unless-stopped shop_db_1 shop_web_1", source)
+        self.assertIn("cd /srv/shop", source)
+        self.assertIn("docker-compose up -d", source)
+        clear = images.stack_clear_script()
+        for what in ("docker rm -f shop_db_1 shop_web_1", "docker volume rm shop_dbdata",
+                     "docker network rm shop_default", "rm -rf /srv/shop"):
+            self.assertIn(what, clear)
+        self.assertNotIn("rmi", clear)               # shop-app:1 stays on new
+        self.assertIn("still on the target", clear)
+
+
 class Readme(unittest.TestCase):
     def test_splice_replaces_only_between_the_markers(self):
         text = f"# x\n## Benchmarks\n{readme.START}\nold table\n{readme.END}\nafter\n"
@@ -128,6 +188,16 @@ class Settings(unittest.TestCase):
         self.assertEqual((s.reps, s.nodes, s.mib(300)), (1, 2, 6))
         s = from_args(["full", "--scale", "0.1", "--reps", "2"])
         self.assertEqual((s.scenarios, s.reps, s.mib(1024)), (("full",), 2, 102))
+
+    def test_the_stack_is_a_scenario_of_all_and_of_smoke(self):
+        self.assertEqual(from_args(["--all"]).scenarios[-1], "stack")
+        self.assertIn("stack", from_args(["--smoke"]).scenarios)
+        self.assertEqual(from_args(["--smoke", "stack"]).scenarios, ("stack",))
+
+    def test_every_scenario_has_a_run(self):
+        from bench.run import RUNS
+        from bench.settings import SCENARIOS
+        self.assertEqual(set(RUNS), set(SCENARIOS))
 
 
 if __name__ == "__main__":
