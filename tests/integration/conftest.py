@@ -67,6 +67,9 @@ class Lab:
     def _env(self, inventory: Path | None = None, env: dict | None = None) -> dict:
         return {**os.environ, "DOCKMOVE_INVENTORY": str(inventory or self.cfg.inventory_path),
                 "DOCKMOVE_LAB_NAME": self.cfg.name, "DOCKMOVE_LAB_DIR": str(self.cfg.state_dir),
+                # the lab as it was made: `inv lab.up` again keeps its hosts
+                "DOCKMOVE_LAB_EXTRA": str(self.cfg.extra), "DOCKMOVE_LAB_HOP": str(int(self.cfg.hop)),
+                "DOCKMOVE_LAB_STACK": str(int(self.cfg.stack)),
                 "PYTHONUNBUFFERED": "1", **(env or {})}
 
     def inv_until(self, *args: str, when: Callable[[str], bool],
