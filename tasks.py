@@ -217,7 +217,9 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
                              "--rollback) or a compose project's (inv migrate PROJECT --project "
                              "--rollback)")
         if project:
-            names = project_moved(_records(records), names[0])
+            names = project_moved(_records(records), names[0], from_)
+            if isinstance(names, str):
+                raise UsageError(names)
             if not names:
                 raise UsageError(f"no migration of the compose project {container!r} in force "
                                  f"on record in {_records(records)}/")

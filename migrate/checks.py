@@ -249,6 +249,7 @@ def settle_all(answered: Sequence[Answered], clock: Callable[[], float] = time.m
     """Several containers that answered, each up without a restart for its
     settle period, their periods running at the same time (a group): each
     look fails at once if one fell over."""
+    begun = clock()         # those verified first waited for the others: time from here too
     while True:
         states = [a.watch.look() for a in answered]
         waiting = [a for a in answered if a.watch.up_since is None
@@ -257,7 +258,7 @@ def settle_all(answered: Sequence[Answered], clock: Callable[[], float] = time.m
             return states
         for a in waiting:
             w = a.watch
-            if clock() > max(a.deadline, (w.up_since or 0) + w.settle + 2):
+            if clock() > max(a.deadline, begun + w.settle + 2, (w.up_since or 0) + w.settle + 2):
                 raise MigrateError(f"{w.remote.name}: {w.name} is {w.last or 'not up'} after "
                                    f"waiting; see `docker logs {w.name}` there")
         checkpoint()

@@ -43,6 +43,7 @@ from typing import Mapping, Sequence
 import yaml
 
 from fleet.remote import Remote
+from fleet.secrets import mask_text
 
 from .project_files import CONFIG_FILES, ENV_FILES, WORKING_DIR, paths
 
@@ -51,6 +52,7 @@ SERVICE = "com.docker.compose.service"
 HASH = "com.docker.compose.config-hash"
 IMAGE = "com.docker.compose.image"
 VERSION = "com.docker.compose.version"
+DEPENDS = "com.docker.compose.depends_on"
 
 
 def command(labels: Mapping[str, str], *what: str) -> tuple[str, list[str]] | None:
@@ -207,16 +209,22 @@ def _compose(remote: Remote, made_by: str) -> tuple[list[str], str] | None:
     return None
 
 
-def depends_on(remote: Remote, labels: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
-    """The project's depends_on as the source's compose reads its files;
-    {} when it cannot."""
+def depends_on(remote: Remote, labels: Mapping[str, str]
+               ) -> tuple[dict[str, tuple[str, ...]], str]:
+    """The project's depends_on as the source's compose reads its files,
+    or ({}, why not)."""
     found = _compose(remote, labels.get(VERSION, ""))
     how = command(labels, "config")
-    if found is None or how is None:
-        return {}
+    if found is None:
+        return {}, f"no compose on {remote.name}"
+    if how is None:
+        return {}, "its labels name no working directory or compose file"
     (wd, args), compose = how, found[0]
     r = remote.run(["sh", "-c", IN_DIR, "sh", wd, *compose, *args], sudo=True, check=False)
-    return parse_depends(r.stdout) if r.ok else {}
+    if not r.ok:
+        lines = (r.stderr or r.stdout).strip().splitlines()
+        return {}, mask_text(lines[-1]) if lines else f"exit code {r.exit_code}"
+    return parse_depends(r.stdout), ""
 
 
 def read(remote: Remote, labels: Mapping[str, str], made_by: str = "") -> Hashes:
@@ -233,5 +241,5 @@ def read(remote: Remote, labels: Mapping[str, str], made_by: str = "") -> Hashes
     r = remote.run(["sh", "-c", IN_DIR, "sh", wd, *compose, *args], sudo=True, check=False)
     if not r.ok:
         lines = (r.stderr or r.stdout).strip().splitlines()
-        return Hashes(version, None, lines[-1] if lines else f"exit code {r.exit_code}")
+        return Hashes(version, None, mask_text(lines[-1]) if lines else f"exit code {r.exit_code}")
     return Hashes(version, parse(r.stdout))

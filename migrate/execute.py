@@ -403,13 +403,20 @@ class Executor:
     def stop_time(self) -> list[str]:
         return [] if self.opts.stop_timeout is None else ["--time", str(self.opts.stop_timeout)]
 
-    def stopped(self, t0: float) -> str:
-        """The source stopped (the stop began at `t0`): downtime counts from now."""
-        self.stopped_at = time.monotonic()      # downtime: from stopped to answering
-        took = self.stopped_at - t0
+    def stopped(self, t0: float, killed: bool | None = None) -> str:
+        """The source stopped (the stop began at `t0`): downtime counts from
+        now. `killed` (several stopped with one command): whether the engine
+        killed it at the end of its stop timeout; if not, it stopped when
+        asked, at `t0`."""
+        now = time.monotonic()
+        took = now - t0
+        joint = killed is not None
+        killed = killed if joint else took > 5
+        self.stopped_at = t0 if joint and not killed else now   # downtime: from stopped
         return (f"{self.container} stopped on {self.ends.source.name}"
                 + (f" after {took:.1f}s (it did not exit on its stop signal; the engine killed "
-                   "it after its stop timeout: --stop-timeout shortens the wait)" if took > 5 else ""))
+                   "it after its stop timeout: --stop-timeout shortens the wait)" if killed
+                   else ""))
 
     def do_stay(self, step: Step) -> str:
         """A stopped member of a group: nothing to stop, but the last pass
@@ -619,7 +626,8 @@ class Executor:
         source, container = self.ends.source.name, self.container
         paused = self.p.autoremove or self.frozen_at is not None
         back = "unpaused" if paused else "started again"
-        touched = self.stopped_at is not None or self.frozen_at is not None
+        touched = (self.stopped_at is not None or self.frozen_at is not None
+                   or bool(self.mine))       # a stop was asked (it may have ended anyway)
         return (f"{container} on {source} untouched" if not touched else
                 f"{container} on {source} could not be {back}: do it there "
                 f"(docker {'unpause' if paused else 'start'} {container})"

@@ -140,7 +140,7 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
                                       target.name)
                  if named.files or named.optional else None)
         decided = plan_group(opts, members, list(members), _timestamp(), os.environ,
-                             _declared(src, members))
+                             _declared(src, members, out))
         if files is not None:           # one refusal with every problem
             decided = with_files(decided, files)
         g = accepted(decided, out)
@@ -200,7 +200,14 @@ def _stop_together(ends: Ends, exs: Sequence[Executor]) -> str:
     checkpoint()
     t0 = time.monotonic()
     eng.docker(ends.src, "stop", *exs[0].stop_time(), "--", *(ex.container for ex in exs))
-    return "; ".join(ex.stopped(t0) + s for ex, s in zip(exs, shown))
+    done = []
+    for ex, s in zip(exs, shown):
+        # one that ended on its stop signal stopped serving when it was asked
+        # to; one the engine killed (137) only at the end of its stop timeout
+        code = ((eng.inspect(ends.src, "container", ex.container) or {}).get("State")
+                or {}).get("ExitCode")
+        done.append(ex.stopped(t0, killed=code == 137) + s)
+    return "; ".join(done)
 
 
 def _labels(f) -> dict:
@@ -218,28 +225,27 @@ def _shares(f) -> str:
     return " and ".join(shared) + " of another container" if shared else ""
 
 
-def _declared(src: Remote, members) -> dict[tuple[str, str], tuple[str, ...]]:
+def _declared(src: Remote, members, say: Printer) -> dict[tuple[str, str], tuple[str, ...]]:
     """The depends_on of each compose project among the members whose
     containers carry none (compose 1), as the source's compose reads the
     project's files."""
-    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
     asked = set()
+    labelled = {_labels(f).get(compose_adopt.PROJECT) for f in members.values()
+                if "com.docker.compose.depends_on" in _labels(f)}     # compose 2's
     for f in members.values():
         labels = _labels(f)
         project = labels.get(compose_adopt.PROJECT)
-        if not project or project in asked or "com.docker.compose.depends_on" in labels:
+        if not project or project in asked or project in labelled:
             continue
         asked.add(project)
-        for service, deps in compose_adopt.depends_on(src, labels).items():
-            out[(project, service)] = deps
-    return out
-
-
-def _through(steps: Sequence, action: str) -> tuple:
-    """The steps up to the first `action` (itself too); the first alone
-    when there is none."""
-    at = next((i for i, s in enumerate(steps) if s.action == action), 0)
-    return tuple(steps[:at + 1])
+        deps, why = compose_adopt.depends_on(src, labels)
+        if why:
+            say(f"order: compose on {src.name} could not read the depends_on of the project "
+                f"{project} ({why}): ordered by links and shared volumes only")
+        for service, needed in deps.items():
+            found[(project, service)] = needed
+    return found
 
 
 def _adopt(ends: Ends, members, exs, files: project_files.FilesPlan) -> str:
@@ -303,31 +309,29 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                 if files is not None and files.copy:
                     shared.run("project files",
                                lambda: project_files.copy(ends, files, shared.journal, out), out)
-                adopt = files is not None and any(compose_adopt.PROJECT in _labels(f)
-                                                  for f in members.values())
-                # compose on the target is asked once the images are there
-                head = {n: _through(cut[n].before, "base_image") if adopt else cut[n].before
-                        for n in g.order}
+
+                def run(name: str, step) -> None:
+                    # compose is asked just before the create, once the image is there
+                    if (step.action == "create" and files is not None
+                            and compose_adopt.PROJECT in _labels(members[name])):
+                        shared.run("compose", lambda: _adopt(ends, {name: members[name]}, exs,
+                                                             files), out)
+                    exs[name].run(step)
                 for name in g.order:
-                    for step in head[name]:
-                        exs[name].run(step)
-                if adopt:
-                    shared.run("compose", lambda: _adopt(ends, members, exs, files), out)
-                for name in g.order:
-                    for step in cut[name].before[len(head[name]):]:
-                        exs[name].run(step)
+                    for step in cut[name].before:
+                        run(name, step)
                 for wave in stop_waves(g.order, g.needs):   # dependents first
                     together = [exs[n] for n in wave if cut[n].stop[0].action == "stop"]
                     for name in wave:
                         if len(together) < 2 or exs[name] not in together:
-                            exs[name].run(cut[name].stop[0])
+                            run(name, cut[name].stop[0])
                     if len(together) > 1:
                         shared.run(f"{', '.join(ex.container for ex in together)}: stop",
                                    lambda: _stop_together(ends, together), out)
                 for phase in ("after", "verify"):
                     for name in g.order:
                         for step in getattr(cut[name], phase):
-                            exs[name].run(step)
+                            run(name, step)
                 # every one answered: their settle periods run at the same time
                 up = [exs[n] for n in g.order if exs[n].answered_now is not None]
                 if up:

@@ -124,16 +124,24 @@ def read_record(path: Path) -> Record | None:
         return None
 
 
-def project_moved(records: Path, project: str) -> tuple[str, ...]:
+def project_moved(records: Path, project: str, source: str | None = None
+                  ) -> tuple[str, ...] | str:
     """The containers of a compose project whose last finished migration
-    on record is in force (not rolled back), by name."""
-    names = {}
+    on record (from `source`, if given) is in force (not rolled back), by
+    name; or, when they came from several hosts, the problem."""
+    last: dict[tuple[str, str], Record] = {}
     for f in sorted(records.glob("*.json")) if records.is_dir() else []:
         r = read_record(f)
         labels = ((r.container_inspect.get("Config") or {}).get("Labels") or {}) if r else {}
-        if r is not None and r.finished and labels.get("com.docker.compose.project") == project:
-            names[r.container] = r
-    return tuple(sorted(n for n, r in names.items() if not r.rolled_back))
+        if (r is not None and r.finished and labels.get("com.docker.compose.project") == project
+                and source in (None, r.source)):
+            last[(r.source, r.container)] = r
+    live = {k: r for k, r in last.items() if not r.rolled_back}
+    sources = sorted({s for s, _ in live})
+    if len(sources) > 1:
+        return (f"the compose project {project!r} was moved from several hosts "
+                f"({', '.join(sources)}): say which with --from")
+    return tuple(sorted(name for _, name in live))
 
 
 def last_finished(records: Path, container: str | None = None, *,

@@ -31,7 +31,8 @@ def compose_text(remote: Remote, names: Sequence[str], project: str | None = Non
     log_driver = eng.engine_info(remote).get("LoggingDriver", "json-file")
     if project:
         names = project_members(remote, project)
-    members = [eng.container_and_image(remote, n) for n in names]
+    members = [_with_depends(remote, c, i, note) for c, i in
+               (eng.container_and_image(remote, n) for n in names)]
     networks = _inspected(remote, "network", (n for c, _ in members for n in user_networks(c)))
     volumes = _inspected(remote, "volume", (v for c, _ in members for v in named_volumes(c)))
     built = build(members, networks, volumes=volumes, default_log_driver=log_driver,
@@ -39,6 +40,24 @@ def compose_text(remote: Remote, names: Sequence[str], project: str | None = Non
     for line in built.notes:
         note(line)
     return render_yaml(built, mask=mask)
+
+
+def _with_depends(remote: Remote, container: dict, image: dict, note: Callable[[str], None]):
+    """A compose 1 container carries no depends_on label: the one its
+    project's files give (as this host's compose reads them) is added to
+    the inspect read here, so that the file has it too."""
+    from .compose_adopt import DEPENDS, PROJECT, SERVICE, depends_on
+    labels = (container.get("Config") or {}).get("Labels") or {}
+    if not labels.get(PROJECT) or DEPENDS in labels:
+        return container, image
+    deps, why = depends_on(remote, labels)
+    if why:
+        note(f"{labels.get(SERVICE)}: compose on {remote.name} could not read its depends_on "
+             f"({why}): only links and shared volumes give it one")
+        return container, image
+    wanted = ",".join(f"{d}:service_started:false" for d in deps.get(labels.get(SERVICE), ()))
+    config = {**container["Config"], "Labels": {**labels, DEPENDS: wanted}}
+    return {**container, "Config": config}, image
 
 
 def _inspected(remote: Remote, kind: str, names) -> dict[str, dict]:

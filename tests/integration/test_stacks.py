@@ -194,8 +194,9 @@ def test_members_that_need_none_of_each_other_stop_together(slab, tmp_path):
     out = slab.inv("migrate", "tw-a,tw-b", "--to", "new", "--stop-timeout", "2",
                    "--no-port-check", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "] tw-b, tw-a: stop: tw-b stopped on old; tw-a stopped on old (" in out.stdout, \
-        out.stdout
+    line = next(x for x in out.stdout.splitlines() if "] tw-b, tw-a: stop: " in x)
+    assert ": stop: tw-b stopped on old after " in line and "; tw-a stopped on old after " in line
+    assert line.count("the engine killed it after its stop timeout") == 2, line
     for name in ("tw-a", "tw-b"):
         assert inspect(slab, "new", name)["State"]["Running"], name
         assert not inspect(slab, "old", name)["State"]["Running"], name

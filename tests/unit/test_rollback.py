@@ -102,3 +102,8 @@ def test_a_projects_moved_containers_are_found_by_their_records(tmp_path):
             container_inspect=shop, rolled_back="2026-01-03T00:00:00Z")
     assert project_moved(records, "shop") == ("web",)
     assert project_moved(tmp_path / "none", "shop") == ()
+    _record(records, "20260104000000-db.json", container="db", outcome="done", source="b",
+            container_inspect=shop)
+    assert project_moved(records, "shop") == ("the compose project 'shop' was moved from "
+                                              "several hosts (b, old): say which with --from")
+    assert project_moved(records, "shop", "b") == ("db",)
