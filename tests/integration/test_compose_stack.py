@@ -212,6 +212,9 @@ def test_the_compose_file_of_record_brings_the_shop_up_on_a_third_host(clab):
                    "--show-secrets")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "com.docker.compose" not in out.stdout, out.stdout      # compose's own labels left
+    import yaml
+    services = yaml.safe_load(out.stdout)["services"]
+    assert "db" in services["web"]["depends_on"], out.stdout      # compose 1: from its file
     provision = clab.inv("provision", "--host", "node1")
     assert provision.returncode == 0, provision.stdout + provision.stderr
     copy = subprocess.run(f"docker exec {clab.container('old').name} docker save shop-app:1 | "
