@@ -2,10 +2,15 @@
 provisioned target, the raw pipeline as a runner."""
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 from fleet.inventory import load_inventory
 
 from .. import images
 from ..measure import Context
+from ..poller import Poller
+from ..stats import downtime
 from ..raw import pipeline_argv
 from ..shell import run
 
@@ -94,3 +99,21 @@ def migrate_runner(ctx: Context, container: str, *args: str, label: str):
         return tool.migrate(ctx.lab, container, *args, supported=ctx.migrate_options,
                             records=ctx.records, log=log)
     return go
+
+
+def with_downtime(urls: dict[str, str], page: bytes, migrate: Callable[[], dict],
+                  what: str = "the source never stopped answering or the target never "
+                              "answered after it") -> dict:
+    """Run `migrate` while polling `urls` (source, target) from here for
+    `page`: its sample, with `downtime_s` from the source's last answer to
+    the target's first."""
+    with Poller(urls, page) as poller:
+        sample = migrate()
+        deadline = time.monotonic() + 15
+        while not poller.seen("target") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    sample["downtime_s"] = downtime(poller.events)
+    if sample["downtime_s"] is None:
+        raise RuntimeError(f"no downtime measured: {what}")
+    return sample

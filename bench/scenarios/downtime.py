@@ -9,9 +9,9 @@ import time
 from .. import images
 from ..measure import Context, alternate
 from ..model import Case, Side, Target
-from ..poller import Poller, answers
-from ..stats import downtime, median
-from .common import address, clear_target, ensure_engine, migrate_runner
+from ..poller import answers
+from ..stats import median
+from .common import address, clear_target, ensure_engine, migrate_runner, with_downtime
 
 PAGE = b"Docker Custom Page"
 
@@ -41,16 +41,7 @@ def run(ctx: Context) -> list[Case]:
         migrate = migrate_runner(ctx, images.APACHE, *args, label=label)
 
         def go() -> dict:
-            with Poller(urls, PAGE) as poller:
-                sample = migrate()
-                deadline = time.monotonic() + 15
-                while not poller.seen("target") and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                time.sleep(0.3)
-            sample["downtime_s"] = downtime(poller.events)
-            if sample["downtime_s"] is None:
-                raise RuntimeError("no downtime measured: the source never stopped answering "
-                                   "or the target never answered after it")
+            sample = with_downtime(urls, PAGE, migrate)
             sample["volume_mib_on_target"] = _volume_mib(ctx)
             return sample
         return go

@@ -17,9 +17,10 @@ from typing import Callable
 from .. import images
 from ..measure import Context, alternate
 from ..model import Case, Side, Target
-from ..poller import Poller, answers
-from ..stats import downtime, median
-from .common import address, ensure_engine, has_image, migrate_runner, raw_runner
+from ..poller import answers
+from ..stats import median
+from .common import (address, ensure_engine, has_image, migrate_runner, raw_runner,
+                     with_downtime)
 
 PAGE = b"apples"
 ONE_BY_ONE, GROUP = "one by one", "group"
@@ -96,17 +97,8 @@ def run(ctx: Context) -> list[Case]:
 
     def polled(migrate: Callable[[], dict]) -> Callable[[], dict]:
         def go() -> dict:
-            with Poller(urls, PAGE) as poller:
-                sample = migrate()
-                deadline = time.monotonic() + 15
-                while not poller.seen("target") and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                time.sleep(0.3)
-            sample["downtime_s"] = downtime(poller.events)
-            if sample["downtime_s"] is None:
-                raise RuntimeError("no downtime measured: old's page never stopped answering "
-                                   "or new's never answered after it")
-            return sample
+            return with_downtime(urls, PAGE, migrate, "old's page never stopped answering or "
+                                 "new's never answered after it")
         return go
 
     db, web = (migrate_runner(ctx, name, label="alone") for name in images.STACK_CONTAINERS)
