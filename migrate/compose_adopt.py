@@ -45,14 +45,9 @@ import yaml
 from fleet.remote import Remote
 from fleet.secrets import mask_text
 
-from .project_files import CONFIG_FILES, ENV_FILES, WORKING_DIR, paths
-
-PROJECT = "com.docker.compose.project"
-SERVICE = "com.docker.compose.service"
-HASH = "com.docker.compose.config-hash"
-IMAGE = "com.docker.compose.image"
-VERSION = "com.docker.compose.version"
-DEPENDS = "com.docker.compose.depends_on"
+from .compose_labels import (CONFIG_FILES, ENV_FILES, HASH, IMAGE, PROJECT, SERVICE, VERSION,
+                             WORKING_DIR)
+from .project_files import paths
 
 
 def command(labels: Mapping[str, str], *what: str) -> tuple[str, list[str]] | None:

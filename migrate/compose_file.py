@@ -35,13 +35,11 @@ import yaml
 from fleet.errors import UsageError
 from fleet.secrets import mask_argv, mask_word
 
-from .compose_service import COMPOSE_LABELS, long_mount, service_options
+from .compose_labels import DEPENDS as DEPENDS_LABEL, PREFIX as COMPOSE_LABELS
+from .compose_labels import PROJECT as PROJECT_LABEL, SERVICE as SERVICE_LABEL, of as _labels
+from .compose_service import long_mount, service_options
 from .inspected import container_name, from_inspect, link_arg
 from .spec import DEFAULT_NETWORKS, Mount, MountEntry, NetworkAttach, RunSpec, Volume
-
-SERVICE_LABEL = "com.docker.compose.service"
-PROJECT_LABEL = "com.docker.compose.project"
-DEPENDS_LABEL = "com.docker.compose.depends_on"
 
 
 @dataclass(frozen=True)
@@ -124,10 +122,6 @@ def render(compose: ComposeFile, mask: bool = True) -> str:
     head = "".join(f"# {' '.join(n.splitlines())}\n" for n in notes)
     return head + yaml.safe_dump(shown, sort_keys=False, allow_unicode=True,
                                  default_flow_style=False, width=10**9)
-
-
-def _labels(container: dict) -> dict:
-    return (container.get("Config") or {}).get("Labels") or {}
 
 
 def _depends_on(container: dict, name: str, needs: list[str], labelled: dict[str, str],

@@ -7,10 +7,9 @@ which knows the other services. Pure; what compose cannot say goes to `notes`.
 """
 from __future__ import annotations
 
+from .compose_labels import PREFIX as COMPOSE_LABELS
 from .inspected import duration, given_healthcheck, given_hostname, restart_policy
 from .spec import DEFAULT_SHM, Mount, RunSpec, Tmpfs, Volume
-
-COMPOSE_LABELS = "com.docker.compose."
 
 
 def service_options(container: dict, image: dict, spec: RunSpec, log_driver: str,

@@ -421,12 +421,16 @@ class Executor:
     def do_stay(self, step: Step) -> str:
         """A stopped member of a group: nothing to stop, but the last pass
         after this relies on it still being stopped."""
+        self._still_stopped()
+        return f"nothing to stop: {self.container} is not running on {self.ends.source.name}"
+
+    def _still_stopped(self) -> None:
+        """A source that was not running when the run began is not running now."""
         state = (eng.inspect(self.src, "container", self.container) or {}).get("State") or {}
         if state.get("Running"):
             raise MigrateError(f"{self.container} was started on {self.ends.source.name} during "
                                "this run (it was not running when the run began); run the "
                                "migration again")
-        return f"nothing to stop: {self.container} is not running on {self.ends.source.name}"
 
     def do_pause(self, step: Step) -> str:
         """A --rm source: stopping it would delete it and its anonymous
@@ -549,7 +553,7 @@ class Executor:
 
     def _created_not_started(self) -> str:
         name, there = self.p.spec.name, self.ends.target.name
-        self.do_stay(None)              # its data was copied from a source still stopped
+        self._still_stopped()           # its data was copied from a source still stopped
         state = (eng.inspect(self.dst, "container", name) or {}).get("State")
         if state is None:
             raise MigrateError(f"{there}: {name} is not there after its create")

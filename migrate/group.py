@@ -30,14 +30,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from .compose_labels import DEPENDS, PROJECT, SERVICE, of
 from .facts import Facts
 from .options import Options
 from .plan import Plan, Refused, plan
 from .steps import Step
 
-PROJECT = "com.docker.compose.project"
-SERVICE = "com.docker.compose.service"
-DEPENDS = "com.docker.compose.depends_on"
 
 
 @dataclass(frozen=True)
@@ -48,9 +46,6 @@ class GroupPlan:
     needs: Mapping[str, tuple[str, ...]]    # container -> the members it needs
 
 
-def _labels(f: Facts) -> Mapping[str, str]:
-    return (f.container.get("Config") or {}).get("Labels") or {}
-
 
 Declared = Mapping[tuple[str, str], Sequence[str]]
 
@@ -59,12 +54,12 @@ def needs(members: Mapping[str, Facts], declared: Declared = {}) -> dict[str, tu
     """For each member, the other members it needs where it runs.
     `declared`: (project, service) -> the services it depends on, as the
     project's files say (compose 1 puts no depends_on label)."""
-    services = {(_labels(f).get(PROJECT), _labels(f).get(SERVICE)): name
-                for name, f in members.items() if _labels(f).get(SERVICE)}
+    services = {(of(f.container).get(PROJECT), of(f.container).get(SERVICE)): name
+                for name, f in members.items() if of(f.container).get(SERVICE)}
     out = {}
     for name, f in members.items():
         wanted = [d.name for d in f.dependencies]
-        labels = _labels(f)
+        labels = of(f.container)
         entries = [e.split(":")[0].strip()
                    for e in filter(None, (labels.get(DEPENDS) or "").split(","))]
         entries += declared.get((labels.get(PROJECT), labels.get(SERVICE)), ())

@@ -37,7 +37,9 @@ from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
                       undo_run)
 from .facts import gather
-from .group import PROJECT, GroupPlan, phases, plan_group, stop_waves
+from .compose_labels import CONFIG_FILES, DEPENDS, ENV_FILES, ONEOFF, PROJECT, VERSION
+from .compose_labels import of as labels_of
+from .group import GroupPlan, phases, plan_group, stop_waves
 from .journal import Journal
 from .records import last_finished
 from .plan import Refused
@@ -83,7 +85,7 @@ def host_members(remote: Remote) -> tuple[str, ...]:
 
 def _listed(remote: Remote, *filters: str) -> tuple[str, ...]:
     r = eng.docker(remote, "ps", "-a", *filters,
-                   "--format", '{{.Names}}\t{{.Label "com.docker.compose.oneoff"}}')
+                   "--format", '{{.Names}}\t{{.Label "' + ONEOFF + '"}}')
     return tuple(sorted(line.split("\t")[0] for line in r.stdout.splitlines()
                         if line.strip() and line.split("\t")[1:] != ["True"]))
 
@@ -134,8 +136,7 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
                                          f" (every container of {source.name})" if whole_host
                                          else "")
             + f": from {source.name} to {target.name} (mode {opts.mode}, one {cut})")
-        named = project_files.named((f.container.get("Config") or {}).get("Labels") or {}
-                                    for f in members.values())
+        named = project_files.named(labels_of(f.container) for f in members.values())
         files = (project_files.decide(named, project_files.read(ends, named), source.name,
                                       target.name)
                  if named.files or named.optional else None)
@@ -152,7 +153,7 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         if files is not None:
             out(f"project files: {', '.join(files.copy) or 'none'} to copy to the same paths"
                 + (f"; there already, the same: {', '.join(files.same)}" if files.same else ""))
-        if files is not None and any(compose_adopt.PROJECT in _labels(f)
+        if files is not None and any(PROJECT in labels_of(f.container)
                                      for f in members.values()):
             out(f"compose: once the project's files and images are on {target.name}, compose on "
                 "both hosts gives each service's hash, so that a later `docker compose up` "
@@ -210,10 +211,6 @@ def _stop_together(ends: Ends, exs: Sequence[Executor]) -> str:
     return "; ".join(done)
 
 
-def _labels(f) -> dict:
-    return (f.container.get("Config") or {}).get("Labels") or {}
-
-
 def _shares(f) -> str:
     """What of another container this one uses (compose hashes its id)."""
     host = f.container.get("HostConfig") or {}
@@ -231,11 +228,11 @@ def _declared(src: Remote, members, say: Printer) -> dict[tuple[str, str], tuple
     project's files."""
     found: dict[tuple[str, str], tuple[str, ...]] = {}
     asked = set()
-    labelled = {_labels(f).get(compose_adopt.PROJECT) for f in members.values()
-                if "com.docker.compose.depends_on" in _labels(f)}     # compose 2's
+    labelled = {labels_of(f.container).get(PROJECT) for f in members.values()
+                if DEPENDS in labels_of(f.container)}      # compose 2's
     for f in members.values():
-        labels = _labels(f)
-        project = labels.get(compose_adopt.PROJECT)
+        labels = labels_of(f.container)
+        project = labels.get(PROJECT)
         if not project or project in asked or project in labelled:
             continue
         asked.add(project)
@@ -248,37 +245,27 @@ def _declared(src: Remote, members, say: Printer) -> dict[tuple[str, str], tuple
     return found
 
 
-def _adopt(ends: Ends, members, exs, files: project_files.FilesPlan) -> str:
-    """Once the project's files are on the target: the containers get the
-    compose labels with which compose there takes them as its own, where it
-    can (migrate/compose_adopt.py); what it found, said."""
-    said = []
-    projects: dict[str, list[str]] = {}
-    for name, f in members.items():
-        if compose_adopt.PROJECT in _labels(f):
-            projects.setdefault(_labels(f)[compose_adopt.PROJECT], []).append(name)
-    there = set(files.copy) | set(files.same)
-    for names in projects.values():
-        labels = _labels(members[names[0]])
-        needed = {p for n in names for key in (project_files.CONFIG_FILES,
-                                               project_files.ENV_FILES)
-                  for p in project_files.paths(_labels(members[n]), key)}
-
-        def image_id(f) -> str:         # the id its service's image has there, now
-            ref = (f.container.get("Config") or {}).get("Image") or f.container["Image"]
-            return (eng.inspect(ends.dst, "image", ref) or {}).get("Id") or f.container["Image"]
-        decided = compose_adopt.decide(
-            [compose_adopt.Member(n, _labels(members[n]), image_id(members[n]),
-                                  _shares(members[n])) for n in names],
-            compose_adopt.read(ends.src, labels, labels.get(compose_adopt.VERSION, "")),
-            compose_adopt.read(ends.dst, labels), ends.source.name, ends.target.name,
-            missing=tuple(sorted(needed - there)))
-        for name, changes in decided.labels.items():
-            p = exs[name].p
-            exs[name].p = dataclasses.replace(p, spec=dataclasses.replace(
-                p.spec, labels=compose_adopt.relabel(p.spec.labels, changes)))
-        said += decided.said
-    return "; ".join(said)
+def _adopt(ends: Ends, f, ex: Executor, files: project_files.FilesPlan,
+           asked: dict[str, compose_adopt.Hashes]) -> str:
+    """Just before a member's create (its image is on the target now): the
+    compose labels with which compose there takes it as its own, where it
+    can (migrate/compose_adopt.py); what it found, said. `asked`: each
+    project's hashes on the source, read once for the run."""
+    labels = labels_of(f.container)
+    project = labels[PROJECT]
+    if project not in asked:
+        asked[project] = compose_adopt.read(ends.src, labels, labels.get(VERSION, ""))
+    needed = {p for key in (CONFIG_FILES, ENV_FILES) for p in project_files.paths(labels, key)}
+    ref = (f.container.get("Config") or {}).get("Image") or f.container["Image"]
+    image_id = (eng.inspect(ends.dst, "image", ref) or {}).get("Id") or f.container["Image"]
+    decided = compose_adopt.decide(
+        [compose_adopt.Member(f.name, labels, image_id, _shares(f))], asked[project],
+        compose_adopt.read(ends.dst, labels), ends.source.name, ends.target.name,
+        missing=tuple(sorted(needed - set(files.copy) - set(files.same))))
+    if f.name in decided.labels:
+        ex.p = dataclasses.replace(ex.p, spec=dataclasses.replace(
+            ex.p.spec, labels=compose_adopt.relabel(ex.p.spec.labels, decided.labels[f.name])))
+    return "; ".join(decided.said)
 
 
 def _print_plan(g: GroupPlan, out: Printer) -> None:
@@ -310,12 +297,14 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                     shared.run("project files",
                                lambda: project_files.copy(ends, files, shared.journal, out), out)
 
+                asked: dict[str, compose_adopt.Hashes] = {}
+
                 def run(name: str, step) -> None:
                     # compose is asked just before the create, once the image is there
                     if (step.action == "create" and files is not None
-                            and compose_adopt.PROJECT in _labels(members[name])):
-                        shared.run("compose", lambda: _adopt(ends, {name: members[name]}, exs,
-                                                             files), out)
+                            and PROJECT in labels_of(members[name].container)):
+                        shared.run("compose", lambda: _adopt(ends, members[name], exs[name],
+                                                             files, asked), out)
                     exs[name].run(step)
                 for name in g.order:
                     for step in cut[name].before:

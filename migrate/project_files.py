@@ -21,9 +21,7 @@ from .ends import Ends
 from .journal import Journal
 from .stream import human
 
-WORKING_DIR = "com.docker.compose.project.working_dir"
-CONFIG_FILES = "com.docker.compose.project.config_files"
-ENV_FILES = "com.docker.compose.project.environment_file"
+from .compose_labels import CONFIG_FILES, ENV_FILES, WORKING_DIR
 
 
 @dataclass(frozen=True)

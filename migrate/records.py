@@ -19,6 +19,8 @@ from pathlib import Path
 
 from fleet.errors import MigrateError
 
+from .compose_labels import PROJECT
+
 VERSION = 2
 
 
@@ -133,7 +135,7 @@ def project_moved(records: Path, project: str, source: str | None = None
     for f in sorted(records.glob("*.json")) if records.is_dir() else []:
         r = read_record(f)
         labels = ((r.container_inspect.get("Config") or {}).get("Labels") or {}) if r else {}
-        if (r is not None and r.finished and labels.get("com.docker.compose.project") == project
+        if (r is not None and r.finished and labels.get(PROJECT) == project
                 and source in (None, r.source)):
             last[(r.source, r.container)] = r
     live = {k: r for k, r in last.items() if not r.rolled_back}

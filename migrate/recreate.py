@@ -46,7 +46,8 @@ def _with_depends(remote: Remote, container: dict, image: dict, note: Callable[[
     """A compose 1 container carries no depends_on label: the one its
     project's files give (as this host's compose reads them) is added to
     the inspect read here, so that the file has it too."""
-    from .compose_adopt import DEPENDS, PROJECT, SERVICE, depends_on
+    from .compose_adopt import depends_on
+    from .compose_labels import DEPENDS, PROJECT, SERVICE
     labels = (container.get("Config") or {}).get("Labels") or {}
     if not labels.get(PROJECT) or DEPENDS in labels:
         return container, image

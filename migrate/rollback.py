@@ -153,10 +153,7 @@ def _forward_again(inventory: Inventory, recs: list, write: Callable[[str], None
             with Remote(inventory, source) as src, Remote(inventory, target) as dst:
                 policy = rec.target_restart_policy
                 bad = (_serve_from_target(src, dst, rec.container, rec.target_name, policy)
-                       if _ran(rec) else
-                       _failed([(dst, ["update", "--restart", restart_value(policy), "--",
-                                       rec.target_name])])
-                       if ((policy or {}).get("Name") or "no") != "no" else [])
+                       if _ran(rec) else _failed(_policy_back(dst, rec.target_name, policy)))
                 if (rec.source_restart_policy or {}).get("Name", "no") != "no":
                     bad += _failed([(src, ["update", "--restart", "no", "--", rec.container])])
             if bad:
@@ -183,9 +180,16 @@ def _serve_from_target(src: Remote, dst: Remote, container: str, name: str,
                        policy: dict | None) -> list[str]:
     """The target's container serves again, with its restart policy, and the
     source's is stopped: never both down. The commands that failed."""
-    steps = ([(dst, ["update", "--restart", restart_value(policy), "--", name])]
-             if ((policy or {}).get("Name") or "no") != "no" else [])
-    return _failed(steps + [(dst, ["start", "--", name]), (src, ["stop", "--", container])])
+    return _failed(_policy_back(dst, name, policy)
+                   + [(dst, ["start", "--", name]), (src, ["stop", "--", container])])
+
+
+def _policy_back(remote: Remote, name: str, policy: dict | None) -> list[tuple[Remote, list[str]]]:
+    """The command that gives a container its restart policy back (none
+    for no policy)."""
+    if ((policy or {}).get("Name") or "no") == "no":
+        return []
+    return [(remote, ["update", "--restart", restart_value(policy), "--", name])]
 
 
 def _failed(steps: list[tuple[Remote, list[str]]]) -> list[str]:
