@@ -135,12 +135,25 @@ def wait_for(lab: "Lab", host: str, script: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def provisioned_lab(suffix: str, tmp_path_factory) -> "Lab":
-    """A lab of its own whose `new` runs Docker CE (provisioned once)."""
+def provisioned_lab(suffix: str, tmp_path_factory, *, seed_image_on_new: bool = False) -> "Lab":
+    """A lab of its own whose `new` runs Docker CE (provisioned once); with
+    `seed_image_on_new`, the seed's image apache-test is there too (for
+    containers made there by hand), sent over the lab's ssh."""
     lab = make_lab(lab_name(suffix), tmp_path_factory)
     out = lab.inv("provision", "--host", "new")
     assert out.returncode == 0, out.stdout + out.stderr
+    if seed_image_on_new:
+        send_image(lab, "apache-test")
     return lab
+
+
+def send_image(lab: "Lab", image: str) -> None:
+    """An image of old's on new too: `docker save | docker load` over the
+    lab's ssh, as by hand."""
+    cfg = lab.cfg.ssh_config_path
+    subprocess.run(["bash", "-o", "pipefail", "-c",
+                    f"ssh -F '{cfg}' old sudo -n docker save {image} | "
+                    f"ssh -F '{cfg}' new sudo -n docker load -q"], check=True, timeout=300)
 
 
 STARTED: dict[str, LabConfig] = {}      # the labs this session started, by name

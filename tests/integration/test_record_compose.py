@@ -6,7 +6,6 @@ written back with --project and brought up again from that file under the
 same volume and network names. On a lab of its own; `new` is provisioned once
 and given the seed's image."""
 import shlex
-import subprocess
 
 import pytest
 import yaml
@@ -31,12 +30,7 @@ WEB = ("docker run -d --name cf-web --network cfnet --link cf-db:db --volumes-fr
 
 @pytest.fixture(scope="module")
 def clab(tmp_path_factory):
-    lab = provisioned_lab("-cf", tmp_path_factory)
-    cfg = lab.cfg.ssh_config_path
-    subprocess.run(["bash", "-o", "pipefail", "-c",
-                    f"ssh -F '{cfg}' old sudo -n docker save apache-test | "
-                    f"ssh -F '{cfg}' new sudo -n docker load -q"], check=True, timeout=300)
-    return lab
+    return provisioned_lab("-cf", tmp_path_factory, seed_image_on_new=True)
 
 
 def _what_matters(c: dict) -> dict:

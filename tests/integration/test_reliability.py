@@ -13,20 +13,15 @@ import urllib.request
 
 import pytest
 
-from .conftest import (FAIL_START, ROOT, STATE, inspect, provisioned_lab, start_refused,
-                       wait_for)
+from .conftest import (FAIL_START, ROOT, STATE, inspect, provisioned_lab, send_image,
+                       start_refused, wait_for)
 
 pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def rlab(tmp_path_factory):
-    lab = provisioned_lab("-rel", tmp_path_factory)
     # the seed's image on new too, for containers made there by hand
-    cfg = lab.cfg.ssh_config_path
-    subprocess.run(["bash", "-o", "pipefail", "-c",
-                    f"ssh -F '{cfg}' old sudo -n docker save apache-test | "
-                    f"ssh -F '{cfg}' new sudo -n docker load -q"], check=True, timeout=300)
-    return lab
+    return provisioned_lab("-rel", tmp_path_factory, seed_image_on_new=True)
 
 
 def fetch(url):
@@ -307,10 +302,7 @@ def test_a_failed_run_keeps_an_image_that_was_on_the_target_untagged(rlab, tmp_p
                    "docker commit mk-lonely lonely:1 >/dev/null && docker rm mk-lonely >/dev/null && "
                    "docker run -d --name lonely lonely:1 sleep infinity >/dev/null")
     image = inspect(rlab, "old", "lonely")["Image"]
-    cfg = rlab.cfg.ssh_config_path
-    subprocess.run(["bash", "-o", "pipefail", "-c",
-                    f"ssh -F '{cfg}' old sudo -n docker save lonely:1 | "
-                    f"ssh -F '{cfg}' new sudo -n docker load -q"], check=True, timeout=300)
+    send_image(rlab, "lonely:1")
     rlab.sh("new", "docker tag lonely:1 lonely-other && docker rmi lonely:1 >/dev/null && "
                    "docker tag apache-test lonely-other")
     assert rlab.sh("new", f"docker image inspect --format '{{{{json .RepoTags}}}}' {image}"
