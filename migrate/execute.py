@@ -27,6 +27,7 @@ from fleet.output import Printer
 from fleet.remote import Remote, renew_all
 from fleet.signals import checkpoint, deferred, held
 
+from . import blocks
 from . import engine as eng
 from .inspected import bindings
 from . import envfile
@@ -112,6 +113,8 @@ class Executor:
         self.made: tuple[str, dict] | None = None   # (id, inspect) of the image to send
         self.paths = dict(plan.target_paths)    # copy name -> its path on the target
         self.snapdir: str | None = None         # this run's private folder on the source
+        self.summed: dict[str, blocks.Summed] = {}  # snapshot -> files summed on the target
+        self.upper: str | None = None           # the target container's overlay2 upper dir
         self.settle_later = False               # a group: every member settles at once, after
         self.answered_now: Answered | None = None   # ... the verify that found it answering
 
@@ -218,13 +221,44 @@ class Executor:
         if not upper:
             raise MigrateError(f"{self.ends.target.name}: the new container has no overlay2 "
                                "upper directory to fill")
+        self.upper = upper
         layer = self.p.layer
         size = du(self.src, [layer.source_path]).get(layer.source_path) if step.live else None
-        res = send_data(self.ends, layer, upper,
-                        snapshot=snapshot_path(self.snapshots(), layer),
-                        live=step.live, expected=size or None, say=self.out)
-        self.data_sent += res.bytes
-        return f"{human(res.bytes)} of the container's changes"
+        sent = self._pass(layer, upper, live=step.live, expected=size or None)
+        return f"{human(sent.bytes)} of the container's changes" + self._by_blocks(layer, sent)
+
+    def _pass(self, copy: DataCopy, path: str, *, live: bool, expected: int | None):
+        """One pass of a copy; after the stop, by blocks where they were summed."""
+        snap = snapshot_path(self.snapshots(), copy)  # incremental even once: volumes.py
+        sent = send_data(self.ends, copy, path, snapshot=snap, live=live, expected=expected,
+                         say=self.out, by_blocks=not live and snap in self.summed)
+        self.data_sent += sent.bytes
+        return sent
+
+    def _by_blocks(self, copy: DataCopy, sent) -> str:
+        summed = self.summed.get(snapshot_path(self.snapshots(), copy))
+        if not summed or not sent.blocks:
+            return ""
+        return (f" ({human(sent.blocks)} of it changed blocks of {summed.files} large "
+                f"file{'s' if summed.files > 1 else ''}, {human(summed.bytes)})")
+
+    def do_blocks(self, step: Step) -> str:
+        """Before the stop: the target sums the blocks of the large files that
+        changed during the first pass (migrate/blocks.py)."""
+        copies = [(c, self.paths[c.name]) for c in self.p.data.copies if not c.is_file]
+        if self.p.layer and self.upper:
+            copies.append((self.p.layer, self.upper))
+        done = []
+        for copy, path in copies:
+            checkpoint()
+            snap = snapshot_path(self.snapshots(), copy)
+            summed = blocks.prepare(self.src, self.dst, copy.source_path, path, snap)
+            if summed.files:
+                self.summed[snap] = summed
+                done.append(f"{copy.label}: {summed.files} file{'s' if summed.files > 1 else ''}"
+                            f" of {human(summed.bytes)}")
+        return ("summed on " + self.ends.target.name + ": " + "; ".join(done) if done
+                else f"no file of {human(blocks.MIN_SIZE)} or more changed during the first pass")
 
     def do_image(self, step: Step) -> str:
         if self.opts.mode == "export":
@@ -330,13 +364,10 @@ class Executor:
                 self.overwritten.append(copy.name)
             if not fresh or copy.kind == "bind":
                 self._undo_contents(copy, path)
-            snap = snapshot_path(self.snapshots(), copy)  # incremental even once: volumes.py
-            res = send_data(self.ends, copy, path, snapshot=snap,
-                            live=step.live or (not p.stops and not p.idle and not self.paused),
-                            expected=self.facts.sizes.get(copy.source_path) or None,
-                            say=self.out)
-            self.data_sent += res.bytes
-            done.append(f"{copy.label} {human(res.bytes)}")
+            sent = self._pass(copy, path,
+                              live=step.live or (not p.stops and not p.idle and not self.paused),
+                              expected=self.facts.sizes.get(copy.source_path) or None)
+            done.append(f"{copy.label} {human(sent.bytes)}" + self._by_blocks(copy, sent))
         return "; ".join(done)
 
     def _undo_contents(self, copy: DataCopy, path: str) -> None:

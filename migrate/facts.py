@@ -32,7 +32,7 @@ from .hostfs import du, gnu_tar, nonempty, sh
 from .options import Options
 from .inspected import depends_on
 from .spec import DEFAULT_NETWORKS
-from .transfer import COMPRESS, layer_chains, source_filters, uses_containerd_store
+from .transfer import COMPRESS, has_python, layer_chains, uses_containerd_store
 
 T = TypeVar("T")
 
@@ -73,6 +73,7 @@ class HostFacts:
     gnu_tar: bool
     tools: frozenset[str]           # compression tools found (gzip, zstd)
     stream_problem: str = ""        # why a stream cannot run there as root ("" if it can)
+    python: bool = False            # Python 3.8+: the final pass can go by blocks (blocks.py)
 
     @property
     def version(self) -> str:
@@ -163,7 +164,7 @@ def _stream_problem(remote: Remote) -> str:
 
 def _host(remote: Remote, info: dict, compress: str) -> HostFacts:
     return HostFacts(remote.name, MappingProxyType(info), gnu_tar(remote), _tools(remote, compress),
-                     _stream_problem(remote))
+                     _stream_problem(remote), has_python(remote))
 
 
 def _both(source: Callable[[], T], target: Callable[[], object]) -> tuple[T, object]:
@@ -209,8 +210,7 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
         paths += [b for b in binds if opts.copy_binds and kinds.get(b) in ("dir", "file")]
         return dict(host=_host(src, src_info, opts.compress), volumes=vols, bind_kinds=kinds,
                     sizes=du(src, [p for p in paths if p]),
-                    networks={n: eng.inspect(src, "network", n) or {} for n in nets},
-                    source_filters=source_filters(src))
+                    networks={n: eng.inspect(src, "network", n) or {} for n in nets})
 
     def target_side() -> dict:
         existing = eng.inspect(dst, "container", target_name)
@@ -244,7 +244,7 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
     s, t = _both(source_side, target_side)
     return Facts(source=s["host"], target=t["host"], container=c, image=image,
                  volumes=s["volumes"], bind_kinds=s["bind_kinds"], sizes=s["sizes"],
-                 networks=s["networks"], source_filters=s["source_filters"],
+                 networks=s["networks"], source_filters=s["host"].python,
                  existing=t["existing"], taken_ports=t["taken_ports"],
                  target_volumes=t["target_volumes"],
                  target_paths_with_data=t["target_paths_with_data"],

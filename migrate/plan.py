@@ -163,7 +163,14 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                    image=runs, tag=image.tag, commit=commit, data=data, layer=layer, live=live,
                    has_image=facts.target_has_image, frozen=frozen, stops=stops,
                    autoremove=autoremove, missing=missing, replaced_uses=there.replaced_uses,
-                   existing_runs=existing_runs, running=running, idle=idle)
+                   existing_runs=existing_runs, running=running, idle=idle,
+                   sums=src.python and dst.python)
+    if shape.early and not shape.sums and (layer or any(not c.is_file for c in data.copies)):
+        lacking = " and ".join(h.name for h in (src, dst) if not h.python)
+        warnings.append(f"{lacking} {'have' if ' and ' in lacking else 'has'} no Python 3.8+: "
+                        "a large file that changes while the first pass runs (a database's) is "
+                        f"sent whole again after the {'freeze' if frozen else 'stop'}, not only "
+                        "its changed blocks; install python3 there for a shorter downtime")
     data_bytes = sum(facts.sizes.get(cp.source_path, 0) for cp in data.copies)
     return Plan(run_id=run_id, container=facts.name, spec=spec, final=final, image=runs,
                 tag=image.tag, tag_was=image.tag_was, commit=commit, data=data,

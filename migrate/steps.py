@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .blocks import MIN_SIZE
 from .options import Options
 from .spec import RunSpec
+from .stream import human
 from .volumes import ANONYMOUS, DataCopy, DataPlan
 
 
@@ -55,12 +57,18 @@ class Shape:
     existing_runs: bool
     running: bool
     idle: bool = False  # not running, moved within a group's cut-over
+    sums: bool = False  # both hosts run migrate/blocks_host.py: the final pass goes by blocks
+
+    @property
+    def early(self) -> bool:
+        """A first pass runs before the stop (or freeze)."""
+        return self.live or self.frozen or (self.idle and self.o.cutover == "live")
 
     def steps(self) -> tuple[Step, ...]:
         o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
         export = o.mode == "export"
         idle = self.idle
-        early = live or frozen or (idle and o.cutover == "live")   # a first pass
+        early = self.early
         first = " (first pass)" if idle else " (source running)"
         while_ = ", before the group stops" if idle else ", while it runs"
         data = ", ".join(x.label for x in self.data.copies) or "none"
@@ -120,6 +128,12 @@ class Shape:
             out.append(Step("layer", "container layer" + first,
                             f"copy {c}'s own changes (its overlay2 layer) into it"
                             + (while_ if idle else f", while {c} runs"), live=True))
+        if early and self.sums and (self.layer or any(not x.is_file for x in self.data.copies)):
+            out.append(Step("blocks", "data (block sums)",
+                            f"sum on {tgt} the blocks of the files of {human(MIN_SIZE)} or more "
+                            "that changed during the first pass: after the "
+                            + ("freeze" if frozen else "stop")
+                            + " only their changed blocks are sent", live=True))
         if frozen:
             out.append(Step("freeze", "freeze",
                             f"pause {c} on {src} for the last pass (a short freeze: a consistent "

@@ -10,6 +10,7 @@ from typing import Callable
 
 from fleet.remote import Remote
 
+from . import blocks
 from . import engine as eng
 from . import remote_filter
 from .ends import Ends
@@ -49,8 +50,10 @@ class ImageSent:
     note: str
 
 
-def source_filters(remote: Remote) -> bool:
-    """Whether the source can leave layers out itself (it has Python 3.8+)."""
+def has_python(remote: Remote) -> bool:
+    """Whether the host has Python 3.8+: a source can then leave layers out
+    itself (migrate/remote_filter.py), and both together can send the final
+    pass by blocks (migrate/blocks.py)."""
     return remote.run(["sh", "-c", remote_filter.PROBE], check=False).ok
 
 
@@ -108,8 +111,27 @@ def describe(sent: ImageSent) -> str:
             f"({sent.note})")
 
 
+@dataclass(frozen=True)
+class DataSent:
+    bytes: int          # all that went
+    blocks: int = 0     # of it, the changed blocks of large files (migrate/blocks.py)
+
+
 def send_data(ends: Ends, copy: DataCopy, target_path: str, *, snapshot: str | None,
-              live: bool, expected: int | None, say: Say) -> StreamResult:
-    return ends.stream(send_command(copy, snapshot=snapshot, live=live),
-                       receive_command(copy, target_path), expected=expected, say=say,
-                       what=f"{copy.label} stream")
+              live: bool, expected: int | None, say: Say, by_blocks: bool = False) -> DataSent:
+    """One pass of a copy. A first (live) pass marks when it began; a final
+    pass `by_blocks` leaves the large files whose blocks the target summed to
+    a second stream of only their changed blocks."""
+    marker = blocks.marker_path(snapshot) if snapshot and live and not copy.is_file else None
+    send = send_command(copy, snapshot=snapshot, live=live, marker=marker,
+                        exclude=blocks.exclude_path(snapshot) if by_blocks else None)
+    if by_blocks:
+        send = f"{blocks.keep_command(copy.source_path, snapshot)} && {send}"
+    res = ends.stream(send, receive_command(copy, target_path), expected=expected, say=say,
+                      what=f"{copy.label} stream")
+    if not by_blocks:
+        return DataSent(res.bytes)
+    more = ends.stream(blocks.send_command(copy.source_path, snapshot),
+                       blocks.write_command(target_path), expected=None, say=say,
+                       what=f"{copy.label} changed blocks")
+    return DataSent(res.bytes + more.bytes, more.bytes)

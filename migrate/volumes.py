@@ -170,22 +170,29 @@ def _operands(path: str, is_file: bool) -> list[str]:
     return [f"--directory={path}", "--", "."]
 
 
-def send_command(copy: DataCopy, *, snapshot: str | None, live: bool) -> str:
+def send_command(copy: DataCopy, *, snapshot: str | None, live: bool,
+                 marker: str | None = None, exclude: str | None = None) -> str:
     """Shell text run on the source: the data as a tar stream on stdout.
     With `snapshot`, incremental: the first run sends everything and
     records the state, later runs send what changed since. A live pass
     tolerates files changing while read (tar's exit 1): the pass after the
-    stop sends them again."""
+    stop sends them again. `marker`: a file made just before tar starts (what
+    changed after it, migrate/blocks.py asks); `exclude`: a file of exact
+    names ("./path", one a line) tar leaves out and keeps as they are."""
     incremental = bool(snapshot) and not copy.is_file
     args = ["tar", "--create", "--file=-", *TAR_COMMON, "--sparse"]
     if live:
         args += ["--warning=no-file-changed", "--warning=no-file-removed"]
     if incremental:
         args += [f"--listed-incremental={snapshot}", "--no-check-device"]
+    if exclude:
+        args += ["--no-wildcards", "--anchored", f"--exclude-from={exclude}"]
     args += _operands(copy.source_path, copy.is_file)
     line = " ".join(shlex.quote(a) for a in args)
     if live:
         line = f"{{ {line} || [ $? -eq 1 ]; }}"
+    if marker:
+        line = f": > {shlex.quote(marker)} && {line}"
     if incremental:          # the snapshot file is created 0600
         line = f"umask 077 && mkdir -p {shlex.quote(snapshot.rsplit('/', 1)[0])} && {line}"
     return line

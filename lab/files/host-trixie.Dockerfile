@@ -6,7 +6,7 @@ FROM $BASE
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       systemd systemd-sysv dbus cron openssh-server sudo ca-certificates curl gnupg \
-      iproute2 iptables procps less xz-utils zstd \
+      iproute2 iptables procps less xz-utils zstd python3 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/ssh/ssh_host_* \
  && : > /etc/machine-id

@@ -6,6 +6,7 @@ swaps the target engine's disk for a small one and puts it back."""
 import io
 import json
 import re
+import shlex
 import signal
 import tarfile
 import urllib.request
@@ -198,6 +199,43 @@ def test_live_cutover_loses_no_write_and_reports_the_downtime(clab, tmp_path):
     assert len(written) > 5 and written == [str(i) for i in range(1, len(written) + 1)]
     assert target.startswith(source)                            # every write, in order
     assert json.loads(clab.sh("old", "docker inspect ticker"))[0]["State"]["Running"] is False
+
+
+# a database's data file: 4 KiB pages rewritten at random offsets, five a second
+PAGES = ("trap 'exit 0' TERM; head -c 268435456 /dev/urandom > /data/db; : > /data/pages; "
+         "while :; do n=\\$(od -An -N2 -tu2 /dev/urandom); "
+         "dd if=/dev/urandom of=/data/db bs=4096 count=1 seek=\\$n conv=notrunc 2>/dev/null; "
+         "echo \\$n >> /data/pages; sleep 0.2; done")
+PAGE_SUMS = ("import hashlib,sys; f=open(sys.argv[1],'rb'); "
+             "print(' '.join(hashlib.sha256(b).hexdigest()[:16] "
+             "for b in iter(lambda: f.read(4096), b'')))")
+
+
+def test_a_large_file_rewritten_in_pages_sends_only_its_changed_blocks_after_the_stop(
+        clab, tmp_path):
+    clab.sh("old", f"docker run -d --name pages -v dbvol:/data apache-test sh -c "
+                   f"\"{PAGES}\" >/dev/null; until [ -s {MP.format('dbvol')}/pages ]; "
+                   "do sleep 0.1; done")
+    out, report = migrate(clab, tmp_path, "pages")
+    assert re.search(r"\] data \(block sums\): summed on new: volume dbvol: 1 file of "
+                     r"256\.0 MiB \(", out.stdout), out.stdout
+    after = re.search(r"\] data \(changes since\): volume dbvol (\d+\.\d) (KiB|MiB) "
+                      r"\(([\d.]+ [KM]iB) of it changed blocks of 1 large file, 256\.0 MiB\)",
+                      out.stdout)
+    assert after, out.stdout
+    sent = float(after.group(1)) * (1024 if after.group(2) == "KiB" else 1 << 20)
+    assert 0 < sent < 0.05 * (256 << 20)          # under 5% of the file went after the stop
+    # new runs on, writing: its file equals old's but for the pages written there since
+    clab.sh("new", "docker stop -t 5 pages >/dev/null")
+    old_log = clab.sh("old", f"cat {MP.format('dbvol')}/pages").split()
+    new_log = clab.sh("new", f"cat {MP.format('dbvol')}/pages").split()
+    assert new_log[:len(old_log)] == old_log and len(old_log) > 5
+    since = {int(n) for n in new_log[len(old_log):]}
+    sums = {h: clab.sh(h, f"python3 -c {shlex.quote(PAGE_SUMS)} {MP.format('dbvol')}/db").split()
+            for h in ("old", "new")}
+    assert len(sums["old"]) == len(sums["new"]) == 65536
+    differ = {i for i, (a, b) in enumerate(zip(sums["old"], sums["new"])) if a != b}
+    assert differ <= since, sorted(differ - since)[:5]
 
 
 def test_rollback_returns_service_to_the_source_and_a_rerun_works(clab, tmp_path):

@@ -26,9 +26,10 @@ def recorded(name):
     return d["container"], d["image"]
 
 
-def host(name, driver="overlay2", tar=True, tools=("gzip", "zstd"), problem=""):
+def host(name, driver="overlay2", tar=True, tools=("gzip", "zstd"), problem="", python=False):
     return HostFacts(name, {"ServerVersion": "20.10.24", "Driver": driver,
-                            "DockerRootDir": "/var/lib/docker"}, tar, frozenset(tools), problem)
+                            "DockerRootDir": "/var/lib/docker"}, tar, frozenset(tools), problem,
+                     python)
 
 
 def facts(name="apache-cont", *, running=True, autoremove=False, target_driver="overlay2",
@@ -102,6 +103,33 @@ def test_live_commit_to_another_storage_driver_commits_after_the_stop():
     p = decide(facts(), commit=True)                  # asked for
     assert p.commit and p.layer is None and p.image == p.final
     assert any("changes come as a commit (asked with --commit)" in w for w in p.warnings)
+
+
+def test_with_python_on_both_hosts_the_target_sums_blocks_before_the_stop():
+    both = dict(source=host("old", python=True), target=host("new", python=True))
+    p = decide(facts(**both))
+    t = titles(p)
+    assert t.index("container layer (source running)") < t.index("data (block sums)") \
+        < t.index("stop") < t.index("data (changes since)")
+    step = next(s for s in p.steps if s.action == "blocks")
+    assert step.live and step.what == (
+        "sum on new the blocks of the files of 4.0 MiB or more that changed during the first "
+        "pass: after the stop only their changed blocks are sent")
+    assert not any("Python" in w for w in p.warnings)
+    assert "after the freeze only" in next(s.what for s in decide(facts(**both), cutover="none")
+                                           .steps if s.action == "blocks")
+    # one copy at all: nothing before a stop to sum
+    assert "data (block sums)" not in titles(decide(facts(**both), cutover="offline"))
+
+
+def test_without_python_on_a_host_the_plan_says_the_final_pass_sends_whole_files():
+    p = decide(facts(source=host("old", python=True)))
+    assert "data (block sums)" not in titles(p)
+    assert ("new has no Python 3.8+: a large file that changes while the first pass runs (a "
+            "database's) is sent whole again after the stop, not only its changed blocks; "
+            "install python3 there for a shorter downtime") in p.warnings
+    assert any(w.startswith("old and new have no Python 3.8+") for w in decide(facts()).warnings)
+    assert not any("Python" in w for w in decide(facts(), cutover="offline").warnings)
 
 
 def test_offline_stops_first_and_copies_the_layer_once():

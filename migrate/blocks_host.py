@@ -1,0 +1,273 @@
+"""The block-level final pass, as the program that runs on the two hosts
+(Python 3.8+, standard library only; sent as `python3 -c BOOT CODE MODE ...`
+by migrate/blocks.py, which owns when and why).
+
+A large file that changed during the first pass (a database's data file,
+rewritten a few pages at a time) is not sent whole again after the stop:
+the target sums the blocks of the copy it has, the source sums its own and
+sends only the blocks whose sums differ. The target never trusts a block it
+did not sum itself: a file changed there since is refused, not patched.
+
+Modes (ROOT is the copied directory on that host; paths are relative to it
+and opened one component at a time without following symlinks):
+
+  scan ROOT MARKER MIN        source, before the stop: JSON list of the
+                              regular files (one link, MIN bytes or more)
+                              changed since MARKER was made (ctime)
+  sum ROOT < paths            target, before the stop: JSON of each file's
+                              size, inode, ctime, block size and block sums
+  keep ROOT STATE EXCLUDE     source, after the stop: writes EXCLUDE, the
+                              files of STATE still regular with one link, as
+                              GNU tar exclude lines ("./path"); tar's final
+                              pass leaves them to `send`
+  send ROOT STATE EXCLUDE     source: the changed blocks of those files, and
+                              their size, owner, mode, times and xattrs
+  write ROOT < stream         target: applies them
+"""
+import hashlib
+import json
+import os
+import stat
+import sys
+
+BLOCK = 1 << 16              # 64 KiB: a 4 KiB page write re-sends at most 64 KiB
+MAX_BLOCKS = 1 << 18         # a larger file gets larger blocks: sums stay <= 8 MiB of text
+SUM_CHARS = 32               # sha256, first 128 bits, as hex
+CHUNK = 1 << 20
+
+
+def block_size(size):
+    block = BLOCK
+    while size > block * MAX_BLOCKS:
+        block *= 2
+    return block
+
+
+def digest(data):
+    return hashlib.sha256(data).hexdigest()[:SUM_CHARS]
+
+
+def parts(rel):
+    names = rel.split("/")
+    if not rel or any(n in ("", ".", "..") for n in names):
+        raise ValueError("not a plain relative path: %r" % rel)
+    return names
+
+
+def open_under(root, rel, flags):
+    """`root`/`rel`, no component of `rel` a symlink."""
+    names = parts(rel)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in names[:-1]:
+            nxt = os.open(name.encode("utf-8"), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                          dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return os.open(names[-1].encode("utf-8"), flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def open_file(root, rel, flags):
+    """The regular file with one link at `rel`, or None."""
+    try:
+        fd = open_under(root, rel, flags | os.O_NONBLOCK)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        return None
+    return fd
+
+
+def blocks(fd, size, block):
+    """(offset, bytes) of each block of the file."""
+    offset = 0
+    while offset < size:
+        data = os.pread(fd, min(block, size - offset), offset)
+        if not data:
+            break
+        yield offset, data
+        offset += len(data)
+
+
+def scan(root, marker, least):
+    since = os.stat(marker).st_mtime_ns
+    found = []
+    top_b = os.fsencode(root)
+    for top, dirs, files in os.walk(top_b):
+        for name in files:
+            path = os.path.join(top, name)
+            try:                        # names that are not UTF-8 text go whole, by tar
+                rel = os.path.relpath(path, top_b).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if "\n" in rel:
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if (stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size >= least
+                    and st.st_ctime_ns >= since):
+                found.append(rel)
+    return found
+
+
+def sums(root, rels):
+    out = {}
+    for rel in rels:
+        fd = open_file(root, rel, os.O_RDONLY)
+        if fd is None:
+            continue
+        try:
+            st = os.fstat(fd)
+            block = block_size(st.st_size)
+            out[rel] = {"size": st.st_size, "ino": st.st_ino, "ctime": st.st_ctime_ns,
+                        "block": block,
+                        "sums": "".join(digest(d) for _, d in blocks(fd, st.st_size, block))}
+        finally:
+            os.close(fd)
+    return out
+
+
+def keep(root, state, exclude):
+    with open(state, encoding="utf-8") as f:
+        have = json.load(f)
+    lines = []
+    for rel in sorted(have):
+        fd = open_file(root, rel, os.O_RDONLY)
+        if fd is not None:
+            os.close(fd)
+            lines.append(b"./" + rel.encode("utf-8") + b"\n")
+    fd = os.open(exclude, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.writelines(lines)
+
+
+def xattrs(fd):
+    out = {}
+    for name in os.listxattr(fd):
+        out[name] = os.getxattr(fd, name).hex()
+    return out
+
+
+def frame(out, header, data=b""):
+    out.write(json.dumps(header, sort_keys=True).encode() + b"\n")
+    if data:
+        out.write(data)
+
+
+def send(root, state, exclude, out):
+    with open(state, encoding="utf-8") as f:
+        have = json.load(f)
+    with open(exclude, "rb") as f:
+        rels = [line[2:-1].decode("utf-8") for line in f if line.startswith(b"./")]
+    for rel in rels:
+        there = have[rel]
+        fd = open_file(root, rel, os.O_RDONLY)
+        if fd is None:
+            raise SystemExit("%s: no longer a regular file with one link since the tar pass" % rel)
+        try:
+            st = os.fstat(fd)
+            frame(out, {"f": rel, "ino": there["ino"], "ctime": there["ctime"]})
+            block, theirs = there["block"], there["sums"]
+            for i, (offset, data) in enumerate(blocks(fd, st.st_size, block)):
+                if theirs[i * SUM_CHARS:(i + 1) * SUM_CHARS] == digest(data) \
+                        and offset + len(data) <= there["size"]:
+                    continue
+                if data.count(0) == len(data):
+                    frame(out, {"z": offset, "n": len(data)})
+                else:
+                    frame(out, {"o": offset, "n": len(data)}, data)
+            frame(out, {"end": 1, "size": st.st_size, "uid": st.st_uid, "gid": st.st_gid,
+                        "mode": stat.S_IMODE(st.st_mode), "atime": st.st_atime_ns,
+                        "mtime": st.st_mtime_ns, "xattrs": xattrs(fd)})
+        finally:
+            os.close(fd)
+    frame(out, {"done": len(rels)})
+    out.flush()
+
+
+def read_exactly(src, n):
+    parts_ = []
+    while n:
+        data = src.read(min(n, CHUNK))
+        if not data:
+            raise SystemExit("the block stream ended early")
+        parts_.append(data)
+        n -= len(data)
+    return b"".join(parts_)
+
+
+def punch(fd, offset, length):
+    """A hole where the source has zeros (sparse stays sparse); zeros
+    written where the filesystem cannot punch one."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+        if libc.fallocate(fd, 0x01 | 0x02, offset, length) == 0:   # KEEP_SIZE | PUNCH_HOLE
+            return
+    except (OSError, AttributeError):
+        pass
+    os.pwrite(fd, bytes(length), offset)
+
+
+def write(root, src):
+    fd = None
+    rel = ""
+    while True:
+        line = src.readline()
+        if not line:
+            raise SystemExit("the block stream ended early")
+        h = json.loads(line)
+        if "done" in h:
+            return h["done"]
+        if "f" in h:
+            rel = h["f"]
+            fd = open_file(root, rel, os.O_WRONLY)
+            st = os.fstat(fd) if fd is not None else None
+            if st is None or st.st_ino != h["ino"] or st.st_ctime_ns != h["ctime"]:
+                raise SystemExit("%s: changed on this host since its blocks were summed; "
+                                 "not patched" % rel)
+        elif "o" in h:
+            os.pwrite(fd, read_exactly(src, h["n"]), h["o"])
+        elif "z" in h:
+            punch(fd, h["z"], h["n"])
+        elif "end" in h:
+            os.ftruncate(fd, h["size"])
+            wanted = {k: bytes.fromhex(v) for k, v in h["xattrs"].items()}
+            for name in os.listxattr(fd):
+                if name not in wanted:
+                    os.removexattr(fd, name)
+            os.fchown(fd, h["uid"], h["gid"])
+            os.fchmod(fd, h["mode"])
+            for name, value in sorted(wanted.items()):     # ACLs after the mode
+                os.setxattr(fd, name, value)
+            os.utime(fd, ns=(h["atime"], h["mtime"]))
+            os.close(fd)
+            fd = None
+
+
+def main(argv):
+    mode, root = argv[0], argv[1]
+    if mode == "scan":
+        json.dump(scan(root, argv[2], int(argv[3])), sys.stdout)
+    elif mode == "sum":
+        json.dump(sums(root, json.load(sys.stdin.buffer)), sys.stdout)
+    elif mode == "keep":
+        os.umask(0o077)
+        keep(root, argv[2], argv[3])
+    elif mode == "send":
+        send(root, argv[2], argv[3], sys.stdout.buffer)
+    elif mode == "write":
+        write(root, sys.stdin.buffer)
+    else:
+        raise SystemExit("unknown mode %r" % mode)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
