@@ -107,7 +107,7 @@ def clear_target_script(keep: tuple[str, ...] = ()) -> str:
 docker ps -aq --filter name=c-bench- --filter name={APACHE} | xargs -r docker rm -f >/dev/null
 {images} | xargs -r docker rmi -f >/dev/null 2>&1
 docker image prune -f >/dev/null
-docker volume ls -q --filter name={APACHE} | xargs -r docker volume rm >/dev/null
+docker volume ls -q --filter name={APACHE} --filter name=c-bench- | xargs -r docker volume rm >/dev/null
 true"""
 
 

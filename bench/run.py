@@ -22,12 +22,13 @@ from .lab import PROJECT, Lab
 from .machine import facts
 from .measure import Context
 from .model import Case
-from .scenarios import downtime, provisioning, stack, transfer
+from .scenarios import dbfile, downtime, provisioning, stack, transfer
 from .settings import Settings, from_args
 
 RUNS = {"provision": provisioning.provision, "fanout": provisioning.fanout,
         "full": transfer.full, "incremental": transfer.incremental,
-        "slowlink": transfer.slowlink, "downtime": downtime.run, "stack": stack.run}
+        "slowlink": transfer.slowlink, "downtime": downtime.run, "stack": stack.run,
+        "dbfile": dbfile.run}
 
 
 def log(line: str) -> None:

@@ -5,7 +5,8 @@ import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SCENARIOS = ("provision", "fanout", "full", "incremental", "slowlink", "downtime", "stack")
+SCENARIOS = ("provision", "fanout", "full", "incremental", "slowlink", "downtime", "stack",
+             "dbfile")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -23,6 +24,7 @@ class Settings:
     rate_mbit: int = 100
     delay_ms: int = 20
     volume_mib: int = 200
+    db_mib: int = 1024                       # the dbfile scenario's data file
     nodes: int = 8
     first_run_reps: int = 1                  # fresh hosts each time: slow
     first_run_serial: bool = False           # also 8 first runs one after the other
@@ -65,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kinds", type=_words, help="data kinds: random,text (default both)")
     p.add_argument("--slow-mib", type=int, help=f"slow-link image size (default {d.slow_mib})")
     p.add_argument("--volume-mib", type=int, help=f"downtime volume size (default {d.volume_mib})")
+    p.add_argument("--db-mib", type=int, help=f"dbfile's data file size (default {d.db_mib})")
     p.add_argument("--nodes", type=int, help=f"fan-out hosts (default {d.nodes}, at most 16)")
     p.add_argument("--first-run-reps", type=int, help="first-run fan-out repetitions (default 1)")
     p.add_argument("--first-run-serial", action="store_true",
@@ -86,7 +89,7 @@ def from_args(argv: list[str] | None = None) -> Settings:
         parser().error(f"unknown scenario {', '.join(unknown)}; expected {', '.join(SCENARIOS)}")
     values: dict = dict(SMOKE) if a.smoke else {}
     values["scenarios"] = tuple(s for s in SCENARIOS if s in chosen)
-    for key in ("reps", "scale", "full_mib", "kinds", "slow_mib", "volume_mib", "nodes",
+    for key in ("reps", "scale", "full_mib", "kinds", "slow_mib", "volume_mib", "db_mib", "nodes",
                 "first_run_reps", "results"):
         if getattr(a, key) is not None:
             values[key] = getattr(a, key)

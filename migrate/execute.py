@@ -103,6 +103,7 @@ class Executor:
         self.record: Record | None = None
         self.image_sent = 0
         self.data_sent = 0
+        self.after_stop_sent = 0                # of it, by the passes after the stop (or freeze)
         self.stopped_at: float | None = None
         self.downtime: float | None = None
         self.answered: list[str] | None = None  # container ports that answered on the source
@@ -233,6 +234,8 @@ class Executor:
         sent = send_data(self.ends, copy, path, snapshot=snap, live=live, expected=expected,
                          say=self.out, by_blocks=not live and snap in self.summed)
         self.data_sent += sent.bytes
+        if not live:
+            self.after_stop_sent += sent.bytes
         return sent
 
     def _by_blocks(self, copy: DataCopy, sent) -> str:
@@ -678,6 +681,7 @@ class Executor:
                "image_sent_bytes": self.image_sent,
                "volume_bytes": p.data_bytes,
                "volume_sent_bytes": self.data_sent,
+               "data_sent_after_stop_bytes": self.after_stop_sent,
                "downtime_s": round(self.downtime, 3) if self.downtime is not None else None,
                "seconds": round(took, 3)}
         if self.freeze_s is not None:

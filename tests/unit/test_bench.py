@@ -190,9 +190,19 @@ class Settings(unittest.TestCase):
         self.assertEqual((s.scenarios, s.reps, s.mib(1024)), (("full",), 2, 102))
 
     def test_the_stack_is_a_scenario_of_all_and_of_smoke(self):
-        self.assertEqual(from_args(["--all"]).scenarios[-1], "stack")
+        self.assertIn("stack", from_args(["--all"]).scenarios)
         self.assertIn("stack", from_args(["--smoke"]).scenarios)
         self.assertEqual(from_args(["--smoke", "stack"]).scenarios, ("stack",))
+
+    def test_the_data_file_case_is_a_scenario_with_its_size(self):
+        self.assertEqual(from_args(["--all"]).scenarios[-1], "dbfile")
+        self.assertEqual(from_args(["dbfile", "--db-mib", "64"]).db_mib, 64)
+        self.assertEqual(from_args(["--smoke", "dbfile"]).mib(1024), 20)
+
+    def test_the_data_file_writer_stays_inside_its_file(self):
+        from bench.scenarios.dbfile import writer
+        self.assertIn("head -c 67108864 /dev/urandom > /data/db", writer(64))
+        self.assertIn("% 16384 ))", writer(64))         # 64 MiB of 4 KiB pages
 
     def test_every_scenario_has_a_run(self):
         from bench.run import RUNS
