@@ -83,11 +83,11 @@ def prepare(src: Remote, dst: Remote, source_root: str, target_root: str,
                                sudo=True).stdout or "[]")
     if not found:
         return Summed(0, 0)
-    sums = dst.run(argv("sum", target_root), sudo=True, stdin=json.dumps(found)).stdout
+    sums = dst.run(argv("sum", target_root), sudo=True, stdin=json.dumps(found).encode()).stdout
     summed = json.loads(sums or "{}")
     if summed:
         src.run(["sh", "-c", 'umask 077 && cat > "$1"', "sh", state_path(snapshot)],
-                sudo=True, stdin=sums)
+                sudo=True, stdin=sums.encode())
     return Summed(len(summed), sum(int(v["size"]) for v in summed.values()))
 
 

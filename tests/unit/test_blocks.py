@@ -23,8 +23,8 @@ class Local:
     name = "here"
 
     def run(self, argv, *, sudo=False, check=True, stdin=None, **_):
-        r = subprocess.run(argv, input=None if stdin is None else stdin.encode(),
-                           capture_output=True)
+        assert stdin is None or isinstance(stdin, bytes)      # as Remote.run takes it
+        r = subprocess.run(argv, input=stdin, capture_output=True)
         res = CommandResult("here", " ".join(argv), r.returncode, r.stdout.decode(),
                             r.stderr.decode())
         assert res.ok or not check, res.stderr
