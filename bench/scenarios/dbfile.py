@@ -27,7 +27,8 @@ HIDDEN = "/usr/bin/python3.dockmove-bench-hidden"
 def writer(mib: int) -> str:
     pages = mib * 256
     return ("trap 'exit 0' TERM; "
-            f"head -c {mib << 20} /dev/urandom > /data/db; : > /data/pages; "
+            f"[ -e /data/db ] || {{ head -c {mib << 20} /dev/urandom > /data/db; "
+            ": > /data/pages; }; "
             f"while :; do n=$(( $(od -An -N4 -tu4 /dev/urandom) % {pages} )); "
             "dd if=/dev/urandom of=/data/db bs=4096 count=1 seek=$n conv=notrunc 2>/dev/null; "
             "echo $n >> /data/pages; sleep 0.2; done")

@@ -201,8 +201,10 @@ def test_live_cutover_loses_no_write_and_reports_the_downtime(clab, tmp_path):
     assert json.loads(clab.sh("old", "docker inspect ticker"))[0]["State"]["Running"] is False
 
 
-# a database's data file: 4 KiB pages rewritten at random offsets, five a second
-PAGES = ("trap 'exit 0' TERM; head -c 268435456 /dev/urandom > /data/db; : > /data/pages; "
+# a database's data file: 4 KiB pages rewritten at random offsets, five a second;
+# made on the first start only
+PAGES = ("trap 'exit 0' TERM; [ -e /data/db ] || { head -c 268435456 /dev/urandom > /data/db; "
+         ": > /data/pages; }; "
          "while :; do n=\\$((\\$(od -An -N2 -tu2 /dev/urandom))); "
          "dd if=/dev/urandom of=/data/db bs=4096 count=1 seek=\\$n conv=notrunc 2>/dev/null; "
          "echo \\$n >> /data/pages; sleep 0.2; done")
