@@ -11,8 +11,9 @@ no DNS keys, no KnownHostsCommand, no learning of new keys
 (UpdateHostKeys=no). `ssh_command` writes those files (0600, in a 0700
 folder of its own) and removes them when its block ends, whatever happens.
 
-Every hop's ssh is ours alone: no shared (ControlMaster) connection, whose
-mux client would skip all of these checks; no agent or X11 forwarding, no
+Every hop's ssh is ours alone: no connection shared with anything but our
+own (a ControlMaster of ssh_config's, whose mux client would skip all of
+these checks, is never used); no agent or X11 forwarding, no
 port forwarding or tunnel, no LocalCommand, no tty on a binary stream; the
 ProxyJump and ProxyCommand of any config off, so OpenSSH never opens a hop of
 its own. The user goes with -l and the destination after `--`: a name
@@ -21,6 +22,14 @@ ssh_config (HostName, Port, User, IdentityFile, the jumps) is passed
 explicitly, as fleet/sshconfig.py read it; the rest of OpenSSH's own config
 (ciphers, ...) applies as usual, and with `settings.ssh_config` that file
 (-F).
+
+A run's streams share one connection per host (`Shared`): the first
+stream to a host starts a master of ours, made with every check above, its
+control socket in a 0700 folder of the run's own; the streams after it are
+its mux clients, so they skip the handshake (about 0.2 s each on the lab),
+not a check. The master ends when the run's block ends (and by itself after
+a minute without a stream, should this process be killed); where it cannot
+start, each stream connects on its own as before.
 
 Paths are written the way OpenSSH reads its options: `%` doubled (tokens),
 quoted where they hold a blank or a quote, and once more for each
@@ -33,6 +42,7 @@ import functools
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -48,16 +58,79 @@ OURS_ALONE = ("ControlMaster=no", "ControlPath=none", "ForwardAgent=no", "Forwar
               "ClearAllForwardings=yes", "PermitLocalCommand=no", "RequestTTY=no")
 
 
+PERSIST_S = 60          # a master left without streams ends after this long
+
+
+class Shared:
+    """One OpenSSH master connection per host for a run's streams (see the
+    module's docstring); a context manager that ends them."""
+
+    def __init__(self) -> None:
+        self.folder: str | None = None
+        self.sockets: dict[str, str | None] = {}    # host name -> socket (None: not shared)
+
+    def __enter__(self) -> "Shared":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def socket(self, inventory: Inventory, host: Host) -> str | None:
+        """The control socket of `host`'s master, started now if need be;
+        None where it cannot start (the stream then connects on its own)."""
+        if host.name not in self.sockets:
+            self.sockets[host.name] = self._start(inventory, host)
+        return self.sockets[host.name]
+
+    def _start(self, inventory: Inventory, host: Host) -> str | None:
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="dockmove-ssh-")     # 0700
+        sock = os.path.join(self.folder, str(len(self.sockets)))
+        log = os.path.join(self.folder, f"{len(self.sockets)}.log")
+        with _argv(inventory, host, "true", control=("yes", sock)) as argv, \
+                open(log, "wb") as err:
+            try:
+                # the master forks into the background once connected (ControlPersist)
+                # and keeps the stderr it was given: a file, not a pipe someone waits on
+                done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=err, start_new_session=True,
+                                      timeout=inventory.settings.connect_timeout + 30)
+            except (OSError, subprocess.TimeoutExpired):
+                return None
+        return sock if done.returncode == 0 and os.path.exists(sock) else None
+
+    def close(self) -> None:
+        for sock in self.sockets.values():
+            if sock and os.path.exists(sock):
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                    subprocess.run(["ssh", "-F", "/dev/null", "-S", sock, "-O", "exit",
+                                    "dockmove"], stdin=subprocess.DEVNULL,
+                                   capture_output=True, timeout=10)
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder, self.sockets = None, {}
+
+
 @contextlib.contextmanager
 def ssh_command(inventory: Inventory, host: Host, command: str | None = None,
-                *, batch: bool = True) -> Iterator[list[str]]:
+                *, batch: bool = True, shared: Shared | None = None) -> Iterator[list[str]]:
     """The ssh argv running `command` on `host`, good inside the with block:
-    the known_hosts files it names live as long as the block."""
+    the known_hosts files it names live as long as the block. With `shared`,
+    over the run's master connection to the host (`Shared`)."""
+    sock = shared.socket(inventory, host) if shared else None
+    with _argv(inventory, host, command, batch=batch,
+               control=("no", sock) if sock else None) as argv:
+        yield argv
+
+
+@contextlib.contextmanager
+def _argv(inventory: Inventory, host: Host, command: str | None, *, batch: bool = True,
+          control: tuple[str, str] | None = None) -> Iterator[list[str]]:
     settings = inventory.settings
     hops = route(inventory, host, read_ssh_config(settings))
     with tempfile.TemporaryDirectory(prefix="dockmove-known-hosts-") as folder:
         files = [_write(Path(folder) / f"hop{i}", hop) for i, hop in enumerate(hops)]
-        yield command_line(hops, files, settings, command, batch=batch)
+        yield command_line(hops, files, settings, command, batch=batch, control=control)
 
 
 def _write(path: Path, hop: Hop) -> str:
@@ -68,9 +141,12 @@ def _write(path: Path, hop: Hop) -> str:
 
 
 def command_line(hops: tuple[Hop, ...], known_hosts: list[str], settings: Settings,
-             command: str | None = None, *, batch: bool = True) -> list[str]:
+             command: str | None = None, *, batch: bool = True,
+             control: tuple[str, str] | None = None) -> list[str]:
     """The command line for these hops, each checking keys against its file
-    of `known_hosts` (pure)."""
+    of `known_hosts` (pure). `control`: (ControlMaster, ControlPath) of the
+    last hop, a master of ours ("yes") or its client ("no"); every other
+    hop, and every hop without it, shares nothing."""
     first = hops[0].proxy_command
     proxy = _percent(first) if first else None
     for hop, kh, nxt in zip(hops, known_hosts, hops[1:]):
@@ -78,7 +154,7 @@ def command_line(hops: tuple[Hop, ...], known_hosts: list[str], settings: Settin
         forward = _percent(f"[{ep.hostname}]:{ep.port}")
         proxy = _percent(shlex.join(["ssh", *_options(hop, kh, settings, batch, proxy),
                                      "-W", forward, *_target(hop)]))
-    argv = ["ssh", *_options(hops[-1], known_hosts[-1], settings, batch, proxy),
+    argv = ["ssh", *_options(hops[-1], known_hosts[-1], settings, batch, proxy, control),
             *_target(hops[-1])]
     if command is not None:
         argv.append(command)
@@ -91,7 +167,7 @@ def _target(hop: Hop) -> list[str]:
 
 
 def _options(hop: Hop, known_hosts: str, settings: Settings, batch: bool,
-             proxy: str | None) -> list[str]:
+             proxy: str | None, control: tuple[str, str] | None = None) -> list[str]:
     ep = hop.endpoint
     opts = []
     if hop.host.identity_file:
@@ -110,6 +186,11 @@ def _options(hop: Hop, known_hosts: str, settings: Settings, batch: bool,
     if ep.known_hosts_command or openssh_version() >= (8, 5):
         opts += ["-o", "KnownHostsCommand=none"]     # (an option since OpenSSH 8.5)
     opts += ["-o", "ProxyCommand=" + proxy] if proxy else ["-o", "ProxyJump=none"]
+    if control:                 # the first value of an option counts: ours come first
+        master, path = control
+        opts += ["-o", f"ControlMaster={master}",
+                 "-o", "ControlPath=" + _config_word(_percent(path))]
+        opts += ["-o", f"ControlPersist={PERSIST_S if master == 'yes' else 'no'}"]
     for option in OURS_ALONE:
         opts += ["-o", option]
     opts += ["-o", f"ConnectTimeout={settings.connect_timeout}",

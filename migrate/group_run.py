@@ -30,6 +30,7 @@ from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.signals import checkpoint, deferred, held
+from fleet.ssh_cli import Shared
 
 from . import engine as eng
 from . import compose_adopt, project_files
@@ -103,13 +104,14 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
     out = Printer("migrate", write=write)
     check(opts)
     check_group(opts)
-    with Remote(inventory, source) as src, Remote(inventory, target) as dst:
+    with Remote(inventory, source) as src, Remote(inventory, target) as dst, \
+            Shared() as shared:
         if project:
             names = project_members(src, project)
         elif whole_host:
             names = host_members(src)
         names = tuple(dict.fromkeys(names))
-        ends = Ends(inventory, source, target, src, dst)
+        ends = Ends(inventory, source, target, src, dst, shared)
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
         idle = [n for n, f in members.items() if not f.running]

@@ -3,6 +3,8 @@
 hosts from the inventory and from ssh_config, known_hosts in awkward places,
 and `hosts.trust` facing a server that hides the key type it is known by."""
 import hashlib
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 import yaml
 
 from fleet.inventory import load_inventory
-from fleet.ssh_cli import ssh_command
+from fleet.ssh_cli import Shared, ssh_command
 from migrate.stream import pipe
 
 from .conftest import lab_name, make_lab
@@ -109,6 +111,42 @@ def test_unknown_inventory_jump_key_is_refused_on_both_sides(hop, tmp_path):
     assert "jump host new" in out.stderr
     inv = load_inventory(path)
     ssh = run_on(inv, inv.hosts["inner"], "hostname")
+    assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
+
+
+def test_a_runs_streams_share_one_master_per_host_that_ends_with_the_run(hop, tmp_path):
+    """Through the jump to inner: the first stream starts a master of ours
+    (its socket in a 0700 folder), the next is its mux client (no second
+    handshake), and the end of the run ends the master."""
+    inv = hop.inventory
+    with Shared() as shared:
+        with ssh_command(inv, inv.hosts["inner"], "hostname", shared=shared) as argv:
+            first = run(argv)
+        sock = shared.sockets["inner"]
+        assert first.returncode == 0 and sock, first.stderr
+        assert stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700
+        with ssh_command(inv, inv.hosts["inner"], "hostname", shared=shared) as argv:
+            second = run(["ssh", "-v", *argv[1:]])
+        assert second.returncode == 0 and second.stdout == first.stdout
+        assert "auto-mux: Trying existing master" in second.stderr
+        assert "Authenticated to" not in second.stderr             # no handshake of its own
+        folder = os.path.dirname(sock)
+    assert not os.path.exists(folder)
+    left = run(["pgrep", "-f", f"ControlPath={sock}"])
+    assert left.returncode == 1, left.stdout                       # no master left running
+
+
+def test_a_master_that_cannot_verify_its_host_is_not_shared(hop, tmp_path):
+    """A key we do not know stops the master as it stops a stream: the
+    stream then connects on its own and is refused the same way."""
+    kh = write_known(tmp_path / "kh", key_lines(hop, "new"))        # old's key unknown
+    path = write_inventory(tmp_path / "hosts.yaml", {"old": lab_host(hop, "old", known_hosts=str(kh))})
+    inv = load_inventory(path)
+    with Shared() as shared:
+        with ssh_command(inv, inv.hosts["old"], "hostname", shared=shared) as argv:
+            ssh = run(argv)
+        assert shared.sockets["old"] is None
+        assert not any(a.startswith("ControlPath=/") for a in argv)
     assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
 
 

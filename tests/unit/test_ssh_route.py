@@ -15,8 +15,8 @@ from fleet.errors import UsageError
 from fleet.hostkeys import RefuseUnknownKey
 from fleet.inventory import Host, parse_inventory
 from fleet.route import route
-from fleet.ssh_cli import known_hosts_value, ssh_command
-from fleet.sshconfig import endpoint, parse_ssh_config, split_args
+from fleet.ssh_cli import command_line, known_hosts_value, ssh_command
+from fleet.sshconfig import endpoint, parse_ssh_config, read_ssh_config, split_args
 
 
 @pytest.fixture
@@ -293,6 +293,26 @@ def test_stream_ssh_shares_no_connection_agent_or_forwarding_from_ssh_config(tmp
         assert not {"localforward", "remoteforward", "dynamicforward"} & set(c)
         assert c["permitlocalcommand"] == "no"
         assert c["requesttty"] == "false"
+
+
+def test_a_shared_stream_uses_our_master_on_the_last_hop_only(tmp_path, home):
+    """The run's own master (fleet/ssh_cli.Shared) on the last hop, whatever
+    ssh_config asks; the jump hops share nothing."""
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text("Host app\n  ProxyJump a,b\n" + HOSTILE_SSH_CONFIG)
+    inv = inventory(f"settings: {{ssh_config: '{cfg}'}}\nhosts:\n  app: {{address: app}}\n",
+                    tmp_path)
+    ours = tmp_path / "run folder" / "0"
+    hops = route(inv, inv.hosts["app"], read_ssh_config(inv.settings))
+    for master, wanted in (("no", "false"), ("yes", "true")):
+        argv = command_line(hops, ["kh"] * len(hops), inv.settings, "true",
+                            control=(master, str(ours)))
+        levels = every_level(argv)
+        assert levels[0]["controlmaster"] == wanted
+        assert levels[0]["controlpath"] == str(ours)
+        assert levels[0].get("controlpersist") == ("60" if master == "yes" else "no")
+        for c in levels[1:]:
+            assert c["controlmaster"] == "false" and "controlpath" not in c
 
 
 # --- hostile review: known_hosts read alike on both sides ---------------------
