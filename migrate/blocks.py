@@ -16,8 +16,9 @@ After the stop, in the final pass:
      link; tar's incremental pass leaves them out (and keeps them: tar
      records an excluded name as unchanged, it does not delete it);
   5. a second stream sends their differing blocks, size, owner, mode, times
-     and xattrs (ACLs included); the target refuses a file changed there
-     since it summed it.
+     and xattrs (ACLs included); the target does not patch a file that
+     changed there since it summed it (or that it cannot write): it names
+     them, and a last tar stream sends those whole.
 
 Files below MIN_SIZE, hard-linked files, names that are not UTF-8 text or
 hold a line break, and everything that is not a regular file go whole by
@@ -35,6 +36,7 @@ from pathlib import Path
 from fleet.remote import Remote
 
 from .remote_filter import BOOT
+from .stream import StreamError
 
 MIN_SIZE = 4 << 20
 """Below 4 MiB a changed file goes whole: it costs at most 4 MiB more after
@@ -72,8 +74,12 @@ def exclude_path(snapshot: str) -> str:
 
 @dataclass(frozen=True)
 class Summed:
-    files: int          # large files whose blocks the target summed
-    bytes: int          # their size there
+    names: frozenset[str] = frozenset()     # large files whose blocks the target summed
+    bytes: int = 0                          # their size there
+
+    @property
+    def files(self) -> int:
+        return len(self.names)
 
 
 def prepare(src: Remote, dst: Remote, source_root: str, target_root: str,
@@ -82,13 +88,14 @@ def prepare(src: Remote, dst: Remote, source_root: str, target_root: str,
     found = json.loads(src.run(argv("scan", source_root, marker_path(snapshot), str(MIN_SIZE)),
                                sudo=True).stdout or "[]")
     if not found:
-        return Summed(0, 0)
+        return Summed()
     sums = dst.run(argv("sum", target_root), sudo=True, stdin=json.dumps(found).encode()).stdout
     summed = json.loads(sums or "{}")
     if summed:
         src.run(["sh", "-c", 'umask 077 && cat > "$1"', "sh", state_path(snapshot)],
                 sudo=True, stdin=sums.encode())
-    return Summed(len(summed), sum(int(v["size"]) for v in summed.values()))
+    return Summed(frozenset(summed) & frozenset(found),
+                  sum(int(v["size"]) for v in summed.values()))
 
 
 def keep_command(source_root: str, snapshot: str) -> str:
@@ -102,3 +109,16 @@ def send_command(source_root: str, snapshot: str) -> str:
 
 def write_command(target_root: str) -> str:
     return shell("write", target_root)
+
+
+def refused(answer: bytes, summed: frozenset[str]) -> list[str]:
+    """The files the target's writer left as they were (its JSON answer):
+    only ever names of `summed`, whatever the target says."""
+    try:
+        names = json.loads(answer or b"").get("refused")
+    except (ValueError, AttributeError):
+        names = None
+    if not isinstance(names, list):
+        raise StreamError("the target's block writer gave no answer on what it patched "
+                          f"({answer[-200:]!r})")
+    return [n for n in names if n in summed]

@@ -55,7 +55,9 @@ def parts(rel):
 
 
 def open_under(root, rel, flags):
-    """`root`/`rel`, no component of `rel` a symlink."""
+    """The regular file with one link at `root`/`rel`, or None: no component
+    of `rel` a symlink, and nothing else opened (a FIFO or a device could
+    act on being opened, as root)."""
     names = parts(rel)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -64,22 +66,27 @@ def open_under(root, rel, flags):
                           dir_fd=fd)
             os.close(fd)
             fd = nxt
-        return os.open(names[-1].encode("utf-8"), flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        last = names[-1].encode("utf-8")
+        st = os.stat(last, dir_fd=fd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            return None
+        f = os.open(last, flags | os.O_NOFOLLOW | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC,
+                    dir_fd=fd)
     finally:
         os.close(fd)
+    now = os.fstat(f)
+    if (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev) or not stat.S_ISREG(now.st_mode):
+        os.close(f)                     # swapped between the look and the open
+        return None
+    return f
 
 
 def open_file(root, rel, flags):
-    """The regular file with one link at `rel`, or None."""
+    """open_under, None where the path cannot be walked."""
     try:
-        fd = open_under(root, rel, flags | os.O_NONBLOCK)
+        return open_under(root, rel, flags)
     except OSError:
         return None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-        os.close(fd)
-        return None
-    return fd
 
 
 def blocks(fd, size, block):
@@ -97,17 +104,17 @@ def scan(root, marker, least):
     since = os.stat(marker).st_mtime_ns
     found = []
     top_b = os.fsencode(root)
-    for top, dirs, files in os.walk(top_b):
+    for top, dirs, files, dirfd in os.fwalk(top_b):     # never through a symlink
         for name in files:
-            path = os.path.join(top, name)
             try:                        # names that are not UTF-8 text go whole, by tar
-                rel = os.path.relpath(path, top_b).decode("utf-8")
+                rel = os.path.relpath(os.path.join(top, name), top_b).decode("utf-8")
             except UnicodeDecodeError:
                 continue
-            if "\n" in rel:
+            # tar reads its exclude file by lines and drops a line's trailing blanks
+            if "\n" in rel or rel[-1:].isspace():
                 continue
             try:
-                st = os.lstat(path)
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
             except OSError:
                 continue
             if (stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size >= least
@@ -148,10 +155,23 @@ def keep(root, state, exclude):
 
 
 def xattrs(fd):
+    """As tar reads them: a filesystem without them has none."""
     out = {}
-    for name in os.listxattr(fd):
-        out[name] = os.getxattr(fd, name).hex()
+    try:
+        for name in os.listxattr(fd):
+            out[name] = os.getxattr(fd, name).hex()
+    except OSError:
+        pass
     return out
+
+
+def hole(fd, offset, length):
+    """Whether the source has no data at all there (a hole, not zeros it
+    allocated: those stay allocated, as tar --sparse keeps them)."""
+    try:
+        return os.lseek(fd, offset, os.SEEK_DATA) >= offset + length
+    except OSError:                     # ENXIO: only a hole from here to the end
+        return True
 
 
 def frame(out, header, data=b""):
@@ -179,7 +199,8 @@ def send(root, state, exclude, out):
                         and offset + len(data) <= there["size"]:
                     continue
                 if data.count(0) == len(data):
-                    frame(out, {"z": offset, "n": len(data)})
+                    frame(out, {"z": offset, "n": len(data),
+                                "hole": hole(fd, offset, len(data))})
                 else:
                     frame(out, {"o": offset, "n": len(data)}, data)
             frame(out, {"end": 1, "size": st.st_size, "uid": st.st_uid, "gid": st.st_gid,
@@ -203,53 +224,89 @@ def read_exactly(src, n):
 
 
 def punch(fd, offset, length):
-    """A hole where the source has zeros (sparse stays sparse); zeros
-    written where the filesystem cannot punch one."""
+    """A hole where the source has one; zeros written where the
+    filesystem cannot punch it."""
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-        if libc.fallocate(fd, 0x01 | 0x02, offset, length) == 0:   # KEEP_SIZE | PUNCH_HOLE
+        call = libc.fallocate64         # 64-bit offsets on 32-bit hosts too
+        call.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+        if call(fd, 0x01 | 0x02, offset, length) == 0:     # KEEP_SIZE | PUNCH_HOLE
             return
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         pass
     os.pwrite(fd, bytes(length), offset)
 
 
+def set_xattrs(fd, wanted):
+    """The source's xattrs (ACLs last, after the mode), as tar sets them:
+    one the target refuses is left as it is; security.* names other than
+    security.capability (SELinux labels) are the target's own."""
+    for name in os.listxattr(fd):
+        if name not in wanted and (not name.startswith("security.")
+                                   or name == "security.capability"):
+            try:
+                os.removexattr(fd, name)
+            except OSError:
+                pass
+    for name, value in sorted(wanted.items()):
+        try:
+            os.setxattr(fd, name, value)
+        except OSError:
+            pass
+
+
+def finish(fd, h):
+    os.ftruncate(fd, h["size"])
+    os.fchown(fd, h["uid"], h["gid"])
+    os.fchmod(fd, h["mode"])
+    set_xattrs(fd, {k: bytes.fromhex(v) for k, v in h["xattrs"].items()})
+    os.utime(fd, ns=(h["atime"], h["mtime"]))
+
+
 def write(root, src):
+    """Applies the stream; a file it cannot patch (changed here since it was
+    summed, replaced, not writable) is left as it is and named in the JSON
+    answer, for tar to send whole."""
     fd = None
     rel = ""
+    refused = []
     while True:
         line = src.readline()
         if not line:
             raise SystemExit("the block stream ended early")
         h = json.loads(line)
         if "done" in h:
-            return h["done"]
-        if "f" in h:
-            rel = h["f"]
-            fd = open_file(root, rel, os.O_WRONLY)
-            st = os.fstat(fd) if fd is not None else None
-            if st is None or st.st_ino != h["ino"] or st.st_ctime_ns != h["ctime"]:
-                raise SystemExit("%s: changed on this host since its blocks were summed; "
-                                 "not patched" % rel)
-        elif "o" in h:
-            os.pwrite(fd, read_exactly(src, h["n"]), h["o"])
-        elif "z" in h:
-            punch(fd, h["z"], h["n"])
-        elif "end" in h:
-            os.ftruncate(fd, h["size"])
-            wanted = {k: bytes.fromhex(v) for k, v in h["xattrs"].items()}
-            for name in os.listxattr(fd):
-                if name not in wanted:
-                    os.removexattr(fd, name)
-            os.fchown(fd, h["uid"], h["gid"])
-            os.fchmod(fd, h["mode"])
-            for name, value in sorted(wanted.items()):     # ACLs after the mode
-                os.setxattr(fd, name, value)
-            os.utime(fd, ns=(h["atime"], h["mtime"]))
-            os.close(fd)
-            fd = None
+            json.dump({"refused": refused}, sys.stdout)
+            return
+        try:
+            if "f" in h:
+                rel = h["f"]
+                fd = open_file(root, rel, os.O_WRONLY)
+                st = os.fstat(fd) if fd is not None else None
+                if st is None or st.st_ino != h["ino"] or st.st_ctime_ns != h["ctime"]:
+                    raise OSError("changed since its blocks were summed")
+            elif "o" in h:
+                data = read_exactly(src, h["n"])
+                if fd is not None:
+                    os.pwrite(fd, data, h["o"])
+            elif "z" in h:
+                if fd is not None:
+                    if h.get("hole"):
+                        punch(fd, h["z"], h["n"])
+                    else:
+                        os.pwrite(fd, bytes(h["n"]), h["z"])
+            elif "end" in h:
+                if fd is not None:
+                    finish(fd, h)
+                    os.close(fd)
+                    fd = None
+        except OSError:
+            if fd is not None:
+                os.close(fd)
+                fd = None
+            if rel not in refused:
+                refused.append(rel)
 
 
 def main(argv):

@@ -233,7 +233,8 @@ class Executor:
         """One pass of a copy; after the stop, by blocks where they were summed."""
         snap = snapshot_path(self.snapshots(), copy)  # incremental even once: volumes.py
         sent = send_data(self.ends, copy, path, snapshot=snap, live=live, expected=expected,
-                         say=self.out, by_blocks=not live and snap in self.summed)
+                         say=self.out,
+                         summed=self.summed[snap].names if snap in self.summed else frozenset())
         self.data_sent += sent.bytes
         if not live:
             self.after_stop_sent += sent.bytes
@@ -243,8 +244,9 @@ class Executor:
         summed = self.summed.get(snapshot_path(self.snapshots(), copy))
         if not summed or not sent.blocks:
             return ""
+        whole = f"; {len(sent.whole)} of them sent whole" if sent.whole else ""
         return (f" ({human(sent.blocks)} of it changed blocks of {summed.files} large "
-                f"file{'s' if summed.files > 1 else ''}, {human(summed.bytes)})")
+                f"file{'s' if summed.files > 1 else ''}, {human(summed.bytes)}{whole})")
 
     def do_blocks(self, step: Step) -> str:
         """Before the stop: the target sums the blocks of the large files that

@@ -35,6 +35,7 @@ class StreamResult:
     bytes: int              # sent to the target
     seconds: float
     read: int = 0           # read from the source
+    answer: bytes = b""     # what the receiving side printed
 
 
 def human(n: float) -> str:
@@ -201,4 +202,4 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
     if report:
         report(progress_line(read, None, took) + f" in {took:.1f}s"
                + (f"; {human(moved)} sent" if moved != read else ""))
-    return StreamResult(moved, took, read)
+    return StreamResult(moved, took, read, errs.get("dst-out", b""))

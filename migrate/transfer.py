@@ -16,7 +16,7 @@ from . import remote_filter
 from .ends import Ends
 from .layers import Selector, chain_ids, plan_layers
 from .stream import StreamError, StreamResult, human, tar_relay
-from .volumes import DataCopy, receive_command, send_command
+from .volumes import DataCopy, receive_command, send_command, send_named_command
 
 COMPRESS = {"none": ("", ""), "gzip": ("gzip -1", "gzip -d"),
             "zstd": ("zstd -1 -T0 -q", "zstd -d -q")}
@@ -115,14 +115,18 @@ def describe(sent: ImageSent) -> str:
 class DataSent:
     bytes: int          # all that went
     blocks: int = 0     # of it, the changed blocks of large files (migrate/blocks.py)
+    whole: tuple[str, ...] = ()     # of those, files the target could not patch: sent whole
 
 
 def send_data(ends: Ends, copy: DataCopy, target_path: str, *, snapshot: str | None,
-              live: bool, expected: int | None, say: Say, by_blocks: bool = False) -> DataSent:
+              live: bool, expected: int | None, say: Say,
+              summed: frozenset[str] = frozenset()) -> DataSent:
     """One pass of a copy. A first (live) pass marks when it began; a final
-    pass `by_blocks` leaves the large files whose blocks the target summed to
-    a second stream of only their changed blocks."""
+    pass leaves the large files whose blocks the target summed (`summed`) to
+    a second stream of only their changed blocks (and sends whole what the
+    target could not patch)."""
     marker = blocks.marker_path(snapshot) if snapshot and live and not copy.is_file else None
+    by_blocks = bool(summed) and bool(snapshot) and not live
     send = send_command(copy, snapshot=snapshot, live=live, marker=marker,
                         exclude=blocks.exclude_path(snapshot) if by_blocks else None)
     if by_blocks:
@@ -134,4 +138,13 @@ def send_data(ends: Ends, copy: DataCopy, target_path: str, *, snapshot: str | N
     more = ends.stream(blocks.send_command(copy.source_path, snapshot),
                        blocks.write_command(target_path), expected=None, say=say,
                        what=f"{copy.label} changed blocks")
-    return DataSent(res.bytes + more.bytes, more.bytes)
+    refused = blocks.refused(more.answer, summed)
+    if not refused:
+        return DataSent(res.bytes + more.bytes, more.bytes)
+    say(f"    {ends.target.name}: {len(refused)} file(s) could not be patched there (changed "
+        f"since their blocks were summed, replaced, or not writable), sent whole: "
+        + ", ".join(refused[:5]) + (" ..." if len(refused) > 5 else ""))
+    whole = ends.stream(send_named_command(copy, refused),
+                        receive_command(copy, target_path), expected=None, say=say,
+                        what=f"{copy.label} stream of the files sent whole")
+    return DataSent(res.bytes + more.bytes + whole.bytes, more.bytes, tuple(refused))

@@ -198,6 +198,14 @@ def send_command(copy: DataCopy, *, snapshot: str | None, live: bool,
     return line
 
 
+def send_named_command(copy: DataCopy, names: list[str]) -> str:
+    """Shell text run on the source: these files of a directory copy (paths
+    relative to it), whole, as one tar stream; unpacked by receive_command."""
+    args = ["tar", "--create", "--file=-", *TAR_COMMON, "--sparse",
+            *_operands(copy.source_path, False)[:-1], *(f"./{n}" for n in names)]
+    return " ".join(shlex.quote(a) for a in args)
+
+
 def receive_command(copy: DataCopy, target_path: str) -> str:
     """Shell text run on the target: unpack the stream into `target_path`.
     Incremental archives are unpacked as such: what the source deleted
