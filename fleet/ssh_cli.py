@@ -23,7 +23,7 @@ explicitly, as fleet/sshconfig.py read it; the rest of OpenSSH's own config
 (ciphers, ...) applies as usual, and with `settings.ssh_config` that file
 (-F).
 
-A run's streams share one connection per host (`Shared`): the first
+A run's streams share one connection per host (`Masters`): the first
 stream to a host starts a master of ours, made with every check above, its
 control socket in a 0700 folder of the run's own; the streams after it are
 its mux clients, so they skip the handshake (about 0.2 s each on the lab),
@@ -61,7 +61,7 @@ OURS_ALONE = ("ControlMaster=no", "ControlPath=none", "ForwardAgent=no", "Forwar
 PERSIST_S = 60          # a master left without streams ends after this long
 
 
-class Shared:
+class Masters:
     """One OpenSSH master connection per host for a run's streams (see the
     module's docstring); a context manager that ends them."""
 
@@ -69,7 +69,7 @@ class Shared:
         self.folder: str | None = None
         self.sockets: dict[str, str | None] = {}    # host name -> socket (None: not shared)
 
-    def __enter__(self) -> "Shared":
+    def __enter__(self) -> "Masters":
         return self
 
     def __exit__(self, *exc) -> None:
@@ -113,11 +113,11 @@ class Shared:
 
 @contextlib.contextmanager
 def ssh_command(inventory: Inventory, host: Host, command: str | None = None,
-                *, batch: bool = True, shared: Shared | None = None) -> Iterator[list[str]]:
+                *, batch: bool = True, masters: Masters | None = None) -> Iterator[list[str]]:
     """The ssh argv running `command` on `host`, good inside the with block:
-    the known_hosts files it names live as long as the block. With `shared`,
-    over the run's master connection to the host (`Shared`)."""
-    sock = shared.socket(inventory, host) if shared else None
+    the known_hosts files it names live as long as the block. With `masters`,
+    over the run's master connection to the host (`Masters`)."""
+    sock = masters.socket(inventory, host) if masters else None
     with _argv(inventory, host, command, batch=batch,
                control=("no", sock) if sock else None) as argv:
         yield argv

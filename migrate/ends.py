@@ -10,7 +10,7 @@ from typing import Callable
 from fleet.errors import UsageError
 from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
-from fleet.ssh_cli import Shared, ssh_command
+from fleet.ssh_cli import Masters, ssh_command
 
 from .stream import StreamResult, pipe, splice_all
 
@@ -37,14 +37,14 @@ class Ends:
     target: Host
     src: Remote
     dst: Remote
-    shared: Shared | None = None    # the run's ssh master connections (fleet/ssh_cli.py)
+    masters: Masters | None = None  # the run's ssh master connections (fleet/ssh_cli.py)
 
     def ssh(self, host: Host, remote: Remote, script: str):
         """ssh argv running `script` with bash, as root (a context manager:
         the argv is good inside its block, fleet/ssh_cli.py)."""
         return ssh_command(self.inventory, host,
                            f"{stream_prefix(remote)}bash -c {shlex.quote(script)}",
-                           shared=self.shared)
+                           masters=self.masters)
 
     def stream(self, send: str, receive: str, *, expected: int | None, say: Say,
                what: str, relay: Callable = splice_all) -> StreamResult:

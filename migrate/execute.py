@@ -26,7 +26,7 @@ from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote, renew_all
 from fleet.signals import checkpoint, deferred, held
-from fleet.ssh_cli import Shared
+from fleet.ssh_cli import Masters
 
 from . import blocks
 from . import engine as eng
@@ -755,8 +755,8 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
     cut = {"live": "live cut-over", "offline": "stop, then copy",
            "none": "copy, source keeps running"}.get(opts.cutover, opts.cutover)
     with Remote(inventory, source) as src, Remote(inventory, target) as dst, \
-            Shared() as shared:
-        ends = Ends(inventory, source, target, src, dst, shared)
+            Masters() as masters:
+        ends = Ends(inventory, source, target, src, dst, masters)
         facts = gather(ends, container, opts)
         out(f"{container}: from {source.name} to {target.name} (mode {opts.mode}, {cut})")
         p = accepted(plan(opts, facts, _timestamp(), os.environ), out)

@@ -30,7 +30,7 @@ from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
 from fleet.signals import checkpoint, deferred, held
-from fleet.ssh_cli import Shared
+from fleet.ssh_cli import Masters
 
 from . import engine as eng
 from . import compose_adopt, project_files
@@ -105,13 +105,13 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
     check(opts)
     check_group(opts)
     with Remote(inventory, source) as src, Remote(inventory, target) as dst, \
-            Shared() as shared:
+            Masters() as masters:
         if project:
             names = project_members(src, project)
         elif whole_host:
             names = host_members(src)
         names = tuple(dict.fromkeys(names))
-        ends = Ends(inventory, source, target, src, dst, shared)
+        ends = Ends(inventory, source, target, src, dst, masters)
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
         idle = [n for n, f in members.items() if not f.running]

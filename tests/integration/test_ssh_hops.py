@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from fleet.inventory import load_inventory
-from fleet.ssh_cli import Shared, ssh_command
+from fleet.ssh_cli import Masters, ssh_command
 from migrate.stream import pipe
 
 from .conftest import lab_name, make_lab
@@ -119,13 +119,13 @@ def test_a_runs_streams_share_one_master_per_host_that_ends_with_the_run(hop, tm
     (its socket in a 0700 folder), the next is its mux client (no second
     handshake), and the end of the run ends the master."""
     inv = hop.inventory
-    with Shared() as shared:
-        with ssh_command(inv, inv.hosts["inner"], "hostname", shared=shared) as argv:
+    with Masters() as masters:
+        with ssh_command(inv, inv.hosts["inner"], "hostname", masters=masters) as argv:
             first = run(argv)
-        sock = shared.sockets["inner"]
+        sock = masters.sockets["inner"]
         assert first.returncode == 0 and sock, first.stderr
         assert stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700
-        with ssh_command(inv, inv.hosts["inner"], "hostname", shared=shared) as argv:
+        with ssh_command(inv, inv.hosts["inner"], "hostname", masters=masters) as argv:
             second = run(["ssh", "-v", *argv[1:]])
         assert second.returncode == 0 and second.stdout == first.stdout
         assert "auto-mux: Trying existing master" in second.stderr
@@ -142,10 +142,10 @@ def test_a_master_that_cannot_verify_its_host_is_not_shared(hop, tmp_path):
     kh = write_known(tmp_path / "kh", key_lines(hop, "new"))        # old's key unknown
     path = write_inventory(tmp_path / "hosts.yaml", {"old": lab_host(hop, "old", known_hosts=str(kh))})
     inv = load_inventory(path)
-    with Shared() as shared:
-        with ssh_command(inv, inv.hosts["old"], "hostname", shared=shared) as argv:
+    with Masters() as masters:
+        with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:
             ssh = run(argv)
-        assert shared.sockets["old"] is None
+        assert masters.sockets["old"] is None
         assert not any(a.startswith("ControlPath=/") for a in argv)
     assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
 
@@ -401,3 +401,8 @@ def test_the_stream_never_rides_a_shared_connection(hop, tmp_path, master_to_new
     ssh = run_on(inv, inv.hosts["old"], "hostname")
     assert ssh.returncode == 0, ssh.stderr
     assert ssh.stdout.strip() == "old"
+    with Masters() as masters:             # a run's own master: ours, to old, not that one
+        with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:
+            ssh = run(argv)
+        assert masters.sockets["old"] and masters.sockets["old"] != str(master_to_new)
+    assert ssh.returncode == 0 and ssh.stdout.strip() == "old", ssh.stderr

@@ -296,7 +296,7 @@ def test_stream_ssh_shares_no_connection_agent_or_forwarding_from_ssh_config(tmp
 
 
 def test_a_shared_stream_uses_our_master_on_the_last_hop_only(tmp_path, home):
-    """The run's own master (fleet/ssh_cli.Shared) on the last hop, whatever
+    """The run's own master (fleet/ssh_cli.Masters) on the last hop, whatever
     ssh_config asks; the jump hops share nothing."""
     cfg = tmp_path / "ssh_config"
     cfg.write_text("Host app\n  ProxyJump a,b\n" + HOSTILE_SSH_CONFIG)
