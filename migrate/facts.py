@@ -28,11 +28,12 @@ from fleet.remote import Remote
 
 from . import engine as eng
 from .ends import Ends, stream_prefix
-from .hostfs import du, gnu_tar, nonempty, sh
+from .hostfs import du, nonempty, sh, tools
 from .options import Options
 from .inspected import depends_on
 from .spec import DEFAULT_NETWORKS
-from .transfer import COMPRESS, has_python, layer_chains, uses_containerd_store
+from . import remote_filter
+from .transfer import COMPRESS, layer_chains, uses_containerd_store
 
 T = TypeVar("T")
 
@@ -145,15 +146,6 @@ def user_networks(container: Mapping) -> list[str]:
     return names + [n for n in sorted(nets) if n not in names and n not in DEFAULT_NETWORKS]
 
 
-def _tools(remote: Remote, compress: str) -> frozenset[str]:
-    wanted = [tool.split()[0] for tool in COMPRESS.get(compress, ("", "")) if tool]
-    found = set()
-    for tool in dict.fromkeys(wanted):
-        if remote.run(["sh", "-c", f"command -v {shlex.quote(tool)}"], check=False).ok:
-            found.add(tool)
-    return frozenset(found)
-
-
 def _stream_problem(remote: Remote) -> str:
     try:
         stream_prefix(remote)
@@ -163,8 +155,10 @@ def _stream_problem(remote: Remote) -> str:
 
 
 def _host(remote: Remote, info: dict, compress: str) -> HostFacts:
-    return HostFacts(remote.name, MappingProxyType(info), gnu_tar(remote), _tools(remote, compress),
-                     _stream_problem(remote), has_python(remote))
+    wanted = [tool.split()[0] for tool in COMPRESS.get(compress, ("", "")) if tool]
+    gnu, found, python = tools(remote, wanted, remote_filter.PROBE)
+    return HostFacts(remote.name, MappingProxyType(info), gnu, found, _stream_problem(remote),
+                     python)
 
 
 def _both(source: Callable[[], T], target: Callable[[], object]) -> tuple[T, object]:
@@ -177,8 +171,7 @@ def _both(source: Callable[[], T], target: Callable[[], object]) -> tuple[T, obj
 
 def gather(ends: Ends, container: str, opts: Options) -> Facts:
     src, dst = ends.src, ends.dst
-    src.connect()
-    dst.connect()
+    _both(src.connect, dst.connect)
     target_name = opts.name or container
     src_info, dst_info = _both(lambda: eng.engine_info(src), lambda: eng.engine_info(dst))
     c, image = eng.container_and_image(src, container)

@@ -30,6 +30,14 @@ def nonempty(remote: Remote, path: str) -> bool:
                        f'-print -quit)" ]; else [ -s {p} ]; fi', check=False).ok
 
 
-def gnu_tar(remote: Remote) -> bool:
-    r = remote.run(["tar", "--version"], check=False)
-    return r.ok and "GNU tar" in r.stdout
+def tools(remote: Remote, commands: list[str], python_probe: str) -> tuple[bool, frozenset[str], bool]:
+    """In one command: whether the host's tar is GNU tar, which of
+    `commands` it has, and whether `python_probe` succeeds there."""
+    script = ["tar --version 2>/dev/null | grep -q 'GNU tar' && echo gnu-tar"]
+    script += [f"command -v {shlex.quote(c)} >/dev/null 2>&1 && echo {shlex.quote('has ' + c)}"
+               for c in dict.fromkeys(commands)]
+    script += [f"{python_probe} && echo python"]
+    lines = set(remote.run(["sh", "-c", "; ".join(script) + "; true"],
+                           check=False).stdout.splitlines())
+    return ("gnu-tar" in lines, frozenset(c for c in commands if f"has {c}" in lines),
+            "python" in lines)

@@ -50,13 +50,6 @@ class ImageSent:
     note: str
 
 
-def has_python(remote: Remote) -> bool:
-    """Whether the host has Python 3.8+: a source can then leave layers out
-    itself (migrate/remote_filter.py), and both together can send the final
-    pass by blocks (migrate/blocks.py)."""
-    return remote.run(["sh", "-c", remote_filter.PROBE], check=False).ok
-
-
 def send_image(ends: Ends, ref: str, image: dict, have: frozenset[str] | None, compress: str,
                say: Say, *, at_source: bool = False) -> ImageSent:
     """`docker save REF` on the source into `docker load` on the target,
