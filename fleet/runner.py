@@ -20,6 +20,10 @@ from . import signals
 
 
 class PatientRemote(Remote):
+    # invoke polls for the command's end every input_sleep (0.01 s): a wait
+    # of 5 ms on average after every command, where a run has a hundred
+    input_sleep = 0.001
+
     def run(self, command, **kwargs):
         self._interrupt: BaseException | None = None
         try:
