@@ -137,7 +137,10 @@ def no_delay(conn: Connection) -> None:
     transport = conn.client.get_transport() if conn.client else None
     sock = getattr(transport, "sock", None)
     if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass                        # slower, not wrong
 
 
 def open_jump(host: Host, gateway: Connection) -> None:

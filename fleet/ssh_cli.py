@@ -28,8 +28,10 @@ stream to a host starts a master of ours, made with every check above, its
 control socket in a 0700 folder of the run's own; the streams after it are
 its mux clients, so they skip the handshake (about 0.2 s each on the lab),
 not a check. The master ends when the run's block ends (and by itself after
-a minute without a stream, should this process be killed); where it cannot
-start, each stream connects on its own as before.
+a minute without a stream, should this process be killed; the next stream
+then starts another); where it cannot start, each stream connects on its own
+as before. Its messages go to a log beside its socket, which a failed
+stream's error quotes.
 
 Paths are written the way OpenSSH reads its options: `%` doubled (tokens),
 quoted where they hold a blank or a quote, and once more for each
@@ -48,6 +50,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from . import signals
 from .hostkeys import known_hosts_lines, known_keys
 from .inventory import Host, Inventory, Settings
 from .route import Hop, route
@@ -68,6 +71,8 @@ class Masters:
     def __init__(self) -> None:
         self.folder: str | None = None
         self.sockets: dict[str, str | None] = {}    # host name -> socket (None: not shared)
+        self.started: list[str] = []                # every socket a master was asked to make
+        self.closed = False
 
     def __enter__(self) -> "Masters":
         return self
@@ -76,39 +81,72 @@ class Masters:
         self.close()
 
     def socket(self, inventory: Inventory, host: Host) -> str | None:
-        """The control socket of `host`'s master, started now if need be;
+        """The control socket of `host`'s master, started now if need be (or
+        again, where the last one ended after a minute without a stream);
         None where it cannot start (the stream then connects on its own)."""
-        if host.name not in self.sockets:
-            self.sockets[host.name] = self._start(inventory, host)
-        return self.sockets[host.name]
+        if self.closed:
+            return None
+        sock = self.sockets.get(host.name, "")
+        if host.name not in self.sockets or (sock and not os.path.exists(sock)):
+            self.sockets[host.name] = sock = self._start(inventory, host)
+        return sock
+
+    def log(self, host: Host) -> str:
+        """What the master to `host` said (why it dropped a connection, say)."""
+        sock = self.sockets.get(host.name)
+        try:
+            return Path(f"{sock}.log").read_text(errors="replace").strip()[-400:] if sock else ""
+        except OSError:
+            return ""
 
     def _start(self, inventory: Inventory, host: Host) -> str | None:
         if self.folder is None:
-            self.folder = tempfile.mkdtemp(prefix="dockmove-ssh-")     # 0700
-        sock = os.path.join(self.folder, str(len(self.sockets)))
-        log = os.path.join(self.folder, f"{len(self.sockets)}.log")
-        with _argv(inventory, host, "true", control=("yes", sock)) as argv, \
-                open(log, "wb") as err:
-            try:
-                # the master forks into the background once connected (ControlPersist)
-                # and keeps the stderr it was given: a file, not a pipe someone waits on
-                done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=err, start_new_session=True,
-                                      timeout=inventory.settings.connect_timeout + 30)
-            except (OSError, subprocess.TimeoutExpired):
+            folder = tempfile.mkdtemp(prefix="dockmove-ssh-")             # 0700
+            if "${" in folder:          # OpenSSH would expand it into another path
+                os.rmdir(folder)
                 return None
-        return sock if done.returncode == 0 and os.path.exists(sock) else None
+            self.folder = folder
+        sock = os.path.join(self.folder, str(len(self.started)))
+        self.started.append(sock)
+        with _argv(inventory, host, "true", control=("yes", sock)) as argv:
+            # -E: the master's messages go to a file of its own, also once it is
+            # in the background (OpenSSH points its stderr at /dev/null then)
+            argv = [argv[0], "-E", f"{sock}.log", *argv[1:]]
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True)
+            try:
+                with signals.doing(f"the ssh connection to {host.name}"), \
+                        signals.on_interrupt(lambda: _kill(proc)):
+                    code = proc.wait(timeout=inventory.settings.connect_timeout + 10)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                return None
+            except BaseException:
+                _kill(proc)
+                raise
+        return sock if code == 0 and os.path.exists(sock) else None
 
     def close(self) -> None:
-        for sock in self.sockets.values():
-            if sock and os.path.exists(sock):
-                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                    subprocess.run(["ssh", "-F", "/dev/null", "-S", sock, "-O", "exit",
-                                    "dockmove"], stdin=subprocess.DEVNULL,
-                                   capture_output=True, timeout=10)
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder, self.sockets = None, {}
+        """End every master (each asked to exit over its socket), remove the
+        folder; not cut short by a signal."""
+        self.closed = True
+        with signals.held():
+            for sock in self.started:
+                if os.path.exists(sock):
+                    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                        subprocess.run(["ssh", "-F", "/dev/null", "-o",
+                                        "ControlPath=" + _config_word(_percent(sock)),
+                                        "-O", "exit", "dockmove"], stdin=subprocess.DEVNULL,
+                                       capture_output=True, timeout=10)
+            if self.folder:
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, 9)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
 
 
 @contextlib.contextmanager

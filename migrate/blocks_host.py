@@ -94,10 +94,12 @@ def _read_and_sum(fd, start, end, block):
     out = []
     offset = start
     while offset < end:
-        data = os.pread(fd, min(block, end - offset), offset)
-        if not data:
+        want = min(block, end - offset)
+        data = os.pread(fd, want, offset)
+        if data:
+            out.append((offset, data, digest(data)))
+        if len(data) < want:            # the end of the file, where it is now
             break
-        out.append((offset, data, digest(data)))
         offset += len(data)
     return out
 
@@ -112,12 +114,25 @@ def blocks(fd, size, block):
     stretch = max(block, GROUP - GROUP % block)
     with ThreadPoolExecutor(workers) as pool:
         pending = deque()
-        for start in range(0, size, stretch):
-            pending.append(pool.submit(_read_and_sum, fd, start, min(size, start + stretch), block))
+        starts = iter(range(0, size, stretch))
+        for start in starts:
+            pending.append((start, pool.submit(_read_and_sum, fd, start,
+                                               min(size, start + stretch), block)))
             if len(pending) > 2 * workers:
-                yield from pending.popleft().result()
+                break
         while pending:
-            yield from pending.popleft().result()
+            start, done = pending.popleft()
+            part = done.result()
+            yield from part
+            got = sum(len(d) for _, d, _ in part)
+            if got < min(size, start + stretch) - start:    # the file got shorter: stop there
+                for _, later in pending:
+                    later.cancel()
+                return
+            nxt = next(starts, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_read_and_sum, fd, nxt,
+                                                 min(size, nxt + stretch), block)))
 
 
 def scan(root, marker, least):
@@ -214,7 +229,8 @@ def send(root, state, exclude, out):
             st = os.fstat(fd)
             frame(out, {"f": rel, "ino": there["ino"], "ctime": there["ctime"]})
             block, theirs = there["block"], there["sums"]
-            for i, (offset, data, mine) in enumerate(blocks(fd, st.st_size, block)):
+            for offset, data, mine in blocks(fd, st.st_size, block):
+                i = offset // block
                 if theirs[i * SUM_CHARS:(i + 1) * SUM_CHARS] == mine \
                         and offset + len(data) <= there["size"]:
                     continue

@@ -12,7 +12,7 @@ from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
 from fleet.ssh_cli import Masters, ssh_command
 
-from .stream import StreamResult, pipe, splice_all
+from .stream import StreamError, StreamResult, pipe, splice_all
 
 Say = Callable[[str], None]
 
@@ -50,5 +50,13 @@ class Ends:
                what: str, relay: Callable = splice_all) -> StreamResult:
         with self.ssh(self.source, self.src, send) as source, \
                 self.ssh(self.target, self.dst, receive) as target:
-            return pipe(source, target, expected=expected,
-                        report=lambda line: say(f"    {line}"), what=what, relay=relay)
+            try:
+                return pipe(source, target, expected=expected,
+                            report=lambda line: say(f"    {line}"), what=what, relay=relay)
+            except StreamError as e:
+                said = [f"the ssh connection to {h.name} said: {log}"
+                        for h in (self.source, self.target)
+                        if self.masters and (log := self.masters.log(h))]
+                if not said:
+                    raise
+                raise StreamError(f"{e}; " + "; ".join(said)) from None

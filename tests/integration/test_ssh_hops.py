@@ -4,9 +4,11 @@ hosts from the inventory and from ssh_config, known_hosts in awkward places,
 and `hosts.trust` facing a server that hides the key type it is known by."""
 import hashlib
 import os
+import re
 import socket
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -133,9 +135,37 @@ def test_a_runs_streams_share_one_master_per_host_that_ends_with_the_run(hop, tm
         assert "mux_client_request_session" in second.stderr          # a client of it
         assert "Authenticated to" not in second.stderr             # no handshake of its own
         folder = os.path.dirname(sock)
+        master = re.escape(sock) + r" \[mux\]"                      # its process title
+        assert run(["pgrep", "-f", master]).returncode == 0
     assert not os.path.exists(folder)
-    left = run(["pgrep", "-f", f"ControlPath={sock}"])
+    left = run(["pgrep", "-f", master])
     assert left.returncode == 1, left.stdout                       # no master left running
+
+
+def test_a_master_that_ended_is_started_again_and_odd_folders_work(hop, tmp_path, monkeypatch):
+    """A master ends by itself after a minute without streams: the next
+    stream starts another. A temporary folder whose path holds % and a
+    blank (OpenSSH expands % in ControlPath) works, and is cleaned up."""
+    odd = tmp_path / "a%h b"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))
+    inv = hop.inventory
+    with Masters() as masters:
+        with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:
+            assert run(argv).stdout.strip() == "old"
+        first = masters.sockets["old"]
+        assert first and first.startswith(str(odd))
+        run(["ssh", "-F", "/dev/null", "-o", f"ControlPath={first.replace('%', '%%')}",
+             "-O", "exit", "x"])                                    # as its ControlPersist would
+        assert not os.path.exists(first)
+        with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:
+            assert run(argv).stdout.strip() == "old"
+        second = masters.sockets["old"]
+        assert second and second != first and os.path.exists(second)
+        master = re.escape(second) + r" \[mux\]"
+        assert run(["pgrep", "-f", master]).returncode == 0
+    assert run(["pgrep", "-f", master]).returncode == 1
+    assert os.listdir(odd) == []
 
 
 def test_a_master_that_cannot_verify_its_host_is_not_shared(hop, tmp_path):

@@ -234,3 +234,26 @@ def test_the_writer_does_not_follow_a_symlink_out_of_its_directory(tmp_path):
         stream = (json.dumps({"f": bad, "ino": 0, "ctime": 0}) + "\n").encode()
         r = subprocess.run(blocks.argv("write", str(root)), input=stream, capture_output=True)
         assert r.returncode != 0
+
+
+def test_a_file_that_gets_shorter_while_read_is_read_to_that_point_only(tmp_path, monkeypatch):
+    """Blocks are read on several threads, a stretch each: where one comes
+    back short (the file was cut meanwhile), nothing after it counts, or
+    block numbers would no longer match their offsets."""
+    from migrate import blocks_host
+    path = tmp_path / "f"
+    path.write_bytes(os.urandom(16 * MIB))
+    real = os.pread
+
+    def cut_at_5_mib(fd, n, offset):
+        if offset == 5 * MIB:
+            return real(fd, n, offset)[:1000]
+        return real(fd, n, offset)
+    monkeypatch.setattr(blocks_host.os, "pread", cut_at_5_mib)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = [(offset, len(data)) for offset, data, _ in blocks_host.blocks(fd, 16 * MIB, 1 << 16)]
+    finally:
+        os.close(fd)
+    assert all(o == p + n for (p, n), (o, _) in zip(got, got[1:]))
+    assert got[-1] == (5 * MIB, 1000)
