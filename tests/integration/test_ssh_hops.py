@@ -16,7 +16,7 @@ import yaml
 
 from fleet.inventory import load_inventory
 from fleet.remote import Remote
-from fleet.ssh_cli import Masters, ssh_command
+from fleet.ssh_cli import Masters, known_hosts_value, ssh_command
 from migrate.stream import pipe
 
 from .conftest import lab_name, make_lab
@@ -155,7 +155,7 @@ def test_a_master_that_ended_is_started_again_and_odd_folders_work(hop, tmp_path
             assert run(argv).stdout.strip() == "old"
         first = masters.sockets["old"]
         assert first and first.startswith(str(odd))
-        run(["ssh", "-F", "/dev/null", "-o", f"ControlPath={first.replace('%', '%%')}",
+        run(["ssh", "-F", "/dev/null", "-o", "ControlPath=" + known_hosts_value([first]),
              "-O", "exit", "x"])                                    # as its ControlPersist would
         assert not os.path.exists(first)
         with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:
