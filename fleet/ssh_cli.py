@@ -101,11 +101,9 @@ class Masters:
 
     def _start(self, inventory: Inventory, host: Host) -> str | None:
         if self.folder is None:
-            folder = tempfile.mkdtemp(prefix="dockmove-ssh-")             # 0700
-            if "${" in folder:          # OpenSSH would expand it into another path
-                os.rmdir(folder)
+            self.folder = private_folder()
+            if self.folder is None:
                 return None
-            self.folder = folder
         sock = os.path.join(self.folder, str(len(self.started)))
         self.started.append(sock)
         with _argv(inventory, host, "true", control=("yes", sock)) as argv:
@@ -140,6 +138,25 @@ class Masters:
                                        capture_output=True, timeout=10)
             if self.folder:
                 shutil.rmtree(self.folder, ignore_errors=True)
+
+
+SOCKET_ROOM = 70        # a unix socket's path holds 107 bytes; OpenSSH adds 17 while it binds
+
+
+def private_folder() -> str | None:
+    """A new 0700 folder for control sockets: in the temporary folder, or in
+    /tmp where that path leaves no room for a socket's name or OpenSSH would
+    read it as another path (`${` expands); None where neither will do."""
+    def fits(path: str) -> bool:
+        return len(path) <= SOCKET_ROOM and "${" not in path
+    folder = tempfile.mkdtemp(prefix="dockmove-ssh-")
+    if not fits(folder) and os.path.isdir("/tmp"):
+        os.rmdir(folder)
+        folder = tempfile.mkdtemp(prefix="dockmove-ssh-", dir="/tmp")
+    if not fits(folder):
+        os.rmdir(folder)
+        return None
+    return folder
 
 
 def _kill(proc: subprocess.Popen) -> None:

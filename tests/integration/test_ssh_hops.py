@@ -5,6 +5,7 @@ and `hosts.trust` facing a server that hides the key type it is known by."""
 import hashlib
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -142,13 +143,13 @@ def test_a_runs_streams_share_one_master_per_host_that_ends_with_the_run(hop, tm
     assert left.returncode == 1, left.stdout                       # no master left running
 
 
-def test_a_master_that_ended_is_started_again_and_odd_folders_work(hop, tmp_path, monkeypatch):
+def test_a_master_that_ended_is_started_again_and_odd_folders_work(hop, request, monkeypatch):
     """A master ends by itself after a minute without streams: the next
     stream starts another. A temporary folder whose path holds % and a
     blank (OpenSSH expands % in ControlPath) works, and is cleaned up."""
-    odd = tmp_path / "a%h b"
-    odd.mkdir()
+    odd = Path(tempfile.mkdtemp(prefix="a%h b", dir="/tmp"))       # short: a socket's path
     monkeypatch.setattr(tempfile, "tempdir", str(odd))
+    request.addfinalizer(lambda: shutil.rmtree(odd, ignore_errors=True))
     inv = hop.inventory
     with Masters() as masters:
         with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:

@@ -1,6 +1,7 @@
 """Every hop to a host, as both sides see it: the Fabric connections and the
 OpenSSH command lines of the streams. No network: OpenSSH's own `ssh -G`
 says what a command line means to it."""
+import os
 import shlex
 import subprocess
 import tempfile
@@ -440,3 +441,25 @@ def test_trust_of_a_jump_alias_sees_the_files_of_the_hosts_behind_it(tmp_path, h
     views = other_views(inv, config, alias)
     assert [(v.file, [k.get_name() for k in v.keys]) for v in views] == \
         [(f"{tmp_path}/kh", ["ssh-ed25519"])]
+
+
+def test_control_sockets_get_a_folder_with_room_for_their_names(tmp_path, monkeypatch):
+    """A unix socket's path holds 107 bytes: under a long TMPDIR, or one
+    OpenSSH would expand (`${`), the masters' folder goes to /tmp (private
+    all the same)."""
+    from fleet.ssh_cli import SOCKET_ROOM, private_folder
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    deep.mkdir(parents=True)
+    odd = Path(tempfile.mkdtemp(prefix="${HOME}", dir="/tmp"))
+    try:
+        for where in (deep, odd):
+            monkeypatch.setattr(tempfile, "tempdir", str(where))
+            folder = private_folder()
+            try:
+                assert folder.startswith("/tmp/dockmove-ssh-") and len(folder) <= SOCKET_ROOM
+                assert os.stat(folder).st_mode & 0o777 == 0o700
+            finally:
+                os.rmdir(folder)
+            assert os.listdir(where) == []
+    finally:
+        os.rmdir(odd)
