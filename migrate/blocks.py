@@ -28,6 +28,7 @@ so and the final pass sends changed files whole.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import shlex
 from dataclasses import dataclass
@@ -45,7 +46,9 @@ the stop, and the two sums and the second stream are not worth it."""
 HOST_PROGRAM = Path(__file__).with_name("blocks_host.py")
 
 
+@functools.cache
 def _code() -> str:
+    """The host program as one base64 word, read once."""
     text = HOST_PROGRAM.read_text()
     body = text.split('\nif __name__ == "__main__":')[0]
     return base64.b64encode((body + "\nmain(sys.argv[2:])\n").encode()).decode()

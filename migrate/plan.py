@@ -165,7 +165,7 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                    autoremove=autoremove, missing=missing, replaced_uses=there.replaced_uses,
                    existing_runs=existing_runs, running=running, idle=idle,
                    sums=src.python and dst.python)
-    if shape.early and not shape.sums and (layer or any(not c.is_file for c in data.copies)):
+    if shape.by_blocks and not shape.sums:
         lacking = " and ".join(h.name for h in (src, dst) if not h.python)
         warnings.append(f"{lacking} {'have' if ' and ' in lacking else 'has'} no Python 3.8+: "
                         "a large file that changes while the first pass runs (a database's) is "

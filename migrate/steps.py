@@ -64,6 +64,12 @@ class Shape:
         """A first pass runs before the stop (or freeze)."""
         return self.live or self.frozen or (self.idle and self.o.cutover == "live")
 
+    @property
+    def by_blocks(self) -> bool:
+        """A directory is copied in a first pass: its large changed files can
+        go by blocks after the stop (migrate/blocks.py)."""
+        return self.early and bool(self.layer or any(not x.is_file for x in self.data.copies))
+
     def steps(self) -> tuple[Step, ...]:
         o, c, src, tgt, live, frozen = self.o, self.c, self.src, self.tgt, self.live, self.frozen
         export = o.mode == "export"
@@ -128,7 +134,7 @@ class Shape:
             out.append(Step("layer", "container layer" + first,
                             f"copy {c}'s own changes (its overlay2 layer) into it"
                             + (while_ if idle else f", while {c} runs"), live=True))
-        if early and self.sums and (self.layer or any(not x.is_file for x in self.data.copies)):
+        if self.by_blocks and self.sums:
             out.append(Step("blocks", "data (block sums)",
                             f"sum on {tgt} the blocks of the files of {human(MIN_SIZE)} or more "
                             "that changed during the first pass: after the "
