@@ -257,3 +257,13 @@ def test_a_file_that_gets_shorter_while_read_is_read_to_that_point_only(tmp_path
         os.close(fd)
     assert all(o == p + n for (p, n), (o, _) in zip(got, got[1:]))
     assert got[-1] == (5 * MIB, 1000)
+
+
+def test_a_writer_that_says_nothing_about_what_it_patched_fails_the_stream():
+    """Without its answer the target may hold stale files tar left out: the
+    pass fails (and the run is undone) rather than pass as copied."""
+    from migrate.stream import StreamError
+    for answer in (b"", b"Traceback (most recent call last): ...", b'{"refused": "db"}'):
+        with pytest.raises(StreamError) as e:
+            blocks.refused(answer, frozenset({"db"}))
+        assert "the target's block writer gave no answer on what it patched" in str(e.value)
