@@ -153,7 +153,7 @@ class Executor:
             return ImageSent(0, int(image.get("Size") or 0), 0, 0,
                              f"{self.ends.target.name} has it already")
         self.journal.add("image", f"image {image['Id'][7:19]} on {self.ends.target.name}",
-                         lambda: eng.docker(self.dst, "rmi", "-f", image["Id"], check=False))
+                         lambda: _remove_made(self.dst, "image", "rmi", "-f", image["Id"]))
         sent = send_image(self.ends, ref, image, self.shared.chains, self.opts.compress,
                           self.out, at_source=self.facts.source_filters)
         if eng.inspect(self.dst, "image", image["Id"]) is None:
@@ -186,7 +186,7 @@ class Executor:
                     f"kept: it is the only name of image {image_id[7:19]}, which was on "
                     f"{where} before this run (untagged); `docker rmi {tag}` there deletes "
                     "that image")
-        eng.docker(remote, "rmi", *([] if prune else ["--no-prune"]), tag, check=False)
+        _remove_made(remote, "image", "rmi", *([] if prune else ["--no-prune"]), tag)
 
     def do_base_image(self, step: Step) -> str:
         """The container's original image as it is (in the live cut-over,
@@ -305,7 +305,7 @@ class Executor:
         self._tag(src, where, None)
         if changes:
             self.journal.add("tag", f"tag {first} on {where}",
-                             lambda: eng.docker(src, "rmi", first, check=False))
+                             lambda: _remove_made(src, "image", "rmi", first))
         image_id = eng.docker(
             src, "commit", pause, *[w for ch in changes for w in ("--change", ch)],
             "--", self.container, first if changes else self.final).stdout.strip()
@@ -329,7 +329,7 @@ class Executor:
         if zip_:
             send, recv = f"set -o pipefail; {send} | {zip_}", f"set -o pipefail; {unzip} | {recv}"
         self.journal.add("image", f"image {self.final} on {self.ends.target.name}",
-                         lambda: eng.docker(self.dst, "rmi", self.final, check=False))
+                         lambda: _remove_made(self.dst, "image", "rmi", self.final))
         res = self.ends.stream(send, recv,
                                expected=int(self.facts.image.get("Size") or 0) or None,
                                say=self.out, what="export stream")
@@ -734,11 +734,20 @@ def undo_run(e: BaseException, executors: list["Executor"], ends: Ends,
 
 
 def _remove_made(remote: Remote, kind: str, *argv: str) -> None:
-    """Undo of a create (`kind`: container, network): run the removal
+    """Undo of a create (`kind`: container, network, image): run the removal
     `argv`; it failing is an error only while the thing is still there (a
-    create the run noted may not have made it)."""
+    create the run noted may not have made it), or when the engine cannot
+    say (it is down: the undo is not claimed)."""
     r = eng.docker(remote, *argv, check=False)
-    if not r.ok and eng.inspect(remote, kind, argv[-1]) is not None:
+    if r.ok:
+        return
+    try:
+        there = eng.inspect(remote, kind, argv[-1]) is not None
+    except CommandError as e:
+        said = (e.stderr.strip() or "no message").splitlines()[-1]
+        raise MigrateError(f"{remote.name} cannot say whether it is there ({said}); once its "
+                           f"engine answers: docker {' '.join(argv)}") from None
+    if there:
         raise MigrateError(f"{remote.name}: docker {' '.join(argv)}: {r.stderr.strip()}")
 
 

@@ -296,12 +296,40 @@ def test_stream_cut_halfway_is_a_clear_error_and_nothing_is_left(clab, tmp_path)
                       "image stream: the receiving side failed")
 
 
+def _stop_target_engine_mid_stream(lab):
+    """Hold the stream (the source's `docker save` client is frozen), stop the
+    target's engine for good (its socket too: systemd would start it again at
+    the next command) and let the stream go on into nothing, however fast the
+    stream runs."""
+    lab.sh("old", "pkill -STOP -x docker")
+    try:
+        lab.sh("new", "systemctl stop docker.socket docker.service")
+    finally:
+        lab.sh("old", "pkill -CONT -x docker")
+
+
 def test_target_engine_stopped_midway(clab, tmp_path):
-    _fault_then_rerun(clab, tmp_path,
-                      lambda proc: clab.sh("new", "service docker stop >/dev/null"),
-                      "image stream: the receiving side failed",
-                      repair=lambda: clab.sh("new", "service docker start >/dev/null; "
-                                                    "until docker info >/dev/null 2>&1; do sleep 0.2; done"))
+    # the engine stays down: the undo cannot see what the load left, and says
+    # so rather than "new is as before"; once it is back, nothing was left
+    _bulk(clab)
+    source_before, target_before = state(clab, "old"), state(clab, "new")
+    try:
+        code, out, err = _migrate_with(clab, tmp_path, "bulk", ["--mode", "image"], streaming,
+                                       lambda proc: _stop_target_engine_mid_stream(clab))
+    finally:
+        clab.sh("new", "systemctl start docker.socket docker.service; "
+                       "until docker info >/dev/null 2>&1; do sleep 0.2; done")
+    assert code == 1, out + err
+    assert "image stream: the receiving side failed" in err, err
+    assert "new is as before" not in err, err
+    assert "on new, could not undo: image" in err, err
+    assert "new cannot say whether it is there (Cannot connect to the Docker daemon" in out, out
+    assert "once its engine answers: docker rmi -f sha256:" in out, out
+    assert "bulk on old untouched" in err, err
+    assert state(clab, "new") == target_before
+    assert state(clab, "old") == source_before
+    again, _ = migrate(clab, tmp_path, "bulk", "--mode", "image")
+    assert "bulk kept, stopped, on old" in again.stdout
 
 
 def test_ctrl_c_after_the_stop_starts_the_source_again(clab, tmp_path):
