@@ -86,19 +86,14 @@ def hosts_list(c, host="all", inventory=None):
 @_handled
 def hosts_trust(c, name, fingerprint=None, yes=False, inventory=None):
     """Record a host's SSH key in known_hosts after you checked its fingerprint."""
+    from fleet.confirm import ask
     from fleet.trust import trust, trust_targets
     inv = load_inventory(inventory)
-    confirm = (lambda q: True) if yes else _ask
+    confirm = (lambda q: True) if yes else ask
     for h in trust_targets(inv, name):
         r = trust(inv, h, expected=fingerprint, confirm=confirm)
         verb = "recorded in" if r.recorded else "already in"
         print(f"{r.host}: {r.key_type} {r.fingerprint} {verb} {r.file}")
-
-
-def _ask(question: str) -> bool:
-    if not sys.stdin.isatty():
-        return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 # --- provision ------------------------------------------------------------
@@ -185,6 +180,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
                   "the target (default; --no-port-check skips it)",
     "settle": "seconds the target container must run without a restart to count as up "
               "(default 3)",
+    "yes": "go on without asking when the run removes or overwrites something (--replace, "
+           "--remove-source); needed without a terminal",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
@@ -192,12 +189,13 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
             settle=None, inventory=None, commit=False, project=False, all_=False,
-            include_stopped=False):
+            include_stopped=False, yes=False):
     """Move containers to another host, with a live cut-over (--rollback: back).
 
     Image (only the layers the target lacks), volumes, the container's own
     changes and its run arguments; several at once (web,db, --project or
     --all) with one cut-over."""
+    from fleet.confirm import confirmer
     from migrate.execute import migrate as run
     from migrate.group_run import migrate_group
     from migrate.options import Options, cutover
@@ -242,12 +240,13 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         records=_records(records), port_check=port_check, empty_volumes=empty_volumes,
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
         stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit)
+    confirm = confirmer(yes)
     if project or all_ or len(names) > 1:
         migrate_group(inv, source, target, () if project or all_ else names, opts,
                       project=names[0] if project else None, whole_host=all_,
-                      include_stopped=include_stopped)
+                      include_stopped=include_stopped, confirm=confirm)
     else:
-        run(inv, source, target, names[0], opts)
+        run(inv, source, target, names[0], opts, confirm=confirm)
 
 
 def _containers(container: str, project: bool,
@@ -447,12 +446,14 @@ def lab_status(c):
     print(render_status(status(_lab_config())))
 
 
-@task(name="down", help={"images": "also remove the cached lab images"})
+@task(name="down", help={"images": "also remove the cached lab images",
+                         "yes": "remove without asking (needed without a terminal)"})
 @_handled
-def lab_down(c, images=False):
+def lab_down(c, images=False, yes=False):
     """Remove the lab's hosts, volumes, network and state, nothing else."""
+    from fleet.confirm import confirmer
     from lab.lab import down
-    down(_lab_config(), images=images)
+    down(_lab_config(), images=images, confirm=confirmer(yes))
 
 
 hosts = Collection("hosts")

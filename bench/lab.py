@@ -65,7 +65,7 @@ class Lab:
             self.up(log)
 
     def down(self) -> None:
-        self.inv("lab.down")
+        self.inv("lab.down", "--yes")
 
     # --- inside the hosts, as root ---------------------------------------------
 

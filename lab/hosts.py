@@ -268,6 +268,15 @@ def host_public_keys(container: Container) -> list[str]:
     return [" ".join(l.split()[:2]) for l in out.splitlines() if l.strip()]
 
 
+def lab_objects(client: docker.DockerClient, cfg: LabConfig) -> list[str]:
+    """What remove_lab_objects would remove, one line each."""
+    selector = {"label": f"{LABEL}={cfg.name}"}
+    return ([f"lab host {c.labels.get(HOST_LABEL, '?')} ({c.name}) and all it holds"
+             for c in client.containers.list(all=True, filters=selector)]
+            + [f"volume {v.name}" for v in client.volumes.list(filters=selector)]
+            + [f"network {n.name}" for n in client.networks.list(filters=selector)])
+
+
 def remove_lab_objects(client: docker.DockerClient, cfg: LabConfig, log: Log) -> None:
     """Containers, volumes and the network labelled with this lab's name."""
     selector = {"label": f"{LABEL}={cfg.name}"}

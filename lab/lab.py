@@ -183,8 +183,12 @@ def render_status(rows: list[HostStatus]) -> str:
                    for r in rows])
 
 
-def down(cfg: LabConfig, *, images: bool = False, log: Log = print) -> None:
+def down(cfg: LabConfig, *, images: bool = False, log: Log = print,
+         confirm: Callable[[str, list[str]], None] = lambda doing, items: None) -> None:
+    """Remove the lab's hosts, volumes and network (`confirm` is asked
+    about them first), its state, and with `images` the cached images."""
     client = outer_engine()
+    confirm(f"lab.down removes the lab {cfg.name}", lh.lab_objects(client, cfg))
     lh.remove_lab_objects(client, cfg, log)
     remove_state(cfg)
     if images:

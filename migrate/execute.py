@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from fleet.confirm import Confirm, confirmer
 from fleet.errors import CommandError, DockmoveError, PreflightError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
@@ -708,6 +709,14 @@ def target_state(target: str, left: list) -> str:
             f"on {target}, could not undo: {', '.join(e.what for e in left)}")
 
 
+def say_overwrites(items, out: Printer) -> None:
+    """A dry run names what the run would ask to be confirmed."""
+    if items:
+        out("it removes or overwrites (asked before the first change; --yes says yes):")
+        for i in items:
+            out(f"  - {i}")
+
+
 def accepted(decided, out: Printer):
     """The plan (its warnings printed), or PreflightError with every problem."""
     for w in decided.warnings:
@@ -757,7 +766,11 @@ def _plain(value):
 
 
 def migrate(inventory: Inventory, source: Host, target: Host, container: str,
-            opts: Options = Options(), *, write: Callable[[str], None] = print) -> Result | None:
+            opts: Options = Options(), *, write: Callable[[str], None] = print,
+            confirm: Confirm = confirmer(yes=False)) -> Result | None:
+    """Move one container (the module's docstring); `confirm` is asked
+    about what the run removes or overwrites, after the plan and before the
+    first change (fleet/confirm.py)."""
     started = time.monotonic()
     out = Printer("migrate", write=write)
     check(opts)
@@ -775,7 +788,9 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             out("dry run: nothing changed. The plan:")
             for i, step in enumerate(p.steps, 1):
                 out(f"  {i}. {step.what}")
+            say_overwrites(p.overwrites, out)
             return None
+        confirm(f"migrate {container} to {target.name}", p.overwrites)
         ex = Executor(ends, facts, p, opts, out)
         *steps, finish = p.steps
         try:

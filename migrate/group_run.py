@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from fleet.confirm import Confirm, confirmer
 from fleet.errors import DockmoveError, MigrateError, UsageError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
@@ -36,7 +37,7 @@ from . import engine as eng
 from . import compose_adopt, project_files
 from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
-                      undo_run)
+                      say_overwrites, undo_run)
 from .facts import gather
 from .compose_labels import CONFIG_FILES, DEPENDS, ENV_FILES, ONEOFF, PROJECT, VERSION
 from .compose_labels import of as labels_of
@@ -94,7 +95,8 @@ def _listed(remote: Remote, *filters: str) -> tuple[str, ...]:
 def migrate_group(inventory: Inventory, source: Host, target: Host, names: Sequence[str],
                   opts: Options = Options(), *, project: str | None = None,
                   whole_host: bool = False, include_stopped: bool = False,
-                  write: Callable[[str], None] = print) -> None:
+                  write: Callable[[str], None] = print,
+                  confirm: Confirm = confirmer(yes=False)) -> None:
     """Move the containers named, or a compose project's (`project`), or
     every one of the source (`whole_host`), with one cut-over. With a
     project or the whole host, the ones not running are left out (and
@@ -160,9 +162,12 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
             out(f"compose: once the project's files and images are on {target.name}, compose on "
                 "both hosts gives each service's hash, so that a later `docker compose up` "
                 "there keeps these containers where it can")
+        overwrites = [w for p in g.plans for w in p.overwrites]
         if opts.dry_run:
             _print_plan(g, out)
+            say_overwrites(overwrites, out)
             return None
+        confirm(f"migrate {', '.join(members)} to {target.name}", overwrites)
         _run(ends, members, g, opts, out, started, files)
 
 

@@ -75,6 +75,7 @@ class Plan:
     warnings: tuple[str, ...]
     steps: tuple[Step, ...]
     preflight: str              # the one-line summary of what preflight found
+    overwrites: tuple[str, ...] = ()    # what it removes or overwrites that it did not make
 
     def run_line(self) -> str:
         """The target's docker run, shown (masked)."""
@@ -180,7 +181,36 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
                 missing_networks=missing, running=running, autoremove=autoremove,
                 restart_policy=policy, stops=stops, live=live, frozen=frozen, idle=idle,
                 warnings=tuple(warnings), steps=shape.steps(),
-                preflight=_preflight_line(facts, data_bytes))
+                preflight=_preflight_line(facts, data_bytes),
+                overwrites=_overwrites(opts, facts, spec, image, data, run_id))
+
+
+def _overwrites(opts: Options, facts: Facts, spec: RunSpec, image: _Image, data: DataPlan,
+                run_id: str) -> tuple[str, ...]:
+    """What the run removes, overwrites or stops that it did not make: the
+    user confirms these (fleet/confirm.py) before the first change."""
+    src, dst = facts.source.name, facts.target.name
+    out = []
+    if opts.remove_source:
+        out.append(f"the container {facts.name} on {src}: removed once {dst} passed "
+                   "verification (--remove-source)")
+    if not opts.replace:
+        return tuple(out)
+    if facts.existing is not None:
+        runs = ((facts.existing.get("State") or {}).get("Running"))
+        out.append(f"the container {spec.name} on {dst}: {'stopped and ' if runs else ''}"
+                   f"renamed {spec.name}.replaced-{run_id} (--replace)")
+    if image.tag_was:
+        out.append(f"the tag {image.tag} on {dst}: it names image {image.tag_was[7:19]} "
+                   "(kept by its id) now (--replace)")
+    for copy in data.copies:
+        if copy.kind == "volume":
+            v = facts.target_volumes.get(copy.name)
+            if v is not None and v.holds_data:
+                out.append(f"volume {copy.name} on {dst}: the data it holds (--replace)")
+        elif copy.name in facts.target_paths_with_data:
+            out.append(f"{copy.name} on {dst}: what it holds (--copy-binds --replace)")
+    return tuple(out)
 
 
 def _spec(opts: Options, facts: Facts, environ: Mapping[str, str],

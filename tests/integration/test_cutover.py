@@ -119,7 +119,7 @@ def test_a_target_volume_holding_data_is_refused_without_replace(clab, tmp_path)
     assert out.returncode == 1
     assert "new: volume busy exists and holds data; pass --replace" in out.stderr
     assert state(clab, "new") == before
-    out, _ = migrate(clab, tmp_path, "busy-cont", "--replace")
+    out, _ = migrate(clab, tmp_path, "busy-cont", "--replace", "--yes")
     assert clab.sh("new", f"ls {MP.format('busy')}").split() == ["f"]
 
 
@@ -135,7 +135,7 @@ def test_bind_mounts_are_named_in_a_warning_or_copied_with_copy_binds(clab, tmp_
     out, _ = migrate(clab, tmp_path, "binder", "--copy-binds", ok=False)
     assert out.returncode == 1
     assert f"new: {conf} exists and is not empty; pass --replace" in out.stderr
-    migrate(clab, tmp_path, "binder", "--copy-binds", "--replace")
+    migrate(clab, tmp_path, "binder", "--copy-binds", "--replace", "--yes")
     assert listing(clab, "new", f"'{conf}'") == listing(clab, "old", f"'{conf}'")
     assert clab.sh("new", "docker exec binder cat /conf/app.ini").strip() == "port=1"
 
@@ -249,7 +249,7 @@ def test_rollback_returns_service_to_the_source_and_a_rerun_works(clab, tmp_path
     assert "rolled back: data-cont serves from old" in back.stdout
     assert "Volume Page" in fetch(f"http://{old}:9081/")
     assert json.loads(clab.sh("new", "docker inspect data-cont"))[0]["State"]["Running"] is False
-    again, _ = migrate(clab, tmp_path, "data-cont", "--replace")
+    again, _ = migrate(clab, tmp_path, "data-cont", "--replace", "--yes")
     assert "Volume Page" in fetch(f"http://{new}:9081/")
 
 

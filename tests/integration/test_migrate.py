@@ -219,7 +219,7 @@ def _q(s):
 
 
 def test_replace_keeps_the_old_container_aside_and_env_override(ready, tmp_path):
-    out = ready.inv("migrate", "apache-cont", "--to", "new", "--replace", "--env", "GREETING=hello world",
+    out = ready.inv("migrate", "apache-cont", "--to", "new", "--replace", "--yes", "--env", "GREETING=hello world",
                     "--compress", "gzip", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     names = ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}'").split("\n")
@@ -233,7 +233,7 @@ def test_failed_replace_puts_the_replaced_container_back_running(ready, tmp_path
     # quitter (created above) exits at once: replacing apache-cont with it must fail
     before = ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}' | sort")
     out = ready.inv("migrate", "quitter", "--to", "new", "--name", "apache-cont", "--replace",
-                    "--records", str(tmp_path))
+                    "--yes", "--records", str(tmp_path))
     assert out.returncode == 1
     assert "back as apache-cont, started again" in out.stdout
     assert ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}' | sort") == before
@@ -289,7 +289,7 @@ def test_a_crash_loop_on_the_target_fails_and_the_source_is_not_removed(ready, t
                     f"--restart always -v /srv/crashy:/cfg:ro apache-test sh -c {_q(script)} >/dev/null")
     before = state(ready)["new"]
     out = ready.inv("migrate", "crashy", "--to", "new", "--mode", "image", "--no-port-check",
-                    "--remove-source", "--records", str(tmp_path))
+                    "--remove-source", "--yes", "--records", str(tmp_path))
     assert out.returncode == 1, out.stdout + out.stderr
     assert "new: crashy does not stay up" in out.stderr, out.stderr
     assert "no /cfg/ok: giving up" in out.stderr            # its last log lines

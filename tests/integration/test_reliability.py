@@ -104,7 +104,7 @@ def test_every_valid_container_name_works(rlab, tmp_path):
     out = rlab.inv("migrate", "My.App_2", "--to", "new", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert inspect(rlab, "new", "My.App_2")["Config"]["Image"] == "apache-test"
-    out = rlab.inv("migrate", "My.App_2", "--to", "new", "--commit", "--replace", "--no-port-check",
+    out = rlab.inv("migrate", "My.App_2", "--to", "new", "--commit", "--replace", "--yes", "--no-port-check",
                    "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert inspect(rlab, "new", "My.App_2")["Config"]["Image"].startswith("dockmove/my-app-2:")
@@ -117,7 +117,18 @@ def test_replace_stops_the_container_that_uses_the_volume_first_and_refuses_anot
                    "'echo target > /data/who; exec sleep 1d' >/dev/null")
     wait_for(rlab, "old", "docker exec rep cat /data/who")
     wait_for(rlab, "new", "docker exec rep cat /data/who")
+    # no terminal to ask in and no --yes: what it would overwrite is named, nothing is done
+    before = rlab.sh("new", STATE)
     out = rlab.inv("migrate", "rep", "--to", "new", "--replace", "--records", str(tmp_path))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert ("migrate rep to new, which removes or overwrites:\n"
+            "- the container rep on new: stopped and renamed rep.replaced-") in out.stderr, out.stderr
+    assert "- volume shared on new: the data it holds (--replace)" in out.stderr
+    assert "there is no terminal to ask in: add --yes to go on; nothing was changed" in out.stderr
+    assert rlab.sh("new", STATE) == before
+    assert rlab.sh("new", "docker exec rep cat /data/who").strip() == "target"
+    assert not list(tmp_path.glob("*.json"))                # not even a record
+    out = rlab.inv("migrate", "rep", "--to", "new", "--replace", "--yes", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     first_copy = next(i for i, l in enumerate(lines) if "] data" in l)
@@ -133,7 +144,8 @@ def test_replace_stops_the_container_that_uses_the_volume_first_and_refuses_anot
     wait_for(rlab, "new", "docker exec rep3 cat /data/who")
     rlab.sh("new", FAIL_START)
     try:
-        out = rlab.inv("migrate", "rep3", "--to", "new", "--replace", "--records", str(tmp_path))
+        out = rlab.inv("migrate", "rep3", "--to", "new", "--replace", "--yes",
+                       "--records", str(tmp_path))
     finally:
         rlab.sh("new", "rm -f /usr/local/bin/docker")
     assert out.returncode == 1

@@ -250,6 +250,21 @@ def test_a_volume_that_holds_data_on_the_target_needs_replace():
     assert p.target_paths["f-combo"] == "/t/f-combo" and "f-combo" in p.existing_volumes
 
 
+def test_what_a_run_removes_or_overwrites_is_named_for_the_question_before_it():
+    existing = {"Name": "/f-combo", "State": {"Running": True}, "HostConfig": {}}
+    f = facts("f-combo", existing=existing,
+              target_volumes={"f-combo": TargetVolume("f-combo", "/t/x", ("f-combo",), True)})
+    p = decide(f, replace=True, remove_source=True)
+    assert p.overwrites == (
+        "the container f-combo on old: removed once new passed verification (--remove-source)",
+        f"the container f-combo on new: stopped and renamed f-combo.replaced-{RUN} (--replace)",
+        "volume f-combo on new: the data it holds (--replace)")
+    # an empty volume there, no container of the name: --replace overwrites nothing
+    empty = facts("f-combo", target_volumes={"f-combo": TargetVolume("f-combo", "/t/x", (), False)})
+    assert decide(empty, replace=True).overwrites == ()
+    assert decide(facts()).overwrites == ()
+
+
 def test_a_volume_used_by_another_container_there_is_refused_even_with_replace():
     f = facts("f-combo", target_volumes={"f-combo": TargetVolume("f-combo", "/t/x",
                                                                   ("other",), False)})

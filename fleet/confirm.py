@@ -1,0 +1,45 @@
+"""Asking before a run removes or overwrites what it did not make (the
+target's container, volume or files under --replace, the source under
+--remove-source, the lab under lab.down): in a terminal a question that
+defaults to no; without one (CI, cron, a pipe) `--yes` must say it, or
+nothing is done (exit 2). The question comes after preflight, so it names
+what is really there, and before the first change.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Sequence
+
+from .errors import DockmoveError, UsageError
+
+# (what the run is about to do, the things it removes or overwrites)
+Confirm = Callable[[str, Sequence[str]], None]
+
+
+class Declined(DockmoveError):
+    exit_code = 1
+
+
+def ask(question: str) -> bool:
+    """A yes/no question in a terminal; without one, no."""
+    if not sys.stdin.isatty():
+        return False
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def confirmer(yes: bool, retry: str = "add --yes") -> Confirm:
+    """What a task calls before it removes or overwrites `items`: nothing
+    with --yes, a question in a terminal, a usage error without one."""
+    def confirm(doing: str, items: Sequence[str]) -> None:
+        if yes or not items:
+            return
+        listed = "".join(f"\n- {i}" for i in items)
+        if not sys.stdin.isatty():
+            raise UsageError(f"{doing}, which removes or overwrites:{listed}\nthere is no "
+                             f"terminal to ask in: {retry} to go on; nothing was changed")
+        print(f"{doing}, which removes or overwrites:{listed}", file=sys.stderr)
+        if not ask("Go on?"):
+            raise Declined("not confirmed: nothing was changed")
+    return confirm
