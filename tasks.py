@@ -13,6 +13,7 @@ from pathlib import Path
 
 from invoke import Collection, Exit, task
 
+from fleet.cli_help import in_reading_order
 from fleet.errors import DockmoveError, HostsFailed, UsageError, unexpected
 from fleet.inventory import PROJECT_DIR
 from fleet.inventory import load_inventory as _load
@@ -152,36 +153,36 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
                        "too (left stopped on the target); default: left out, and named",
     "to": "target host (default: settings.default_target)",
     "from_": "source host (default: settings.default_source)",
-    "mode": "commit (default: the container's changes come along), image (its "
-            "original image only), or export (docker export | docker import, config restored)",
     "name": "name on the target (default: the same)",
     "publish": "HOST:CONTAINER[/udp] replacing a published port on the target (repeatable)",
     "env": "KEY=VALUE set on the target (repeatable); KEY alone takes the value from this "
            "environment (no secret on the command line)",
-    "replace": "a container of that name on the target is stopped and renamed, not refused; "
-               "same-named volumes there holding data are overwritten",
+    "mode": "commit (default: the container's changes come along), image (its "
+            "original image only), or export (docker export | docker import, config restored)",
     "stop": "live cut-over (default): copy while the source runs, stop it, send what changed, "
             "start the target; --no-stop copies a snapshot and leaves the source running",
     "offline": "stop the source first, then copy everything once",
-    "remove_source": "remove the source container once the target passed verification",
-    "rollback": "go back after a finished migration: stop the target's container, "
-                "start the source's",
-    "compress": "none (default), gzip or zstd on the stream",
-    "dry_run": "print the preflight findings, the plan and the docker run command; change nothing",
-    "records": "folder for the records (default: records/ in the project)",
-    "empty_volumes": "create the container's volumes on the target without copying their data",
-    "copy_binds": "copy bind-mounted host paths too (default: warn that they are not copied)",
     "commit": "mode commit: carry the container's changes as a docker commit (its image "
               "dockmove/NAME:TS) even where its overlay2 layer could be copied",
-    "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
+    "compress": "none (default), gzip or zstd on the stream",
+    "settle": "seconds the target container must run without a restart to count as up "
+              "(default 3)",
     "stop_timeout": "seconds the source gets to stop before it is killed (default: its own "
                     "stop timeout, 10 unless set)",
     "port_check": "check that the published TCP ports that answered on the source answer on "
                   "the target (default; --no-port-check skips it)",
-    "settle": "seconds the target container must run without a restart to count as up "
-              "(default 3)",
+    "empty_volumes": "create the container's volumes on the target without copying their data",
+    "copy_binds": "copy bind-mounted host paths too (default: warn that they are not copied)",
+    "dry_run": "print the preflight findings, the plan and the docker run command; change nothing",
+    "replace": "a container of that name on the target is stopped and renamed, not refused; "
+               "same-named volumes there holding data are overwritten",
+    "remove_source": "remove the source container once the target passed verification",
     "yes": "go on without asking when the run removes or overwrites something (--replace, "
            "--remove-source); needed without a terminal",
+    "rollback": "go back after a finished migration: stop the target's container, "
+                "start the source's",
+    "records": "folder for the records (default: records/ in the project)",
+    "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
@@ -194,7 +195,8 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
 
     Image (only the layers the target lacks), volumes, the container's own
     changes and its run arguments; several at once (web,db, --project or
-    --all) with one cut-over."""
+    --all) with one cut-over. The options below: what moves, where to, how,
+    safety, output."""
     from fleet.confirm import confirmer
     from migrate.execute import migrate as run
     from migrate.group_run import migrate_group
@@ -466,3 +468,4 @@ lab.add_task(lab_status)
 lab.add_task(lab_down)
 
 ns = Collection(hosts, lab, provision, migrate, record, verify_port, ports)
+in_reading_order(ns)
