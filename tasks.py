@@ -47,14 +47,17 @@ def _handled(fn):
             code = e.exit_code
             if code == 130 and received:    # interrupted by SIGTERM or SIGHUP, not Ctrl-C
                 code = 128 + received[0]
+            _failed_json(fn, kwargs, str(e), code)
             raise Exit(f"error: {e}", code=code) from None
         except Exit:
             raise
         except Exception as e:              # never a traceback: one line and its exit code
             err = unexpected(e)
+            _failed_json(fn, kwargs, str(err), err.exit_code)
             raise Exit(f"error: {err}", code=err.exit_code) from None
         except KeyboardInterrupt as e:
             signum = getattr(e, "signum", signal.SIGINT)
+            _failed_json(fn, kwargs, "interrupted", 128 + signum)
             raise Exit(f"interrupted ({signal.Signals(signum).name})",
                        code=128 + signum) from None
         finally:
@@ -63,18 +66,41 @@ def _handled(fn):
     return wrapper
 
 
+def _task_name(fn) -> str:
+    return {"hosts_list": "hosts.list", "hosts_trust": "hosts.trust",
+            "verify_port": "verify-port"}.get(fn.__name__, fn.__name__)
+
+
+def _failed_json(fn, kwargs, error: str, code: int) -> None:
+    """With --json, a failure is a document on stdout too (its message
+    stays on stderr)."""
+    if kwargs.get("json"):
+        from fleet.jsonout import document
+        print(document(_task_name(fn), False, error=error, exit_code=code), flush=True)
+
+
+def _human(json: bool):
+    """Where a task's progress lines go: stdout, or stderr when stdout
+    carries the --json document."""
+    return (lambda line: print(line, file=sys.stderr, flush=True)) if json else print
+
+
+JSON_HELP = "print one JSON document on stdout (README: Machine-readable output)"
+
 # --- hosts ----------------------------------------------------------------
 
 @task(name="list", default=True, help={
     "host": "hosts to query: names, groups, all (default) or user@address:port",
+    "json": JSON_HELP,
     "inventory": INVENTORY_HELP})
 @_handled
-def hosts_list(c, host="all", inventory=None):
+def hosts_list(c, host="all", json=False, inventory=None):
     """Show inventory hosts: ssh, sudo, OS and Docker engine (in parallel)."""
-    from fleet.survey import survey_table
+    from fleet.jsonout import document
+    from fleet.survey import survey_rows, survey_table
     inv = load_inventory(inventory)
-    table, failed = survey_table(inv, select(inv, host))
-    print(table)
+    rows, failed = survey_rows(inv, select(inv, host))
+    print(document("hosts.list", not failed, hosts=rows) if json else survey_table(rows))
     if failed:
         raise HostsFailed(failed)
 
@@ -110,14 +136,17 @@ def hosts_trust(c, name, fingerprint=None, yes=False, inventory=None):
     "lock_timeout": "seconds to wait for a held apt/dpkg lock (default 300)",
     "parallel": "hosts provisioned at once (default 8); Ctrl-C starts no further host",
     "verbose": "print every command as it runs",
+    "json": JSON_HELP,
     "inventory": INVENTORY_HELP})
 @_handled
 def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users="", pin=None,
-              packages="", lock_timeout=None, parallel=None, verbose=False, inventory=None):
+              packages="", lock_timeout=None, parallel=None, verbose=False, json=False,
+              inventory=None):
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
     from fleet.remote import Remote
-    from provision.execute import provision as run, summary_table
+    from fleet.jsonout import document
+    from provision.execute import provision as run, summary_rows, summary_table
     from provision.plan import PACKAGES, Options
 
     wait = _count(300 if lock_timeout is None else lock_timeout, "--lock-timeout")
@@ -132,11 +161,15 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     def one(h):
         with Remote(inv, h) as remote:
             return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
-                       lock_timeout=float(wait), cancel=cancel)
+                       lock_timeout=float(wait), cancel=cancel, write=_human(json))
 
     outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
-    if len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
-        print(summary_table(outcomes))
+    rows = summary_rows(outcomes)
+    if json:
+        print(document("provision", all(o.ok for o in outcomes.values()), dry_run=dry_run,
+                       hosts=rows))
+    elif len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
+        print(summary_table(rows))
     raise_if_failed(outcomes)
 
 
@@ -183,6 +216,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
                 "start the source's",
     "records": "folder for the records (default: records/ in the project)",
     "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
+    "json": JSON_HELP + "; the same numbers",
     "inventory": INVENTORY_HELP})
 @_handled
 def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish=None,
@@ -190,7 +224,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
             settle=None, inventory=None, commit=False, project=False, all_=False,
-            include_stopped=False, yes=False):
+            include_stopped=False, yes=False, json=False):
     """Move containers to another host, with a live cut-over (--rollback: back).
 
     Image (only the layers the target lacks), volumes, the container's own
@@ -223,7 +257,10 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             if not names:
                 raise UsageError(f"no migration of the compose project {container!r} in force "
                                  f"on record in {_records(records)}/")
-        rollback_all(inv, names, _records(records))
+        rollback_all(inv, names, _records(records), write=_human(json))
+        if json:
+            from fleet.jsonout import document
+            print(document("migrate", True, rolled_back=list(names)))
         return
     settle = _seconds(settle, "--settle", default=3)
     if all_:
@@ -244,11 +281,15 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit)
     confirm = confirmer(yes)
     if project or all_ or len(names) > 1:
-        migrate_group(inv, source, target, () if project or all_ else names, opts,
-                      project=names[0] if project else None, whole_host=all_,
-                      include_stopped=include_stopped, confirm=confirm)
+        done = migrate_group(inv, source, target, () if project or all_ else names, opts,
+                             project=names[0] if project else None, whole_host=all_,
+                             include_stopped=include_stopped, confirm=confirm,
+                             write=_human(json))
     else:
-        run(inv, source, target, names[0], opts, confirm=confirm)
+        done = run(inv, source, target, names[0], opts, confirm=confirm, write=_human(json))
+    if json:
+        from fleet.jsonout import document
+        print(document("migrate", True, dry_run=dry_run, **done))
 
 
 def _containers(container: str, project: bool,
@@ -282,10 +323,11 @@ def _count(value, option, what="a number of seconds", least=0):
             "compose": "print a docker-compose.yml that recreates the containers instead",
             "project": "with --compose, CONTAINER names a compose project: every container "
                        "of it (its com.docker.compose.project label)",
+            "json": JSON_HELP + ": the command, or the compose file as text",
             "inventory": INVENTORY_HELP})
 @_handled
 def record(c, container, host=None, show_secrets=False, compose=False, project=False,
-           inventory=None):
+           json=False, inventory=None):
     """Print the docker run command (--compose: a compose file) that recreates containers."""
     from fleet.remote import Remote
     from migrate.recreate import compose_text, run_line
@@ -304,7 +346,12 @@ def record(c, container, host=None, show_secrets=False, compose=False, project=F
                                 note=lambda line: print(f"note: {line}", file=sys.stderr))
         else:
             text = run_line(r, names[0], mask=not show_secrets)
-    print(text)
+    if json:
+        from fleet.jsonout import document
+        print(document("record", True, host=h.name, containers=list(names),
+                       masked=not show_secrets, **{"compose" if compose else "command": text}))
+    else:
+        print(text)
 
 
 # --- verify-port and ports ----------------------------------------------
@@ -376,20 +423,31 @@ def _seconds(value, option, default):
 
 
 @task(help={"host": "hosts to list (default: settings.default_target)",
+            "json": JSON_HELP,
             "inventory": INVENTORY_HELP})
 @_handled
-def ports(c, host=None, inventory=None):
+def ports(c, host=None, json=False, inventory=None):
     """List a host's listening ports with their process or container."""
+    from fleet.jsonout import document
     from fleet.remote import Remote
     from fleet.table import render
     from verify.listeners import listeners
 
     inv = load_inventory(inventory)
+    found = {}
     for h in select(inv, host, default=inv.settings.default_target):
         with Remote(inv, h) as r:
-            rows = [[l.proto, l.address, l.port, l.process, l.container] for l in listeners(r)]
-        print(f"{h.name}:")
-        print(render(["PROTO", "ADDRESS", "PORT", "PROCESS", "CONTAINER"], rows))
+            found[h.name] = listeners(r)
+        if not json:
+            print(f"{h.name}:")
+            print(render(["PROTO", "ADDRESS", "PORT", "PROCESS", "CONTAINER"],
+                         [[l.proto, l.address, l.port, l.process, l.container]
+                          for l in found[h.name]]))
+    if json:
+        print(document("ports", True, hosts={
+            name: [{"proto": l.proto, "address": l.address, "port": l.port,
+                    "process": l.process, "container": l.container} for l in found[name]]
+            for name in found}))
 
 
 def _records(path):

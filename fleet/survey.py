@@ -32,9 +32,11 @@ def survey(remote: Remote) -> HostReport:
                       docker=parse_docker_version(out).describe())
 
 
-def survey_table(inventory: Inventory,
-                 hosts: list[Host]) -> tuple[str, dict[str, BaseException]]:
-    """A row per host (queried in parallel) and the failures by host name."""
+def survey_rows(inventory: Inventory,
+                hosts: list[Host]) -> tuple[list[dict], dict[str, BaseException]]:
+    """A row per host (queried in parallel), in the inventory's order: its
+    ssh, sudo, OS and engine, or what failed (`--json` prints these); and
+    the failures by host name."""
 
     def one(host: Host) -> HostReport:
         with Remote(inventory, host) as remote:
@@ -44,12 +46,19 @@ def survey_table(inventory: Inventory,
     rows = []
     for host in hosts:
         o = outcomes[host.name]
+        row = {"name": host.name, "address": host.address, "user": host.user or ""}
         if o.ok:
             r = o.value
-            rows.append([host.name, host.address, r.user, "ok", r.sudo, r.os, r.docker])
+            row.update(user=r.user, ssh="ok", sudo=r.sudo, os=r.os, docker=r.docker)
         else:
             kind = type(o.error).__name__.replace("Error", "").lower() or "error"
-            rows.append([host.name, host.address, host.user or "", f"FAILED ({kind})",
-                         "", "", ""])
-    table = render(["HOST", "ADDRESS", "USER", "SSH", "SUDO", "OS", "DOCKER"], rows)
-    return table, failures(outcomes)
+            row.update(ssh=f"failed ({kind})", sudo="", os="", docker="",
+                       error=str(o.error).splitlines()[0] if str(o.error) else kind)
+        rows.append(row)
+    return rows, failures(outcomes)
+
+
+def survey_table(rows: list[dict]) -> str:
+    return render(["HOST", "ADDRESS", "USER", "SSH", "SUDO", "OS", "DOCKER"],
+                  [[r["name"], r["address"], r["user"], r["ssh"].replace("failed", "FAILED"),
+                    r["sudo"], r["os"], r["docker"]] for r in rows])

@@ -49,17 +49,6 @@ from .transfer import COMPRESS, ImageSent, describe, send_data, send_image
 from .volumes import ANONYMOUS, DataCopy, snapshot_dir_command, snapshot_path
 
 
-@dataclass(frozen=True)
-class Result:
-    name: str
-    target: str
-    image: str
-    bytes_sent: int
-    seconds: float
-    record: Path | None
-    downtime: float | None = None
-
-
 def _timestamp() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
@@ -709,6 +698,13 @@ def target_state(target: str, left: list) -> str:
             f"on {target}, could not undo: {', '.join(e.what for e in left)}")
 
 
+def dry_run_report(plans: list[Plan], source: str, target: str) -> dict:
+    """What --dry-run --json prints: the plan of each container."""
+    return {"source": source, "target": target, "plans": [
+        {"container": p.container, "target_command": p.run_line(), "warnings": list(p.warnings),
+         "steps": [s.what for s in p.steps], "overwrites": list(p.overwrites)} for p in plans]}
+
+
 def say_overwrites(items, out: Printer) -> None:
     """A dry run names what the run would ask to be confirmed."""
     if items:
@@ -767,7 +763,7 @@ def _plain(value):
 
 def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             opts: Options = Options(), *, write: Callable[[str], None] = print,
-            confirm: Confirm = confirmer(yes=False)) -> Result | None:
+            confirm: Confirm = confirmer(yes=False)) -> dict:
     """Move one container (the module's docstring); `confirm` is asked
     about what the run removes or overwrites, after the plan and before the
     first change (fleet/confirm.py)."""
@@ -789,7 +785,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             for i, step in enumerate(p.steps, 1):
                 out(f"  {i}. {step.what}")
             say_overwrites(p.overwrites, out)
-            return None
+            return dry_run_report([p], source.name, target.name)
         confirm(f"migrate {container} to {target.name}", p.overwrites)
         ex = Executor(ends, facts, p, opts, out)
         *steps, finish = p.steps
@@ -829,8 +825,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
             f"sent {human(ex.image_sent)} of image, {human(ex.data_sent)} of data"
             + (f"; downtime {ex.downtime:.2f}s" if ex.downtime is not None else "")
             + (f"; source frozen {ex.freeze_s:.2f}s for the last pass" if ex.freeze_s else ""))
-        return Result(p.spec.name, target.name, p.image, ex.image_sent + ex.data_sent,
-                      took, ex.record.path if ex.record else None, ex.downtime)
+        return {**summary, "record": str(ex.record.path) if ex.record else None}
 
 
 def _remove_snapshots(ex: Executor, out: Printer) -> None:

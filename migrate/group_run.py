@@ -37,7 +37,7 @@ from . import engine as eng
 from . import compose_adopt, project_files
 from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
-                      say_overwrites, undo_run)
+                      dry_run_report, say_overwrites, undo_run)
 from .facts import gather
 from .compose_labels import CONFIG_FILES, DEPENDS, ENV_FILES, ONEOFF, PROJECT, VERSION
 from .compose_labels import of as labels_of
@@ -96,7 +96,7 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
                   opts: Options = Options(), *, project: str | None = None,
                   whole_host: bool = False, include_stopped: bool = False,
                   write: Callable[[str], None] = print,
-                  confirm: Confirm = confirmer(yes=False)) -> None:
+                  confirm: Confirm = confirmer(yes=False)) -> dict:
     """Move the containers named, or a compose project's (`project`), or
     every one of the source (`whole_host`), with one cut-over. With a
     project or the whole host, the ones not running are left out (and
@@ -166,9 +166,9 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         if opts.dry_run:
             _print_plan(g, out)
             say_overwrites(overwrites, out)
-            return None
+            return dry_run_report(list(g.plans), source.name, target.name)
         confirm(f"migrate {', '.join(members)} to {target.name}", overwrites)
-        _run(ends, members, g, opts, out, started, files)
+        return _run(ends, members, g, opts, out, started, files)
 
 
 KEPT = re.compile(r".*\.(replaced|dockmove-commit)-\d{14}$")
@@ -288,7 +288,7 @@ def _print_plan(g: GroupPlan, out: Printer) -> None:
 
 
 def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
-         started: float, files: project_files.FilesPlan | None) -> None:
+         started: float, files: project_files.FilesPlan | None) -> dict:
     shared = Shared(Journal(), set(), next(iter(members.values())).target_chains)
     width = max(len(n) for n in g.order)
     exs = {p.container: Executor(ends, members[p.container], p, opts, out, shared,
@@ -385,3 +385,4 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
         + (f", {', '.join(idle)} created there, left stopped" if idle else "") + "; sent "
         f"{human(sent_image)} of image, {human(sent_data)} of data"
         + (f"; downtime {down:.2f}s for the group ({each})" if down is not None else ""))
+    return group

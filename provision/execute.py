@@ -225,17 +225,27 @@ def provision(remote: Remote, settings: Settings, options: Options = Options(), 
     return HostResult(changed, done, skipped, version, time.monotonic() - started, False)
 
 
-def summary_table(outcomes: dict) -> str:
-    """One row a host of a multi-host run: its result or why it failed.
-    `outcomes`: host name -> fleet.parallel outcome holding a HostResult."""
+def summary_rows(outcomes: dict) -> list[dict]:
+    """One row a host of a run: its result or why it failed (`--json`
+    prints these). `outcomes`: host name -> fleet.parallel outcome holding
+    a HostResult."""
     rows = []
     for name, o in outcomes.items():
         if o.ok:
             r = o.value
-            result = "planned" if r.dry_run else ("changed" if r.changed else "no change")
-            rows.append([name, result, r.changed, r.docker, f"{r.seconds:.1f}s"])
+            rows.append({"host": name, "result": "planned" if r.dry_run else
+                         "changed" if r.changed else "no change", "changed_steps": r.changed,
+                         "docker": r.docker, "seconds": round(r.seconds, 3)})
         else:
-            result = ("NOT STARTED" if isinstance(o.error, NotStarted) else
-                      "INTERRUPTED" if isinstance(o.error, Interrupted) else "FAILED")
-            rows.append([name, result, "", str(o.error).splitlines()[0][:70], ""])
-    return render(["HOST", "RESULT", "CHANGED", "DOCKER", "TIME"], rows)
+            rows.append({"host": name, "result": "not started" if isinstance(o.error, NotStarted)
+                         else "interrupted" if isinstance(o.error, Interrupted) else "failed",
+                         "error": str(o.error)})
+    return rows
+
+
+def summary_table(rows: list[dict]) -> str:
+    return render(["HOST", "RESULT", "CHANGED", "DOCKER", "TIME"],
+                  [[r["host"], r["result"], r["changed_steps"], r["docker"], f"{r['seconds']:.1f}s"]
+                   if "error" not in r else
+                   [r["host"], r["result"].upper(), "", r["error"].splitlines()[0][:70], ""]
+                   for r in rows])

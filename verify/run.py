@@ -6,6 +6,7 @@ import time
 
 from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
+from fleet.jsonout import document
 from fleet.table import render
 
 from . import probe
@@ -96,8 +97,9 @@ def table(checks: list[Check]) -> str:
 
 
 def as_json(host: str, port: int, checks: list[Check]) -> str:
-    return json.dumps({"host": host, "port": port, "passed": passed(checks),
+    return document("verify-port", passed(checks), **{"host": host, "port": port,
+                                                      "passed": passed(checks),
                        "checks": [{"name": c.name, "ok": c.ok, "kind": c.kind, "detail": c.detail,
                                    "seconds": round(c.seconds, 3),
                                    **{k: v for k, v in c.data.items() if k != "body"}}
-                                  for c in checks]}, indent=2)
+                                  for c in checks]})

@@ -100,6 +100,43 @@ def test_dry_run_changes_nothing(ready, tmp_path):
     assert state(ready) == before and not list(tmp_path.iterdir())
 
 
+def one_document(out, task, ok=True):
+    """stdout holds one JSON document and nothing else; the human lines, if
+    any, went to stderr."""
+    doc = json.loads(out.stdout)
+    assert (doc["dockmove"], doc["task"], doc["ok"]) == (1, task, ok), doc
+    return doc
+
+
+def test_every_task_prints_one_json_document_with_json(ready, tmp_path):
+    hosts = one_document(ready.inv("hosts", "--host", "old,new", "--json"), "hosts.list")
+    assert [(h["name"], h["ssh"], h["sudo"]) for h in hosts["hosts"]] == [("old", "ok", "ok"),
+                                                                           ("new", "ok", "ok")]
+    assert hosts["hosts"][1]["docker"].startswith("26.")
+    ports = one_document(ready.inv("ports", "--host", "old", "--json"), "ports")
+    assert {"proto": "tcp", "address": "0.0.0.0", "port": 9080, "process": "docker-proxy",
+            "container": "apache-cont"} in ports["hosts"]["old"]
+    record = one_document(ready.inv("record", "apache-cont", "--json"), "record")
+    assert record["command"].startswith("docker run --detach --name apache-cont ")
+    prov = ready.inv("provision", "--host", "new", "--dry-run", "--json")
+    doc = one_document(prov, "provision")
+    assert doc["dry_run"] and doc["hosts"][0]["result"] == "planned"
+    assert "new: [1/11]" in prov.stderr                     # every step still printed, on stderr
+    before = state(ready)
+    plan = ready.inv("migrate", "apache-cont", "--to", "new", "--dry-run", "--json",
+                     "--records", str(tmp_path))
+    doc = one_document(plan, "migrate")
+    (p,) = doc["plans"]
+    assert p["container"] == "apache-cont" and p["overwrites"] == [] and len(p["steps"]) > 5
+    assert "migrate: preflight: ok" in plan.stderr and state(ready) == before
+    # a failure: its document on stdout, its message on stderr, its exit code
+    missing = ready.inv("record", "nope", "--json")
+    assert missing.returncode == 2
+    doc = one_document(missing, "record", ok=False)
+    assert doc["exit_code"] == 2 and "old: no container named 'nope'" in doc["error"]
+    assert "error: old: no container named 'nope'" in missing.stderr
+
+
 def test_seed_scenario(ready, seed_records):
     tmp_path = seed_records
     src_images = ready.sh("old", "docker images -q | sort")
@@ -220,8 +257,12 @@ def _q(s):
 
 def test_replace_keeps_the_old_container_aside_and_env_override(ready, tmp_path):
     out = ready.inv("migrate", "apache-cont", "--to", "new", "--replace", "--yes", "--env", "GREETING=hello world",
-                    "--compress", "gzip", "--records", str(tmp_path))
+                    "--compress", "gzip", "--records", str(tmp_path), "--json")
     assert out.returncode == 0, out.stdout + out.stderr
+    doc = one_document(out, "migrate")
+    assert (doc["container"], doc["target"], doc["cutover"]) == ("apache-cont", "new", "live")
+    assert doc["downtime_s"] > 0 and doc["record"].startswith(str(tmp_path))
+    assert "migrate: done in" in out.stderr
     names = ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}'").split("\n")
     assert "apache-cont running" in names
     assert any(n.startswith("apache-cont.replaced-") and n.endswith(" exited") for n in names)
