@@ -92,13 +92,18 @@ JSON_HELP = "print one JSON document on stdout (README: Machine-readable output)
 @task(name="list", default=True, help={
     "host": "hosts to query: names, groups, all (default) or user@address:port",
     "json": JSON_HELP,
+    "names": "print the inventory's host and group names, one a line, and connect to none "
+             "(for shell completion)",
     "inventory": INVENTORY_HELP})
 @_handled
-def hosts_list(c, host="all", json=False, inventory=None):
+def hosts_list(c, host="all", json=False, names=False, inventory=None):
     """Show inventory hosts: ssh, sudo, OS and Docker engine (in parallel)."""
     from fleet.jsonout import document
     from fleet.survey import survey_rows, survey_table
     inv = load_inventory(inventory)
+    if names:
+        print("\n".join([*inv.hosts, *inv.groups()]))
+        return
     rows, failed = survey_rows(inv, select(inv, host))
     print(document("hosts.list", not failed, hosts=rows) if json else survey_table(rows))
     if failed:
@@ -468,6 +473,14 @@ def _words(text):
     return tuple(w.strip() for w in (text or "").split(",") if w.strip())
 
 
+@task
+def completion(c):
+    """Print bash completion for task names, options and host names.
+
+    source <(.venv/bin/inv completion), or put that line in ~/.bashrc."""
+    print((Path(__file__).parent / "fleet" / "completion.bash").read_text(), end="")
+
+
 # --- lab ------------------------------------------------------------------
 
 @task(name="up", help={
@@ -525,5 +538,5 @@ lab.add_task(lab_up)
 lab.add_task(lab_status)
 lab.add_task(lab_down)
 
-ns = Collection(hosts, lab, provision, migrate, record, verify_port, ports)
+ns = Collection(hosts, lab, provision, migrate, record, verify_port, ports, completion)
 in_reading_order(ns)
