@@ -79,13 +79,8 @@ def _failed_json(fn, kwargs, error: str, code: int) -> None:
         print(document(_task_name(fn), False, error=error, exit_code=code), flush=True)
 
 
-def _human(json: bool):
-    """Where a task's progress lines go: stdout, or stderr when stdout
-    carries the --json document."""
-    return (lambda line: print(line, file=sys.stderr, flush=True)) if json else print
-
-
 JSON_HELP = "print one JSON document on stdout (README: Machine-readable output)"
+QUIET_HELP = "print only warnings, results and errors, not each step"
 
 # --- hosts ----------------------------------------------------------------
 
@@ -141,16 +136,18 @@ def hosts_trust(c, name, fingerprint=None, yes=False, inventory=None):
     "lock_timeout": "seconds to wait for a held apt/dpkg lock (default 300)",
     "parallel": "hosts provisioned at once (default 8); Ctrl-C starts no further host",
     "verbose": "print every command as it runs",
+    "quiet": QUIET_HELP,
     "json": JSON_HELP,
     "inventory": INVENTORY_HELP})
 @_handled
 def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users="", pin=None,
-              packages="", lock_timeout=None, parallel=None, verbose=False, json=False,
-              inventory=None):
+              packages="", lock_timeout=None, parallel=None, verbose=False, quiet=False,
+              json=False, inventory=None):
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
     from fleet.remote import Remote
     from fleet.jsonout import document
+    from fleet.terminal import Screen
     from provision.execute import provision as run, summary_rows, summary_table
     from provision.plan import PACKAGES, Options
 
@@ -162,18 +159,20 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     options = Options(packages=_words(packages) or PACKAGES, version=pin,
                       upgrade=upgrade, users=_words(users), reboot=reboot)
     cancel = threading.Event()
+    screen = Screen.for_task(json, quiet)
 
     def one(h):
         with Remote(inv, h) as remote:
             return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
-                       lock_timeout=float(wait), cancel=cancel, write=_human(json))
+                       lock_timeout=float(wait), cancel=cancel, write=screen)
 
-    outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
+    with screen, screen.hosts([h.name for h in hosts]):
+        outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
     rows = summary_rows(outcomes)
     if json:
         print(document("provision", all(o.ok for o in outcomes.values()), dry_run=dry_run,
                        hosts=rows))
-    elif len(hosts) > 1 or any(not o.ok for o in outcomes.values()):
+    elif len(hosts) > 1 or quiet or any(not o.ok for o in outcomes.values()):
         print(summary_table(rows))
     raise_if_failed(outcomes)
 
@@ -221,6 +220,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
                 "start the source's",
     "records": "folder for the records (default: records/ in the project)",
     "json_report": "write the numbers of the run (bytes, downtime, seconds) as JSON to this file",
+    "quiet": QUIET_HELP,
     "json": JSON_HELP + "; the same numbers",
     "inventory": INVENTORY_HELP})
 @_handled
@@ -229,7 +229,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             rollback=False, compress="none", dry_run=False, records=None, port_check=True,
             empty_volumes=False, copy_binds=False, json_report=None, stop_timeout=None,
             settle=None, inventory=None, commit=False, project=False, all_=False,
-            include_stopped=False, yes=False, json=False):
+            include_stopped=False, yes=False, quiet=False, json=False):
     """Move containers to another host, with a live cut-over (--rollback: back).
 
     Image (only the layers the target lacks), volumes, the container's own
@@ -237,6 +237,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
     --all) with one cut-over. The options below: what moves, where to, how,
     safety, output."""
     from fleet.confirm import confirmer
+    from fleet.terminal import Screen
     from migrate.execute import migrate as run
     from migrate.group_run import migrate_group
     from migrate.options import Options, cutover
@@ -248,6 +249,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
                          "are moved whether they run or not)")
     names = _containers(container, project or all_)
     inv = load_inventory(inventory)
+    screen = Screen.for_task(json, quiet)
     if rollback:
         from migrate.records import project_moved
         from migrate.rollback import rollback_all
@@ -262,7 +264,8 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
             if not names:
                 raise UsageError(f"no migration of the compose project {container!r} in force "
                                  f"on record in {_records(records)}/")
-        rollback_all(inv, names, _records(records), write=_human(json))
+        with screen:
+            rollback_all(inv, names, _records(records), write=screen)
         if json:
             from fleet.jsonout import document
             print(document("migrate", True, rolled_back=list(names)))
@@ -285,13 +288,14 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         copy_binds=copy_binds, json_report=Path(json_report) if json_report else None,
         stop_timeout=_count(stop_timeout, "--stop-timeout"), settle=settle, commit=commit)
     confirm = confirmer(yes)
-    if project or all_ or len(names) > 1:
-        done = migrate_group(inv, source, target, () if project or all_ else names, opts,
-                             project=names[0] if project else None, whole_host=all_,
-                             include_stopped=include_stopped, confirm=confirm,
-                             write=_human(json))
-    else:
-        done = run(inv, source, target, names[0], opts, confirm=confirm, write=_human(json))
+    with screen:
+        if project or all_ or len(names) > 1:
+            done = migrate_group(inv, source, target, () if project or all_ else names, opts,
+                                 project=names[0] if project else None, whole_host=all_,
+                                 include_stopped=include_stopped, confirm=confirm,
+                                 write=screen)
+        else:
+            done = run(inv, source, target, names[0], opts, confirm=confirm, write=screen)
     if json:
         from fleet.jsonout import document
         print(document("migrate", True, dry_run=dry_run, **done))

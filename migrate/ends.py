@@ -4,6 +4,7 @@ processes as root, piped through here: migrate/stream.py)."""
 from __future__ import annotations
 
 import shlex
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,11 +49,14 @@ class Ends:
 
     def stream(self, send: str, receive: str, *, expected: int | None, say: Say,
                what: str, relay: Callable = splice_all) -> StreamResult:
+        bar = getattr(say, "bar", None)
         with self.ssh(self.source, self.src, send) as source, \
-                self.ssh(self.target, self.dst, receive) as target:
+                self.ssh(self.target, self.dst, receive) as target, \
+                (bar(what, expected) if bar else nullcontext(None)) as live:
             try:
                 return pipe(source, target, expected=expected,
-                            report=lambda line: say(f"    {line}"), what=what, relay=relay)
+                            report=lambda line: say(f"    {line}"), what=what, relay=relay,
+                            live=live)
             except StreamError as e:
                 said = [f"the ssh connection to {h.name} said: {log}"
                         for h in (self.source, self.target)

@@ -821,7 +821,7 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
         ex.note(result=summary, source_removed=opts.remove_source)
         if opts.json_report:
             Path(opts.json_report).write_text(json.dumps(summary, indent=2) + "\n")
-        out(f"done in {took:.1f}s: {p.spec.name} runs on {target.name} as {p.image}; "
+        out.result(f"done in {took:.1f}s: {p.spec.name} runs on {target.name} as {p.image}; "
             f"sent {human(ex.image_sent)} of image, {human(ex.data_sent)} of data"
             + (f"; downtime {ex.downtime:.2f}s" if ex.downtime is not None else "")
             + (f"; source frozen {ex.freeze_s:.2f}s for the last pass" if ex.freeze_s else ""))

@@ -381,7 +381,7 @@ def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
                      if exs[n].downtime is not None)
     running = [n for n in g.order if not exs[n].p.idle]
     idle = [n for n in g.order if exs[n].p.idle]
-    out(f"done in {took:.1f}s: {', '.join(running) or 'none'} run on {ends.target.name}"
+    out.result(f"done in {took:.1f}s: {', '.join(running) or 'none'} run on {ends.target.name}"
         + (f", {', '.join(idle)} created there, left stopped" if idle else "") + "; sent "
         f"{human(sent_image)} of image, {human(sent_data)} of data"
         + (f"; downtime {down:.2f}s for the group ({each})" if down is not None else ""))

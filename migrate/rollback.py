@@ -77,7 +77,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
                     out(f"[2/3] source: {container} left stopped on {source.name}, as it was "
                         "before the migration" + restored)
                     rec.update(rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-                    out(f"[3/3] verify: nothing to answer; rolled back: {container} is on "
+                    out.result(f"[3/3] verify: nothing to answer; rolled back: {container} is on "
                         f"{source.name} as before, not running")
                     return
                 eng.docker(src, "start", "--", container)
@@ -103,7 +103,7 @@ def rollback(inventory: Inventory, container: str, records: Path,
                 raise
         out(f"[3/3] verify: {container} runs; {answer}")
         rec.update(rolled_back=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        out(f"rolled back: {container} serves from {source.name}. Data written on "
+        out.result(f"rolled back: {container} serves from {source.name}. Data written on "
             f"{target.name} since the cut-over was not copied back.")
 
 

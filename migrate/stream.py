@@ -103,9 +103,12 @@ def tar_relay(policy) -> Callable:
 
 def pipe(source: list[str], target: list[str], *, expected: int | None = None,
          report: Callable[[str], None] | None = None, every: float = 2.0,
-         what: str = "stream", relay: Callable = splice_all) -> StreamResult:
+         what: str = "stream", relay: Callable = splice_all,
+         live: Callable[[int], None] | None = None) -> StreamResult:
     """Run `source | target` as processes, the bytes passed on by `relay`;
-    raise StreamError naming the side that failed, with its stderr."""
+    raise StreamError naming the side that failed, with its stderr. The
+    bytes read so far go to `live` (a bar) at each chunk, else to `report`
+    as a line every `every` seconds; the last line goes to `report`."""
     started = time.monotonic()
     # each side in its own process group: stopping a side stops all of it
     src = subprocess.Popen(source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -130,6 +133,9 @@ def pipe(source: list[str], target: list[str], *, expected: int | None = None,
     def tick(r: int, w: int) -> None:
         nonlocal last, moved, read
         read, moved = r, w
+        if live is not None:
+            live(r)
+            return
         now = time.monotonic()
         if report and now - last >= every:
             report(progress_line(r, expected, now - started)

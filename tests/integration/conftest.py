@@ -72,6 +72,56 @@ class Lab:
                 "DOCKMOVE_LAB_STACK": str(int(self.cfg.stack)),
                 "PYTHONUNBUFFERED": "1", **(env or {})}
 
+    def inv_in_terminal(self, *args: str, cols: int = 120, rows: int = 40,
+                        timeout: float = 600) -> tuple[int, list[str], str]:
+        """Run `inv ARGS` in a pseudo-terminal of `cols` x `rows`, as a user
+        at a terminal would; (exit code, the screens it showed on the way,
+        its final screen), as a terminal shows them: pyte reads the escape
+        sequences."""
+        import fcntl
+        import pty
+        import select
+        import struct
+        import termios
+
+        import pyte
+        env = {**self._env(), "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+        env.pop("NO_COLOR", None)
+        pid, fd = pty.fork()
+        if pid == 0:                                    # the child: inv on the terminal
+            os.chdir(ROOT)
+            os.execve(sys.executable, [sys.executable, "-m", "invoke", *args], env)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        screen = pyte.Screen(cols, rows)
+        feed = pyte.ByteStream(screen)
+        raw, frames = b"", []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 1)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:                         # EIO: it closed the terminal
+                    break
+                if not chunk:
+                    break
+                raw += chunk
+                feed.feed(chunk)
+                frame = "\n".join(line.rstrip() for line in screen.display)
+                if not frames or frames[-1] != frame:
+                    frames.append(frame)
+            else:
+                os.kill(pid, signal.SIGKILL)
+                raise AssertionError(f"inv {' '.join(args)} ran past {timeout:g} s:\n"
+                                     + raw.decode(errors="replace"))
+        finally:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        final = "\n".join(line.rstrip() for line in screen.display).strip("\n")
+        return os.waitstatus_to_exitcode(status), frames, final
+
     def inv_until(self, *args: str, when: Callable[[str], bool],
                   then: Callable[[subprocess.Popen], object] | int,
                   timeout: float = 300) -> subprocess.CompletedProcess:

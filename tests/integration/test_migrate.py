@@ -369,3 +369,40 @@ def test_a_port_published_on_loopback_is_verified_from_the_target_itself(ready, 
     assert v.returncode == 0, v.stdout + v.stderr
     assert "from new itself: connected to 127.0.0.1:9092" in v.stdout
     assert "same status and body as the source before the migration" in v.stdout
+
+
+def drawn(frames, pattern):
+    """Some screen on the way had a line matching `pattern`."""
+    return any(re.search(pattern, f, re.M) for f in frames)
+
+
+def test_in_a_terminal_a_stream_shows_a_live_bar_that_gives_way_to_its_result(ready, tmp_path):
+    ready.sh("old", "docker run --rm -v ttyvol:/data apache-test sh -c "
+                    "'head -c 80000000 /dev/urandom > /data/blob' && "
+                    "docker run -d --name tty-cont -v ttyvol:/data apache-test >/dev/null")
+    code, frames, final = ready.inv_in_terminal("migrate", "tty-cont", "--to", "new", "--mode",
+                                                "image", "--stop-timeout", "1", "--no-port-check",
+                                                "--records", str(tmp_path))
+    assert code == 0, final
+    assert drawn(frames, r"^  migrate: data stream ━+.* MiB"), frames[-1]
+    # the bar is gone from the final screen; the step lines and the result are there
+    assert "━" not in final and "data stream" not in final, final
+    assert re.search(r"^migrate: \[\d+\] data \(source running\): volume ttyvol", final, re.M), final
+    assert re.search(r"^migrate: done in [\d.]+s: tty-cont runs on new", final, re.M), final
+    # --quiet: the result, no step, no bar
+    ready.sh("new", "docker rm -f tty-cont >/dev/null; docker volume rm ttyvol >/dev/null")
+    ready.sh("old", "docker start tty-cont >/dev/null")
+    code, frames, final = ready.inv_in_terminal("migrate", "tty-cont", "--to", "new", "--mode",
+                                                "image", "--stop-timeout", "1", "--no-port-check",
+                                                "--records", str(tmp_path), "--quiet")
+    assert code == 0, final
+    assert not drawn(frames, r"━|\] data"), final
+    assert re.search(r"^migrate: done in [\d.]+s: tty-cont runs on new", final, re.M), final
+
+
+def test_in_a_terminal_provisioning_several_hosts_shows_a_row_each_then_the_summary(ready):
+    code, frames, final = ready.inv_in_terminal("provision", "--host", "old,new", "--dry-run")
+    assert code == 0, final
+    assert drawn(frames, r"^HOST +NOW +TIME$") and drawn(frames, r"^new +\S.* \d+s$"), frames
+    assert "new: [1/11]" not in final and "old: [1/" not in final, final   # not interleaved
+    assert re.search(r"^old +planned", final, re.M) and re.search(r"^new +planned", final, re.M), final

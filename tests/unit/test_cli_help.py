@@ -25,7 +25,7 @@ def test_migrate_lists_its_options_as_a_user_reads_them():
         "--mode", "--[no-]stop", "--offline", "--commit", "--compress", "--settle",
         "--stop-timeout", "--[no-]port-check", "--empty-volumes", "--copy-binds",  # how
         "--dry-run", "--replace", "--remove-source", "--yes", "--rollback",  # safety
-        "--records", "--json-report", "--json", "--inventory"]                # output
+        "--records", "--json-report", "--quiet", "--json", "--inventory"]     # output
 
 
 def test_every_task_has_a_first_line_that_stands_alone():

@@ -1,0 +1,165 @@
+"""Where a task's lines go, and how they look: one Screen per task run.
+
+Plain (stdout is not a terminal: CI logs, `| tee`, --json, TERM=dumb): every
+line as it comes, and a stream's progress as a line every two seconds, as
+logs want them. Live (a terminal): the same lines scroll, and below them one
+bar per running stream (bytes of total, rate, ETA) that gives way to the
+stream's result line when it ends; a run over several hosts shows one row a
+host (its current step, its time) instead of interleaved lines. rich draws
+it, with colours off under NO_COLOR. `quiet` keeps warnings and results
+(fleet/output.py says which lines are results); errors go to stderr anyway.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
+from rich.table import Table
+from rich.text import Text
+
+
+def is_live(stream=None) -> bool:
+    """A terminal that can redraw: a tty, TERM not dumb."""
+    stream = stream or sys.stdout
+    return (hasattr(stream, "isatty") and stream.isatty()
+            and os.environ.get("TERM", "") not in ("dumb", ""))
+
+
+class Screen:
+    def __init__(self, live: bool = False, quiet: bool = False,
+                 write: Callable[[str], None] | None = None):
+        self.live = live
+        self.quiet = quiet
+        self._write = write or print
+        self._lock = threading.Lock()
+        self._rows: dict[str, tuple[str, float]] | None = None   # host -> (its last line, since)
+        self._users = 0
+        if live:
+            self.console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+            self.progress = Progress(TextColumn("  {task.description}"), BarColumn(),
+                                     DownloadColumn(binary_units=True), TransferSpeedColumn(),
+                                     TimeRemainingColumn(), console=self.console)
+            self._live = Live(Group(), console=self.console, refresh_per_second=8,
+                              get_renderable=self._renderable, redirect_stdout=False,
+                              redirect_stderr=False, transient=True)
+
+    @classmethod
+    def for_task(cls, json: bool = False, quiet: bool = False) -> "Screen":
+        """Live in a terminal, plain otherwise; with --json the lines go to
+        stderr, plain, and stdout keeps the document alone."""
+        if json:
+            return cls(write=lambda line: print(line, file=sys.stderr, flush=True), quiet=quiet)
+        return cls(live=is_live(), quiet=quiet)
+
+    def __enter__(self) -> "Screen":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live:
+            self._live.stop()
+
+    def _hold(self, more: int) -> None:
+        """The live area is drawn only while a bar or the hosts' rows are
+        there: a question (fleet/confirm.py) never shares the terminal with
+        a redraw."""
+        with self._lock:
+            self._users += more
+            users = self._users
+        if more > 0 and users == 1:
+            self._live.start()
+        elif users == 0:
+            self._live.stop()
+
+    # --- lines ----------------------------------------------------------------
+
+    def __call__(self, text: str) -> None:
+        self.line(text)
+
+    def line(self, text: str, *, result: bool = False) -> None:
+        """One line for the user (a step, a warning, a result)."""
+        if self.quiet and not result and not text.split(": ", 1)[-1].startswith("warning"):
+            return
+        if not self.live:
+            self._write(text)
+            return
+        host = text.split(": ", 1)[0]
+        with self._lock:
+            if self._rows is not None and host in self._rows and not result:
+                self._rows[host] = (text.split(": ", 1)[-1], self._rows[host][1])
+                if "warning" not in text:
+                    return
+        self.console.print(Text(text, style=_style(text)))
+
+    # --- a stream's bar --------------------------------------------------------
+
+    @contextmanager
+    def bar(self, what: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
+        """Live: a bar for the block, fed the bytes done (None: plain, the
+        caller prints its progress lines)."""
+        if not self.live or self.quiet:
+            yield None
+            return
+        task = self.progress.add_task(what, total=total or None)
+        self._hold(1)
+        try:
+            yield lambda done: self.progress.update(task, completed=done)
+        finally:
+            self.progress.remove_task(task)
+            self._hold(-1)
+
+    # --- a run over several hosts -------------------------------------------
+
+    @contextmanager
+    def hosts(self, names: list[str]) -> Iterator[None]:
+        """Live: one row a host, its last line and its time, while the
+        block runs (plain: the lines as they come)."""
+        if not self.live or len(names) < 2:
+            yield
+            return
+        now = time.monotonic()
+        with self._lock:
+            self._rows = {n: ("waiting", now) for n in names}
+        self._hold(1)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._rows = None
+            self._hold(-1)
+
+    def _renderable(self):
+        parts = []
+        with self._lock:
+            rows = dict(self._rows or {})
+        if rows:
+            table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+            for col in ("HOST", "NOW", "TIME"):
+                table.add_column(col, no_wrap=True, overflow="ellipsis")
+            now = time.monotonic()
+            width = max(20, self.console.width - 30)
+            for host, (last, since) in rows.items():
+                table.add_row(host, Text(last[:width], style=_style(last)),
+                              f"{now - since:.0f}s")
+            parts.append(table)
+        if self.progress.tasks:
+            parts.append(self.progress.get_renderable())
+        return Group(*parts)
+
+
+def _style(text: str) -> str:
+    body = text.split(": ", 1)[-1]
+    if body.startswith(("error", "failed", "FAILED")) or "could not undo" in body:
+        return "red"
+    if body.startswith("warning"):
+        return "yellow"
+    if body.startswith("done in") or body.startswith("undone"):
+        return "green" if body.startswith("done") else "yellow"
+    return ""
