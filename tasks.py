@@ -166,7 +166,8 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
             return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
                        lock_timeout=float(wait), cancel=cancel, write=screen)
 
-    with screen, screen.hosts([h.name for h in hosts]):
+    # live, several hosts: a row each; a dry run's plans are its output, printed whole
+    with screen, screen.hosts([] if dry_run else [h.name for h in hosts]):
         outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
     rows = summary_rows(outcomes)
     if json:

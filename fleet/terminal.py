@@ -20,8 +20,9 @@ from typing import Callable, Iterator
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                           TransferSpeedColumn)
+from rich import filesize
+from rich.progress import (BarColumn, DownloadColumn, Progress, ProgressColumn, TextColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -45,7 +46,7 @@ class Screen:
         if live:
             self.console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
             self.progress = Progress(TextColumn("  {task.description}"), BarColumn(),
-                                     DownloadColumn(binary_units=True), TransferSpeedColumn(),
+                                     DownloadColumn(binary_units=True), _Rate(),
                                      TimeRemainingColumn(), console=self.console)
             self._live = Live(Group(), console=self.console, refresh_per_second=8,
                               get_renderable=self._renderable, redirect_stdout=False,
@@ -152,6 +153,17 @@ class Screen:
         if self.progress.tasks:
             parts.append(self.progress.get_renderable())
         return Group(*parts)
+
+
+class _Rate(ProgressColumn):
+    """The rate in MiB/s, as the plain lines give it (rich's own is MB/s)."""
+
+    def render(self, task) -> Text:
+        if not task.speed:
+            return Text("?/s")
+        unit, suffix = filesize.pick_unit_and_suffix(int(task.speed),
+                                                     ["B", "KiB", "MiB", "GiB"], 1024)
+        return Text(f"{task.speed / unit:.1f} {suffix}/s")
 
 
 def _style(text: str) -> str:
