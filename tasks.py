@@ -440,7 +440,7 @@ def ports(c, host=None, json=False, inventory=None):
     """List a host's listening ports with their process or container."""
     from fleet.jsonout import document
     from fleet.remote import Remote
-    from fleet.table import render
+    from fleet.terminal import table as render
     from verify.listeners import listeners
 
     inv = load_inventory(inventory)

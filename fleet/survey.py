@@ -8,7 +8,7 @@ from .facts import DOCKER_VERSION, describe_os, parse_docker_version, parse_os_r
 from .inventory import Host, Inventory
 from .parallel import failures, run_each
 from .remote import Remote
-from .table import render
+from .terminal import table as render
 
 @dataclass(frozen=True)
 class HostReport:

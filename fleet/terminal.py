@@ -11,20 +11,40 @@ it, with colours off under NO_COLOR. `quiet` keeps warnings and results
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich import filesize
+from rich.box import Box
 from rich.progress import (BarColumn, DownloadColumn, Progress, ProgressColumn, TextColumn,
                            TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
+
+
+# columns two blanks apart, a line of dashes under the headers, no frame
+_HEAD = Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A table as text (hosts, ports, checks, summaries): no cell is
+    wrapped or cut, whatever the width; the same in a terminal and a log."""
+    t = Table(box=_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
+              header_style="")
+    for h in headers:
+        t.add_column(str(h), no_wrap=True)
+    for r in rows:
+        t.add_row(*["" if c is None else str(c) for c in r])
+    out = io.StringIO()
+    Console(file=out, width=1 << 16, color_system=None, highlight=False).print(t)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
 def is_live(stream=None) -> bool:

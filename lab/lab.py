@@ -7,7 +7,7 @@ from typing import Callable
 import docker
 from docker.errors import DockerException
 
-from fleet.table import render
+from fleet.terminal import table as render
 
 from . import hosts as lh
 from .config import HOST_LABEL, HostSpec, LabConfig

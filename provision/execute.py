@@ -19,7 +19,7 @@ from fleet.errors import CommandError, DockmoveError, Interrupted, NotStarted
 from fleet.inventory import Settings
 from fleet.output import Printer
 from fleet.remote import Remote, command_line
-from fleet.table import render
+from fleet.terminal import table as render
 
 from .facts import HostFacts, gather, summary
 from .plan import (CONFLICTS, ENGINE_WAIT, PACKAGES, Command, Options, Step, apt, plan,

@@ -7,7 +7,7 @@ import time
 from fleet.inventory import Host, Inventory
 from fleet.remote import Remote
 from fleet.jsonout import document
-from fleet.table import render
+from fleet.terminal import table as render
 
 from . import probe
 from .listeners import Listener, listeners

@@ -4,7 +4,7 @@ from fleet.errors import ConnectError, DockmoveError, HostsFailed
 from fleet.facts import describe_os, parse_docker_version, parse_os_release
 from fleet.parallel import raise_if_failed, run_each
 from fleet.secrets import is_secret_name
-from fleet.table import render
+from fleet.terminal import table as render
 
 DEBIAN12 = '''PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -46,7 +46,9 @@ def test_secret_names():
 
 def test_table():
     assert render(["A", "BB"], [["x", None], ["longer", 1]]).splitlines() == [
-        "A       BB", "------  --", "x", "longer  1"]
+        "A       BB", "------- --", "x", "longer  1"]
+    wide = "w" * 300                                   # never wrapped nor cut, at any width
+    assert render(["H"], [[wide]]).splitlines()[2] == wide
 
 
 def test_run_each_is_parallel_keeps_every_outcome_and_fails_once():
