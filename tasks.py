@@ -40,6 +40,7 @@ def _handled(fn):
     SIGTERM -> 143 and SIGHUP -> 129, each after the same undo as Ctrl-C."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        _EMITTED[0] = False
         saved = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
         try:
             return fn(*args, **kwargs)
@@ -71,10 +72,22 @@ def _task_name(fn) -> str:
             "verify_port": "verify-port"}.get(fn.__name__, fn.__name__)
 
 
+_EMITTED = [False]          # this task printed its --json document
+
+
+def _emit(task: str, ok: bool, error: DockmoveError | None = None, **fields) -> None:
+    """The --json document, once a task: with `error`, its message and exit code."""
+    from fleet.jsonout import document
+    if error is not None:
+        fields.update(error=str(error), exit_code=error.exit_code)
+    print(document(task, ok, **fields), flush=True)
+    _EMITTED[0] = True
+
+
 def _failed_json(fn, kwargs, error: str, code: int) -> None:
     """With --json, a failure is a document on stdout too (its message
-    stays on stderr)."""
-    if kwargs.get("json"):
+    stays on stderr), unless the task printed its own already."""
+    if kwargs.get("json") and not _EMITTED[0]:
         from fleet.jsonout import document
         print(document(_task_name(fn), False, error=error, exit_code=code), flush=True)
 
@@ -93,16 +106,19 @@ QUIET_HELP = "print only warnings, results and errors, not each step"
 @_handled
 def hosts_list(c, host="all", json=False, names=False, inventory=None):
     """Show inventory hosts: ssh, sudo, OS and Docker engine (in parallel)."""
-    from fleet.jsonout import document
     from fleet.survey import survey_rows, survey_table
     inv = load_inventory(inventory)
     if names:
         print("\n".join([*inv.hosts, *inv.groups()]))
         return
     rows, failed = survey_rows(inv, select(inv, host))
-    print(document("hosts.list", not failed, hosts=rows) if json else survey_table(rows))
-    if failed:
-        raise HostsFailed(failed)
+    error = HostsFailed(failed) if failed else None
+    if json:
+        _emit("hosts.list", not failed, error, hosts=rows)
+    else:
+        print(survey_table(rows))
+    if error:
+        raise error
 
 
 @task(name="trust", help={
@@ -146,7 +162,6 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
     from fleet.parallel import raise_if_failed, run_each
     from fleet.remote import Remote
-    from fleet.jsonout import document
     from fleet.terminal import Screen
     from provision.execute import provision as run, summary_rows, summary_table
     from provision.plan import PACKAGES, Options
@@ -170,12 +185,17 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     with screen, screen.hosts([] if dry_run else [h.name for h in hosts]):
         outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
     rows = summary_rows(outcomes)
+    try:
+        raise_if_failed(outcomes)
+        error = None
+    except HostsFailed as e:
+        error = e
     if json:
-        print(document("provision", all(o.ok for o in outcomes.values()), dry_run=dry_run,
-                       hosts=rows))
-    elif len(hosts) > 1 or quiet or any(not o.ok for o in outcomes.values()):
+        _emit("provision", error is None, error, dry_run=dry_run, hosts=rows)
+    elif len(hosts) > 1 or quiet or error:
         print(summary_table(rows))
-    raise_if_failed(outcomes)
+    if error:
+        raise error
 
 
 # --- migrate --------------------------------------------------------------
@@ -268,8 +288,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         with screen:
             rollback_all(inv, names, _records(records), write=screen)
         if json:
-            from fleet.jsonout import document
-            print(document("migrate", True, rolled_back=list(names)))
+            _emit("migrate", True, rolled_back=list(names))
         return
     settle = _seconds(settle, "--settle", default=3)
     if all_:
@@ -298,8 +317,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
         else:
             done = run(inv, source, target, names[0], opts, confirm=confirm, write=screen)
     if json:
-        from fleet.jsonout import document
-        print(document("migrate", True, dry_run=dry_run, **done))
+        _emit("migrate", True, dry_run=dry_run, **done)
 
 
 def _containers(container: str, project: bool,
@@ -357,9 +375,8 @@ def record(c, container, host=None, show_secrets=False, compose=False, project=F
         else:
             text = run_line(r, names[0], mask=not show_secrets)
     if json:
-        from fleet.jsonout import document
-        print(document("record", True, host=h.name, containers=list(names),
-                       masked=not show_secrets, **{"compose" if compose else "command": text}))
+        _emit("record", True, host=h.name, containers=list(names),
+              masked=not show_secrets, **{"compose" if compose else "command": text})
     else:
         print(text)
 
@@ -403,10 +420,11 @@ def verify_port(c, port, host=None, path="/", tls=False, expect=None, expect_sta
         before = last.baseline.get(str(port))
     checks = verify(inv, h, port, path=path, tls=tls, expect=expect, expect_status=status,
                     compare_host=other, timeout=seconds, before=before)
-    print(as_json(h.name, port, checks) if json else table(checks))
-    if not passed(checks):
-        raise Exit(f"error: {h.name}:{port} failed: " + ", ".join(
-            f"{ch.name} ({ch.kind})" for ch in checks if ch.ok is False), code=1)
+    failed = None if passed(checks) else f"{h.name}:{port} failed: " + ", ".join(
+        f"{ch.name} ({ch.kind})" for ch in checks if ch.ok is False)
+    print(as_json(h.name, port, checks, failed) if json else table(checks))
+    if failed:
+        raise Exit(f"error: {failed}", code=1)
 
 
 def _number(value, what, low, high, expected):
@@ -438,7 +456,6 @@ def _seconds(value, option, default):
 @_handled
 def ports(c, host=None, json=False, inventory=None):
     """List a host's listening ports with their process or container."""
-    from fleet.jsonout import document
     from fleet.remote import Remote
     from fleet.terminal import table as render
     from verify.listeners import listeners
@@ -454,10 +471,10 @@ def ports(c, host=None, json=False, inventory=None):
                          [[l.proto, l.address, l.port, l.process, l.container]
                           for l in found[h.name]]))
     if json:
-        print(document("ports", True, hosts={
+        _emit("ports", True, hosts={
             name: [{"proto": l.proto, "address": l.address, "port": l.port,
                     "process": l.process, "container": l.container} for l in found[name]]
-            for name in found}))
+            for name in found})
 
 
 def _records(path):
@@ -483,7 +500,9 @@ def completion(c):
     """Print bash completion for task names, options and host names.
 
     source <(.venv/bin/inv completion), or put that line in ~/.bashrc."""
-    print((Path(__file__).parent / "fleet" / "completion.bash").read_text(), end="")
+    import shlex
+    script = (Path(__file__).parent / "fleet" / "completion.bash").read_text()
+    print(script.replace("__PROJECT__", shlex.quote(str(PROJECT_DIR))), end="")
 
 
 # --- lab ------------------------------------------------------------------

@@ -96,8 +96,10 @@ def table(checks: list[Check]) -> str:
     return render(["CHECK", "RESULT", "TIME", "DETAIL"], rows)
 
 
-def as_json(host: str, port: int, checks: list[Check]) -> str:
-    return document("verify-port", passed(checks), **{"host": host, "port": port,
+def as_json(host: str, port: int, checks: list[Check], failed: str | None = None) -> str:
+    """The --json document; `failed`: the error it ends with (exit 1)."""
+    end = {"error": failed, "exit_code": 1} if failed else {}
+    return document("verify-port", passed(checks), **end, **{"host": host, "port": port,
                                                       "passed": passed(checks),
                        "checks": [{"name": c.name, "ok": c.ok, "kind": c.kind, "detail": c.detail,
                                    "seconds": round(c.seconds, 3),

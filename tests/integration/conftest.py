@@ -73,10 +73,12 @@ class Lab:
                 "PYTHONUNBUFFERED": "1", **(env or {})}
 
     def inv_in_terminal(self, *args: str, cols: int = 120, rows: int = 40,
-                        timeout: float = 600) -> tuple[int, list[str], str]:
+                        timeout: float = 600,
+                        answer: tuple[str, bytes] | None = None) -> tuple[int, list[str], str]:
         """Run `inv ARGS` in a pseudo-terminal of `cols` x `rows`, as a user
-        at a terminal would; (exit code, the screens it showed on the way,
-        its final screen), as a terminal shows them: pyte reads the escape
+        at a terminal would, typing `answer[1]` once the screen shows
+        `answer[0]`; (exit code, the screens it showed on the way, its
+        final screen), as a terminal shows them: pyte reads the escape
         sequences."""
         import fcntl
         import pty
@@ -112,6 +114,9 @@ class Lab:
                 frame = "\n".join(line.rstrip() for line in screen.display)
                 if not frames or frames[-1] != frame:
                     frames.append(frame)
+                if answer and answer[0] in frame:
+                    os.write(fd, answer[1])
+                    answer = None
             else:
                 os.kill(pid, signal.SIGKILL)
                 raise AssertionError(f"inv {' '.join(args)} ran past {timeout:g} s:\n"

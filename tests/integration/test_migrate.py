@@ -272,6 +272,20 @@ def test_replace_keeps_the_old_container_aside_and_env_override(ready, tmp_path)
     assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9080/")
 
 
+def test_in_a_terminal_a_replace_is_asked_first_and_no_changes_nothing(ready, tmp_path):
+    before = state(ready)
+    code, frames, final = ready.inv_in_terminal(
+        "migrate", "apache-cont", "--to", "new", "--replace", "--records", str(tmp_path),
+        answer=("Go on? [y/N]", b"n\n"))
+    assert code == 1, final
+    assert ("migrate apache-cont to new, which removes or overwrites:\n"
+            "- the container apache-cont on new: stopped and renamed apache-cont.replaced-"
+            in final), final
+    assert "error: not confirmed: nothing was changed" in final
+    assert state(ready) == before and not list(tmp_path.iterdir())
+    assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9080/")
+
+
 def test_failed_replace_puts_the_replaced_container_back_running(ready, tmp_path):
     # quitter (created above) exits at once: replacing apache-cont with it must fail
     before = ready.sh("new", "docker ps -a --format '{{.Names}} {{.State}}' | sort")
@@ -386,9 +400,9 @@ def test_in_a_terminal_a_stream_shows_a_live_bar_that_gives_way_to_its_result(re
                                                 "image", "--stop-timeout", "1", "--no-port-check",
                                                 "--records", str(tmp_path))
     assert code == 0, final
-    assert drawn(frames, r"^  migrate: data stream ━+.* MiB"), frames[-1]
+    assert drawn(frames, r"^  migrate: volume ttyvol stream ━+.* MiB"), frames[-1]
     # the bar is gone from the final screen; the step lines and the result are there
-    assert "━" not in final and "data stream" not in final, final
+    assert "━" not in final and "ttyvol stream" not in final, final
     assert re.search(r"^migrate: \[\d+\] data \(source running\): volume ttyvol", final, re.M), final
     assert re.search(r"^migrate: done in [\d.]+s: tty-cont runs on new", final, re.M), final
     # --quiet: the result, no step, no bar

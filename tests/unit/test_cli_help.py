@@ -38,18 +38,20 @@ def test_every_task_has_a_first_line_that_stands_alone():
         assert len(line) <= 2 * 58, (name, line)
 
 
-def complete(*words):
+def complete(*words, cwd=ROOT, inventory=ROOT / "hosts.yaml"):
     """What bash offers after `inv WORDS` with the script `inv completion`
     prints sourced (the last word is the one being completed)."""
-    script = (f"source <({sys.executable} -m invoke completion); "
-              f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}; "
-              "_dockmove_inv; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    import shlex
     shim = ROOT / ".venv" / "bin" / "inv"
-    r = subprocess.run(["bash", "-c", script.replace("COMP_WORDS=('inv'", f"COMP_WORDS=('{shim}'")],
-                       cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "DOCKMOVE_INVENTORY": str(ROOT / "hosts.yaml")})
+    typed = [str(shim), *words[1:]]
+    script = (f"source <({shlex.quote(sys.executable)} -m invoke completion); "
+              f"COMP_WORDS=({' '.join(shlex.quote(w) for w in typed)}); "
+              f"COMP_CWORD={len(words) - 1}; _dockmove_inv; "
+              "printf '%s\\n' \"${COMPREPLY[@]}\"")
+    r = subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, text=True,
+                       env={**os.environ, "DOCKMOVE_INVENTORY": str(inventory)})
     assert r.returncode == 0, r.stderr
-    return r.stdout.split()
+    return [w for w in r.stdout.split("\n") if w]
 
 
 def test_bash_completes_tasks_options_and_the_inventorys_host_names():
@@ -57,3 +59,36 @@ def test_bash_completes_tasks_options_and_the_inventorys_host_names():
     assert complete("inv", "migrate", "--dry") == ["--dry-run"]
     assert complete("inv", "migrate", "web", "--to", "") == ["old", "new", "bastion", "web"]
     assert complete("inv", "provision", "--host", "b") == ["bastion"]
+
+
+def test_completion_expands_and_runs_nothing_and_stays_in_this_project(tmp_path):
+    trap = tmp_path / "pwned"
+    hostile = tmp_path / "hosts.yaml"
+    hostile.write_text(
+        "hosts:\n  web1:\n    address: 192.0.2.1\n"
+        f"    groups: ['$(touch {trap})', '*', '`touch {trap}`']\n")
+    got = complete("inv", "migrate", "x", "--to", "", inventory=hostile)
+    assert got == ["web1", f"$(touch {trap})", "*", f"`touch {trap}`"]
+    assert not trap.exists()
+    # --inventory on the line is the one read
+    assert complete("inv", "hosts", "--inventory", str(hostile), "--host", "w") == ["web1"]
+    # elsewhere, another project's tasks: no host task of ours (nor theirs) is run
+    (tmp_path / "tasks.py").write_text("from invoke import task\n\n@task\ndef hosts(c, names=False):\n"
+                                       f"    open({str(trap)!r}, 'w')\n")
+    assert complete("inv", "deploy", "--host", "", cwd=tmp_path) == []
+    assert not trap.exists()
+
+
+def test_a_failed_run_over_hosts_prints_one_json_document_with_its_error():
+    import json
+    for task in (["hosts", "--host"], ["provision", "--host"]):
+        r = subprocess.run([sys.executable, "-m", "invoke", *task,
+                            "root@127.0.0.1:1,nobody@127.0.0.1:2", "--json"], cwd=ROOT,
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "DOCKMOVE_INVENTORY": str(ROOT / "hosts.yaml")})
+        doc = json.loads(r.stdout)                          # one document, nothing else
+        assert r.returncode == doc["exit_code"] == 3, r.stdout + r.stderr
+        assert doc["ok"] is False and doc["error"].startswith("2 host(s) failed:"), doc
+        assert [h.get("error", "")[:16] for h in doc["hosts"]] == ["root@127.0.0.1:1",
+                                                                  "nobody@127.0.0.1"]
+        assert "connection refused" in r.stderr
