@@ -24,10 +24,13 @@ def du(remote: Remote, paths: list[str]) -> dict[str, int]:
 
 
 def nonempty(remote: Remote, path: str) -> bool:
-    """A directory with entries, or a file with bytes."""
+    """A directory with entries, or a file with bytes; through a symlink
+    (the copy goes where it points), and a symlink that points nowhere
+    counts as holding something (the copy would replace it)."""
     p = shlex.quote(path)
-    return sh(remote, f'if [ -d {p} ]; then [ -n "$(find {p} -mindepth 1 -maxdepth 1 '
-                       f'-print -quit)" ]; else [ -s {p} ]; fi', check=False).ok
+    return sh(remote, f'if [ -L {p} ] && [ ! -e {p} ]; then true; elif [ -d {p} ]; then '
+                       f'[ -n "$(find -H {p} -mindepth 1 -maxdepth 1 -print -quit)" ]; '
+                       f'else [ -s {p} ]; fi', check=False).ok
 
 
 def tools(remote: Remote, commands: list[str], python_probe: str) -> tuple[bool, frozenset[str], bool]:

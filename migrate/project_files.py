@@ -97,16 +97,23 @@ def decide(n: Named, seen: Seen, source: str, target: str) -> FilesPlan:
                      tuple(warnings))
 
 
+# a regular file's sha256; "-" for nothing there; on the target, "occupied"
+# for anything else there (a symlink, even dangling, a folder): tar would
+# replace it, so it is never taken for absent
 _SUMS = ('for p in "$@"; do if [ -f "$p" ] && [ ! -L "$p" ]; then '
          'printf "%s %s\\n" "$(sha256sum < "$p" | cut -d" " -f1)" "$p"; '
+         'elif [ -n "$OCCUPIED" ] && { [ -e "$p" ] || [ -L "$p" ]; }; then '
+         'printf "%s %s\\n" occupied "$p"; '
          'else printf "%s %s\\n" - "$p"; fi; done')
 _DIRS = 'for d in "$@"; do [ -d "$d" ] || printf "%s\\n" "$d"; done'
 
 
-def _sums(remote: Remote, paths: tuple[str, ...]) -> dict[str, str | None]:
+def _sums(remote: Remote, paths: tuple[str, ...],
+          occupied: bool = False) -> dict[str, str | None]:
     if not paths:
         return {}
-    r = remote.run(["sh", "-c", _SUMS, "sh", *paths], sudo=True)
+    r = remote.run(["sh", "-c", f"OCCUPIED={'1' if occupied else ''}; {_SUMS}", "sh", *paths],
+                   sudo=True)
     out: dict[str, str | None] = {}
     for line in r.stdout.splitlines():
         digest, _, path = line.partition(" ")
@@ -129,7 +136,7 @@ def read(ends: Ends, n: Named) -> Seen:
     dirs = _parents(paths)
     missing = ends.dst.run(["sh", "-c", _DIRS, "sh", *dirs], sudo=True).stdout.split("\n") \
         if dirs else []
-    return Seen(_sums(ends.src, paths), _sums(ends.dst, paths),
+    return Seen(_sums(ends.src, paths), _sums(ends.dst, paths, occupied=True),
                 tuple(d for d in missing if d))
 
 
