@@ -194,6 +194,9 @@ def _overwrites(opts: Options, facts: Facts, spec: RunSpec, image: _Image, data:
     if opts.remove_source:
         out.append(f"the container {facts.name} on {src}: removed once {dst} passed "
                    "verification (--remove-source)")
+    elif facts.running and opts.cutover != "none" and (facts.host_config.get("AutoRemove")):
+        out.append(f"the container {facts.name} on {src}: it runs with --rm, so it is removed "
+                   f"once {dst} passed verification (no rollback then)")
     if not opts.replace:
         return tuple(out)
     if facts.existing is not None:

@@ -38,7 +38,8 @@ def test_a_rm_container_loses_nothing_when_the_cut_over_fails_and_goes_once_it_p
     rlab.sh("new", FAIL_START)
     try:
         for how in ([], ["--offline"]):
-            out = rlab.inv("migrate", "eph", "--to", "new", *how, "--records", str(tmp_path))
+            out = rlab.inv("migrate", "eph", "--to", "new", *how, "--yes", "--records",
+                           str(tmp_path))
             assert out.returncode == 1, (how, out.stdout + out.stderr)
             assert "paused on old, not stopped: it runs with --rm" in out.stdout, out.stdout
             assert "injected: start refused" in out.stderr
@@ -49,7 +50,11 @@ def test_a_rm_container_loses_nothing_when_the_cut_over_fails_and_goes_once_it_p
             assert rlab.sh("new", STATE) == before_new, how
     finally:
         rlab.sh("new", "rm -f /usr/local/bin/docker")
+    # its removal is named, and without a terminal needs --yes
     out = rlab.inv("migrate", "eph", "--to", "new", "--records", str(tmp_path))
+    assert out.returncode == 2 and ("- the container eph on old: it runs with --rm, so it is "
+                                    "removed once new passed verification") in out.stderr
+    out = rlab.inv("migrate", "eph", "--to", "new", "--yes", "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert ("eph (--rm) removed from old now that new passed verification; rollback is not "
             f"possible; its anonymous volumes stay there: {anon}") in out.stdout

@@ -263,6 +263,10 @@ def test_what_a_run_removes_or_overwrites_is_named_for_the_question_before_it():
     empty = facts("f-combo", target_volumes={"f-combo": TargetVolume("f-combo", "/t/x", (), False)})
     assert decide(empty, replace=True).overwrites == ()
     assert decide(facts()).overwrites == ()
+    assert decide(facts(autoremove=True)).overwrites == (
+        "the container apache-cont on old: it runs with --rm, so it is removed once new "
+        "passed verification (no rollback then)",)
+    assert decide(facts(autoremove=True), cutover="none").overwrites == ()  # --no-stop
 
 
 def test_a_volume_used_by_another_container_there_is_refused_even_with_replace():
