@@ -188,7 +188,9 @@ def down(cfg: LabConfig, *, images: bool = False, log: Log = print,
     """Remove the lab's hosts, volumes and network (`confirm` is asked
     about them first), its state, and with `images` the cached images."""
     client = outer_engine()
-    confirm(f"lab.down removes the lab {cfg.name}", lh.lab_objects(client, cfg))
+    cached = ([f"cached image {t}" for i in client.images.list(filters={"label": IMAGE_LABEL})
+               for t in i.tags or [i.id]] if images else [])
+    confirm(f"lab.down removes the lab {cfg.name}", lh.lab_objects(client, cfg) + cached)
     lh.remove_lab_objects(client, cfg, log)
     remove_state(cfg)
     if images:

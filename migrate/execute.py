@@ -698,6 +698,20 @@ def target_state(target: str, left: list) -> str:
             f"on {target}, could not undo: {', '.join(e.what for e in left)}")
 
 
+def _unchanged_since_asked(ends: Ends, container: str, opts: Options,
+                           asked: Plan) -> tuple[Facts, Plan]:
+    """The hosts read again after a person said yes (the answer may have
+    taken minutes): the run goes on only if they would be asked the same."""
+    facts = gather(ends, container, opts)
+    again = plan(opts, facts, asked.run_id, os.environ)
+    if isinstance(again, Refused) or again.overwrites != asked.overwrites:
+        now = (again.problems if isinstance(again, Refused) else
+               [f"it would now remove or overwrite: {', '.join(again.overwrites) or 'nothing'}"])
+        raise PreflightError("the hosts changed while the question waited; nothing was "
+                             "changed, run it again:\n- " + "\n- ".join(now))
+    return facts, again
+
+
 def dry_run_report(plans: list[Plan], source: str, target: str) -> dict:
     """What --dry-run --json prints: the plan of each container."""
     return {"source": source, "target": target, "plans": [
@@ -786,7 +800,8 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
                 out(f"  {i}. {step.what}")
             say_overwrites(p.overwrites, out)
             return dry_run_report([p], source.name, target.name)
-        confirm(f"migrate {container} to {target.name}", p.overwrites)
+        if confirm(f"migrate {container} to {target.name}", p.overwrites):
+            facts, p = _unchanged_since_asked(ends, container, opts, p)
         ex = Executor(ends, facts, p, opts, out)
         *steps, finish = p.steps
         try:

@@ -74,12 +74,14 @@ class Lab:
 
     def inv_in_terminal(self, *args: str, cols: int = 120, rows: int = 40,
                         timeout: float = 600,
-                        answer: tuple[str, bytes] | None = None) -> tuple[int, list[str], str]:
+                        answer: tuple[str, bytes] | None = None,
+                        meanwhile: Callable[[], object] = lambda: None,
+                        ) -> tuple[int, list[str], str]:
         """Run `inv ARGS` in a pseudo-terminal of `cols` x `rows`, as a user
         at a terminal would, typing `answer[1]` once the screen shows
-        `answer[0]`; (exit code, the screens it showed on the way, its
-        final screen), as a terminal shows them: pyte reads the escape
-        sequences."""
+        `answer[0]` (after `meanwhile()`, what happens while the user
+        reads); (exit code, the screens it showed on the way, its final
+        screen), as a terminal shows them: pyte reads the escape sequences."""
         import fcntl
         import pty
         import select
@@ -115,6 +117,7 @@ class Lab:
                 if not frames or frames[-1] != frame:
                     frames.append(frame)
                 if answer and answer[0] in frame:
+                    meanwhile()
                     os.write(fd, answer[1])
                     answer = None
             else:

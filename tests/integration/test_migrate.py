@@ -284,6 +284,19 @@ def test_in_a_terminal_a_replace_is_asked_first_and_no_changes_nothing(ready, tm
     assert "error: not confirmed: nothing was changed" in final
     assert state(ready) == before and not list(tmp_path.iterdir())
     assert "Docker Custom Page" in fetch(f"http://{ready.addresses['new']}:9080/")
+    # yes, but what was named changed while the question waited: read again, refused
+    try:
+        code, frames, final = ready.inv_in_terminal(
+            "migrate", "apache-cont", "--to", "new", "--replace", "--records", str(tmp_path),
+            answer=("Go on? [y/N]", b"y\n"),
+            meanwhile=lambda: ready.sh("new", "docker rename apache-cont apache-cont-aside"))
+        assert code == 1, final
+        assert "the hosts changed while the question waited; nothing was changed" in final
+        assert "it would now remove or overwrite: nothing" in final, final
+        assert not list(tmp_path.iterdir())
+    finally:
+        ready.sh("new", "docker rename apache-cont-aside apache-cont")
+    assert state(ready) == before
 
 
 def test_failed_replace_puts_the_replaced_container_back_running(ready, tmp_path):

@@ -27,12 +27,18 @@ def test_without_a_terminal_nothing_goes_on_unless_yes(monkeypatch):
 
 
 ASKER = textwrap.dedent("""
-    import sys
+    import select, sys
     from fleet.confirm import Declined, confirmer
+    from fleet.errors import UsageError
+    select.select([sys.stdin], [], [])      # keys typed ahead are waiting: then the question
+    if "hidden" in sys.argv:                # the question would go where nobody sees it
+        sys.stderr = open("/dev/null", "w")
     try:
         confirmer(yes=False)("migrate db to new", ["volume db on new: the data it holds"])
     except Declined as e:
         print(f"declined: {e} ({e.exit_code})")
+    except UsageError as e:
+        print(f"refused: {e}")
     else:
         print("went on")
 """)
@@ -42,19 +48,31 @@ ASKER = textwrap.dedent("""
                                                                   " nothing was changed (1)"),
                                           (b"no\n", "declined")])
 def test_in_a_terminal_the_question_is_asked_and_defaults_to_no(answer, said):
+    assert said in asked(answer)
+
+
+def test_nobody_sees_the_question_with_stderr_elsewhere_so_it_is_not_asked():
+    assert "refused: migrate db to new" in asked(b"y\n", "hidden", question=False)
+
+
+def asked(answer, *extra, question=True):
+    """What a terminal shows of a confirmation, `answer` typed after keys
+    typed ahead ("y")."""
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-        os.execv(sys.executable, [sys.executable, "-c", ASKER])
+        os.execv(sys.executable, [sys.executable, "-c", ASKER, *extra])
+    os.write(fd, b"y\n")                    # typed ahead, before the question: not an answer
     screen = b""
-    while b"[y/N]" not in screen:
+    while question and b"[y/N]" not in screen:
         screen += os.read(fd, 1024)
-    assert b"- volume db on new: the data it holds" in screen
-    os.write(fd, answer)
+    if question:
+        assert b"- volume db on new: the data it holds" in screen
+        os.write(fd, answer)
     try:
         while chunk := os.read(fd, 1024):
             screen += chunk
     except OSError:                         # EIO: the child closed the terminal
         pass
     os.waitpid(pid, 0)
-    assert said in screen.decode()
+    return screen.decode()
