@@ -301,7 +301,7 @@ def _stop_target_engine_mid_stream(lab):
     target's engine for good (its socket too: systemd would start it again at
     the next command) and let the stream go on into nothing, however fast the
     stream runs."""
-    lab.sh("old", "pkill -STOP -x docker || true")     # none: the stream ended (the run passes: the test fails)
+    lab.sh("old", "pkill -STOP -x docker || true")      # none: ended, and the test fails
     try:
         lab.sh("new", "systemctl stop docker.socket docker.service")
     finally:

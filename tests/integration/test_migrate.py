@@ -439,3 +439,16 @@ def test_in_a_terminal_provisioning_several_hosts_shows_a_row_each_then_the_summ
     assert "new: [1/11]" not in final and "new-root: [1/" not in final, final   # not interleaved
     assert re.search(r"^new +no change", final, re.M), final
     assert re.search(r"^new-root +no change", final, re.M), final
+
+
+def test_in_a_terminal_the_other_tasks_show_their_tables(ready, seed_records):
+    for args, head, row in [
+            (["hosts", "--host", "old,new"], r"^HOST +ADDRESS +USER +SSH", r"^new +\S+ +admin +ok"),
+            (["ports", "--host", "new"], r"^PROTO +ADDRESS +PORT", r"^tcp +\S+ +22 +sshd"),
+            (["record", "apache-cont"], r"^docker run --detach --name apache-cont", None),
+            (["verify-port", "9080", "--records", str(seed_records)], r"^CHECK +RESULT +TIME",
+             r"^compare +ok")]:
+        code, frames, final = ready.inv_in_terminal(*args)
+        assert code == 0, final
+        assert re.search(head, final, re.M), final
+        assert row is None or re.search(row, final, re.M), final
