@@ -108,6 +108,7 @@ class Facts:
     target_name: str = ""
     target_ref_id: str | None = None        # the image the container's reference names there
     dependencies: tuple[Dependency, ...] = ()
+    unchanged: bool = False                 # not running, and `docker diff` is empty
 
     def __post_init__(self):
         # read-only views: the plan and the executor read facts, never change them
@@ -201,7 +202,11 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
         paths = [vols[m["Name"]].get("Mountpoint") or m.get("Source") or ""
                  for m in mounts if m.get("Type") == "volume" and m.get("Name")]
         paths += [b for b in binds if opts.copy_binds and kinds.get(b) in ("dir", "file")]
+        # a container that does not run and changed nothing gives a commit nothing to carry
+        idle = not (c.get("State") or {}).get("Running") and opts.mode == "commit"
+        diff = eng.docker(src, "diff", c["Id"], check=False) if idle else None
         return dict(host=_host(src, src_info, opts.compress), volumes=vols, bind_kinds=kinds,
+                    unchanged=diff is not None and diff.ok and not diff.stdout.strip(),
                     sizes=du(src, [p for p in paths if p]),
                     networks={n: eng.inspect(src, "network", n) or {} for n in nets})
 
@@ -244,4 +249,5 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
                  target_networks=t["target_networks"],
                  target_has_image=t["target_has_image"], target_chains=t["target_chains"],
                  free_bytes=t["free_bytes"], target_name=target_name,
-                 target_ref_id=t["target_ref_id"], dependencies=t["dependencies"])
+                 target_ref_id=t["target_ref_id"], dependencies=t["dependencies"],
+                 unchanged=s["unchanged"])

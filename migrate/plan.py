@@ -147,7 +147,10 @@ def plan(opts: Options, facts: Facts, run_id: str, environ: Mapping[str, str],
     live = stops and opts.cutover == "live"
     layer = (container_layer(dict(facts.container), dst.driver)
              if opts.mode == "commit" and not opts.commit else None)
-    commit = opts.mode == "commit" and layer is None
+    commit = opts.mode == "commit" and layer is None and not (facts.unchanged and not opts.commit)
+    if opts.mode == "commit" and layer is None and not commit:
+        warnings.append(f"{facts.name} does not run and has no changes of its own (docker diff "
+                        f"is empty): its image goes as it is, no commit")
     frozen = opts.cutover == "none" and running and bool(data.copies or layer)
     final = f"dockmove/{tag_name(spec.name)}:{run_id}"
     runs = final if opts.mode == "export" or commit else image.runs

@@ -87,6 +87,16 @@ def test_live_commit_on_overlay2_copies_the_containers_layer_like_a_volume():
     assert [s.live for s in p.steps if s.action == "layer"] == [True, False]
 
 
+def test_no_commit_for_a_container_that_does_not_run_and_changed_nothing():
+    idle = facts(target_driver="vfs", running=False, unchanged=True)
+    p = decide(idle)
+    assert not p.commit and p.image == "apache-test" and "commit" not in " ".join(titles(p))
+    assert ("apache-cont does not run and has no changes of its own (docker diff is empty): "
+            "its image goes as it is, no commit") in p.warnings
+    assert decide(idle, commit=True).commit                        # asked for: a commit
+    assert decide(facts(target_driver="vfs", running=False)).commit   # it changed something
+
+
 def test_live_commit_to_another_storage_driver_commits_after_the_stop():
     p = decide(facts(target_driver="vfs"))
     assert p.layer is None and p.commit
