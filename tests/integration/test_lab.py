@@ -1,4 +1,5 @@
 """The lab itself: real hosts, the seed's scenario, idempotent up, exact down."""
+import re
 import urllib.request
 
 import docker
@@ -75,6 +76,20 @@ def test_status_shows_hosts_and_engines(lab):
     assert rows["repo"].state == "running"
     out = lab.inv("lab.status")
     assert out.returncode == 0 and lab.cfg.container("old") in out.stdout
+
+
+def test_in_a_terminal_status_is_a_table_and_down_asks_first(lab):
+    code, frames, final = lab.inv_in_terminal("lab.status")
+    assert code == 0 and re.search(r"^old +" + re.escape(lab.cfg.container("old")), final, re.M)
+    code, frames, final = lab.inv_in_terminal("lab.down", answer=("Go on? [y/N]", b"\n"))
+    assert code == 1, final
+    assert f"lab.down removes the lab {lab.cfg.name}, which removes or overwrites:" in final
+    assert f"- lab host old ({lab.cfg.container('old')}) and all it holds" in final, final
+    assert "error: not confirmed: nothing was changed" in final
+    assert {r.name: r.state for r in status(lab.cfg)}["old"] == "running"
+    out = lab.inv("lab.down")                               # no terminal, no --yes
+    assert out.returncode == 2 and "add --yes to go on; nothing was changed" in out.stderr
+    assert {r.name: r.state for r in status(lab.cfg)}["new"] == "running"
 
 
 def test_up_again_keeps_hosts_and_their_state(lab):
