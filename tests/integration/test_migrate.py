@@ -292,7 +292,8 @@ def test_in_a_terminal_a_replace_is_asked_first_and_no_changes_nothing(ready, tm
             meanwhile=lambda: ready.sh("new", "docker rename apache-cont apache-cont-aside"))
         assert code == 1, final
         assert "the hosts changed while the question waited; nothing was changed" in final
-        assert "it would now remove or overwrite: nothing" in final, final
+        # the renamed one still holds the port: now a refusal of its own
+        assert "- new: port 9080/tcp is taken; pass --publish" in final, final
         assert not list(tmp_path.iterdir())
     finally:
         ready.sh("new", "docker rename apache-cont-aside apache-cont")
