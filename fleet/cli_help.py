@@ -9,7 +9,8 @@ from invoke import Collection
 from invoke.parser.context import ParserContext, flag_key, to_flag
 
 _ORDER: dict[str, dict[str, int]] = {}         # task name -> option name -> place
-_sorted = ParserContext.help_tuples
+# Invoke's own method, also when this module is imported again (never wrapped twice)
+_sorted = getattr(ParserContext.help_tuples, "invoke_sorted", ParserContext.help_tuples)
 
 
 def _key(name: str) -> str:
@@ -23,6 +24,9 @@ def _in_order(self: ParserContext):
     args = sorted(self.flags.values(), key=flag_key)
     args.sort(key=lambda a: order.get(_key(a.name), len(order)))   # stable: the rest sorted
     return [self.help_for(to_flag(a.name)) for a in args]
+
+
+_in_order.invoke_sorted = _sorted          # type: ignore[attr-defined]
 
 
 def in_reading_order(collection: Collection) -> None:
