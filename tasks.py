@@ -174,15 +174,15 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     options = Options(packages=_words(packages) or PACKAGES, version=pin,
                       upgrade=upgrade, users=_words(users), reboot=reboot)
     cancel = threading.Event()
-    screen = Screen.for_task(json, quiet)
+    screen = Screen.for_task(json, quiet and not dry_run)    # a dry run's plan is its output
 
     def one(h):
         with Remote(inv, h) as remote:
             return run(remote, inv.settings, options, dry_run=dry_run, verbose=verbose,
                        lock_timeout=float(wait), cancel=cancel, write=screen)
 
-    # live, several hosts: a row each; a dry run's plans are its output, printed whole
-    with screen, screen.hosts([] if dry_run else [h.name for h in hosts]):
+    # live, several hosts: a row each; a dry run's plans (its output) and -v's commands whole
+    with screen, screen.hosts([] if dry_run or verbose else [h.name for h in hosts]):
         outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
     rows = summary_rows(outcomes)
     try:
@@ -270,7 +270,7 @@ def migrate(c, container, to=None, from_=None, mode="commit", name=None, publish
                          "are moved whether they run or not)")
     names = _containers(container, project or all_)
     inv = load_inventory(inventory)
-    screen = Screen.for_task(json, quiet)
+    screen = Screen.for_task(json, quiet and not dry_run)    # a dry run's plan is its output
     if rollback:
         from migrate.records import project_moved
         from migrate.rollback import rollback_all

@@ -20,8 +20,12 @@ class Printer:
 
     def __call__(self, text: str, *, result: bool = False) -> None:
         line_of = getattr(self._write, "line", None)
+        lines = text.splitlines() or [""]
+        if line_of is not None and not result and len(lines) > 1:
+            from .terminal import kept          # a warning's next lines go with it
+            result = kept(f"{self.host}: {lines[0]}")
         with _lock:
-            for line in text.splitlines() or [""]:
+            for line in lines:
                 try:
                     if line_of is not None:
                         line_of(f"{self.host}: {line}", result=result)

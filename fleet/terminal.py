@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import threading
 import time
@@ -39,9 +40,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     t = Table(box=_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
               header_style="")
     for h in headers:
-        t.add_column(str(h), no_wrap=True)
-    for r in rows:
-        t.add_row(*["" if c is None else str(c) for c in r])
+        t.add_column(Text(str(h)), no_wrap=True)
+    for r in rows:                      # Text: a cell's [brackets] are text, never markup
+        t.add_row(*[Text("" if c is None else str(c)) for c in r])
     out = io.StringIO()
     Console(file=out, width=1 << 16, color_system=None, highlight=False).print(t)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
@@ -61,12 +62,12 @@ class Screen:
         self.quiet = quiet
         self._write = write or print
         self._lock = threading.Lock()
-        self._rows: dict[str, tuple[str, float]] | None = None   # host -> (its last line, since)
+        self._rows: dict[str, tuple[str, float, bool, float]] | None = None
         self._users = 0
         if live:
             self.console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-            self.progress = Progress(TextColumn("  {task.description}"), BarColumn(),
-                                     DownloadColumn(binary_units=True), _Rate(),
+            self.progress = Progress(TextColumn("  {task.description}", markup=False),
+                                     BarColumn(), DownloadColumn(binary_units=True), _Rate(),
                                      TimeRemainingColumn(), console=self.console)
             self._live = Live(Group(), console=self.console, refresh_per_second=8,
                               get_renderable=self._renderable, redirect_stdout=False,
@@ -95,7 +96,7 @@ class Screen:
             self._users += more
             users = self._users
         if more > 0 and users == 1:
-            self._live.start()
+            self._live.start(refresh=True)
         elif users == 0:
             self._live.stop()
 
@@ -105,17 +106,23 @@ class Screen:
         self.line(text)
 
     def line(self, text: str, *, result: bool = False) -> None:
-        """One line for the user (a step, a warning, a result)."""
-        if self.quiet and not result and not text.split(": ", 1)[-1].startswith("warning"):
+        """One line for the user (a step, a warning, a result). `result`:
+        kept under --quiet, like anything that reads as a warning, an error
+        or an undo (fleet/output.py marks a text's every line alike)."""
+        if self.quiet and not result and not _style(text):
             return
         if not self.live:
             self._write(text)
             return
-        host = text.split(": ", 1)[0]
+        host, _, said = text.partition(": ")
         with self._lock:
-            if self._rows is not None and host in self._rows and not result:
-                self._rows[host] = (text.split(": ", 1)[-1], self._rows[host][1])
-                if "warning" not in text:
+            if self._rows is not None and host in self._rows:
+                started, done = self._rows[host][1], _STEP.search(said)
+                now = time.monotonic()
+                self._rows[host] = (said, started if started else now,
+                                    bool(done) and done.group(1) == done.group(2) or
+                                    self._rows[host][2], now)
+                if not _style(text):        # a failure, a warning: in the scrollback too
                     return
         self.console.print(Text(text, style=_style(text)))
 
@@ -142,12 +149,11 @@ class Screen:
     def hosts(self, names: list[str]) -> Iterator[None]:
         """Live: one row a host, its last line and its time, while the
         block runs (plain: the lines as they come)."""
-        if not self.live or len(names) < 2:
+        if not self.live or self.quiet or len(names) < 2:
             yield
             return
-        now = time.monotonic()
-        with self._lock:
-            self._rows = {n: ("waiting", now) for n in names}
+        with self._lock:         # host -> (its last line, began, at its last step, last line at)
+            self._rows = {n: ("waiting", 0.0, False, 0.0) for n in names}
         self._hold(1)
         try:
             yield
@@ -166,9 +172,9 @@ class Screen:
                 table.add_column(col, no_wrap=True, overflow="ellipsis")
             now = time.monotonic()
             width = max(20, self.console.width - 30)
-            for host, (last, since) in rows.items():
-                table.add_row(host, Text(last[:width], style=_style(last)),
-                              f"{now - since:.0f}s")
+            for host, (last, began, finished, at) in rows.items():
+                took = "" if not began else f"{(at if finished else now) - began:.0f}s"
+                table.add_row(Text(host), Text(last[:width], style=_style(last)), took)
             parts.append(table)
         if self.progress.tasks:
             parts.append(self.progress.get_renderable())
@@ -186,12 +192,24 @@ class _Rate(ProgressColumn):
         return Text(f"{task.speed / unit:.1f} {suffix}/s")
 
 
+_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
+
+
 def _style(text: str) -> str:
-    body = text.split(": ", 1)[-1]
-    if body.startswith(("error", "failed", "FAILED")) or "could not undo" in body:
+    """red: a failure; yellow: a warning, an undo, an interruption; green:
+    a result ("" for a step: what --quiet leaves out)."""
+    body = text.split(": ", 1)[-1].lstrip()
+    if (body.startswith(("error", "failed", "FAILED", "could not")) or "could not undo" in body
+            or ": FAILED" in body or " failed" in body[:60]):
         return "red"
-    if body.startswith("warning"):
+    if body.startswith(("warning", "undone", "undoing", "interrupted", "putting back", "note",
+                        "kept:")):
         return "yellow"
-    if body.startswith("done in") or body.startswith("undone"):
-        return "green" if body.startswith("done") else "yellow"
+    if body.startswith(("done in", "rolled back")):
+        return "green"
     return ""
+
+
+def kept(line: str) -> bool:
+    """Shown under --quiet: a warning, an error, an undo, a result."""
+    return bool(_style(line))

@@ -698,15 +698,24 @@ def target_state(target: str, left: list) -> str:
             f"on {target}, could not undo: {', '.join(e.what for e in left)}")
 
 
+def decisions(p: Plan) -> tuple:
+    """What a person said yes to: what the run removes or overwrites, the
+    warnings, and its steps (not the sizes, which a running source moves)."""
+    return p.overwrites, p.warnings, tuple(s.title for s in p.steps)
+
+
 def _unchanged_since_asked(ends: Ends, container: str, opts: Options,
                            asked: Plan) -> tuple[Facts, Plan]:
     """The hosts read again after a person said yes (the answer may have
     taken minutes): the run goes on only if they would be asked the same."""
     facts = gather(ends, container, opts)
     again = plan(opts, facts, asked.run_id, os.environ)
-    if isinstance(again, Refused) or again.overwrites != asked.overwrites:
+    if isinstance(again, Refused) or decisions(again) != decisions(asked):
         now = (again.problems if isinstance(again, Refused) else
-               [f"it would now remove or overwrite: {', '.join(again.overwrites) or 'nothing'}"])
+               [f"it would now remove or overwrite: {', '.join(again.overwrites) or 'nothing'}"]
+               + [f"warning now: {w}" for w in again.warnings if w not in asked.warnings]
+               + ([f"its steps now: {', '.join(s.title for s in again.steps)}"]
+                  if decisions(again)[2] != decisions(asked)[2] else []))
         raise PreflightError("the hosts changed while the question waited; nothing was "
                              "changed, run it again:\n- " + "\n- ".join(now))
     return facts, again

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from fleet.confirm import Confirm, confirmer
-from fleet.errors import DockmoveError, MigrateError, UsageError
+from fleet.errors import DockmoveError, MigrateError, PreflightError, UsageError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
@@ -37,7 +37,7 @@ from . import engine as eng
 from . import compose_adopt, project_files
 from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
-                      dry_run_report, say_overwrites, undo_run)
+                      decisions, dry_run_report, say_overwrites, undo_run)
 from .facts import gather
 from .compose_labels import CONFIG_FILES, DEPENDS, ENV_FILES, ONEOFF, PROJECT, VERSION
 from .compose_labels import of as labels_of
@@ -144,8 +144,8 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
         files = (project_files.decide(named, project_files.read(ends, named), source.name,
                                       target.name)
                  if named.files or named.optional else None)
-        decided = plan_group(opts, members, list(members), _timestamp(), os.environ,
-                             _declared(src, members, out))
+        run_id, declared = _timestamp(), _declared(src, members, out)
+        decided = plan_group(opts, members, list(members), run_id, os.environ, declared)
         if files is not None:           # one refusal with every problem
             decided = with_files(decided, files)
         g = accepted(decided, out)
@@ -167,7 +167,19 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
             _print_plan(g, out)
             say_overwrites(overwrites, out)
             return dry_run_report(list(g.plans), source.name, target.name)
-        confirm(f"migrate {', '.join(members)} to {target.name}", overwrites)
+        if confirm(f"migrate {', '.join(members)} to {target.name}", overwrites):
+            # a person said yes, maybe minutes later: the same plans, or nothing is done
+            members = {n: gather(ends, n, opts) for n in members}
+            again = plan_group(opts, members, list(members), run_id, os.environ, declared)
+            if files is not None:
+                again = with_files(again, files)
+            if isinstance(again, Refused) or [decisions(p) for p in again.plans] != \
+                    [decisions(p) for p in g.plans]:
+                raise PreflightError(
+                    "the hosts changed while the question waited; nothing was changed, run it "
+                    "again" + ("".join(f"\n- {x}" for x in again.problems)
+                               if isinstance(again, Refused) else ""))
+            g = again
         return _run(ends, members, g, opts, out, started, files)
 
 

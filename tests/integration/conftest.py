@@ -100,6 +100,7 @@ class Lab:
         feed = pyte.ByteStream(screen)
         raw, frames = b"", []
         deadline = time.monotonic() + timeout
+        status = None
         try:
             while time.monotonic() < deadline:
                 ready, _, _ = select.select([fd], [], [], 1)
@@ -121,12 +122,14 @@ class Lab:
                     os.write(fd, answer[1])
                     answer = None
             else:
-                os.kill(pid, signal.SIGKILL)
                 raise AssertionError(f"inv {' '.join(args)} ran past {timeout:g} s:\n"
                                      + raw.decode(errors="replace"))
+            _, status = os.waitpid(pid, 0)
         finally:
+            if status is None:              # it ran too long, or `meanwhile` failed
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
             os.close(fd)
-        _, status = os.waitpid(pid, 0)
         final = "\n".join(line.rstrip() for line in screen.display).strip("\n")
         return os.waitstatus_to_exitcode(status), frames, final
 

@@ -44,7 +44,8 @@ def complete(*words, cwd=ROOT, inventory=ROOT / "hosts.yaml"):
     import shlex
     shim = ROOT / ".venv" / "bin" / "inv"
     typed = [str(shim), *words[1:]]
-    script = (f"source <({shlex.quote(sys.executable)} -m invoke completion); "
+    made = inv("completion")                            # as the README has it: from here
+    script = (f"{made}\ntype _dockmove_inv >/dev/null || exit 9; "
               f"COMP_WORDS=({' '.join(shlex.quote(w) for w in typed)}); "
               f"COMP_CWORD={len(words) - 1}; _dockmove_inv; "
               "printf '%s\\n' \"${COMPREPLY[@]}\"")

@@ -38,3 +38,20 @@ def test_a_project_file_is_absent_on_the_target_only_when_nothing_is_there(tmp_p
     assert [target[p] for p in paths[1:]] == ["occupied", "occupied", "occupied", None]
     source = _sums(Local(), paths)                          # the source's: regular files only
     assert [source[p] for p in paths[1:]] == [None, None, None, None]
+
+
+def test_docker_diff_is_read_to_its_first_byte_and_a_failure_counts_as_changes(tmp_path):
+    import subprocess
+    from migrate.facts import DIFF_FIRST_BYTE, no_changes
+
+    def said(body):
+        fake = tmp_path / "docker"                        # the engine's answer, injected
+        fake.write_text(f"#!/bin/bash\n{body}\n")
+        fake.chmod(0o755)
+        return subprocess.run(["bash", "-c", DIFF_FIRST_BYTE, "bash", "abc"], text=True,
+                              capture_output=True,
+                              env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}).stdout
+    assert no_changes(said("exit 0"))                                        # nothing changed
+    assert not no_changes(said("printf 'C /etc\\nA /etc/x\\n'"))
+    assert not no_changes(said("yes 'A /big/file' | head -c 10000000"))     # cut at one byte
+    assert not no_changes(said("echo 'Error: No such container' >&2; exit 1"))
