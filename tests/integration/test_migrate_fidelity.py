@@ -235,7 +235,13 @@ def test_a_tag_that_means_another_image_on_the_target_needs_replace(fidelity, tm
     assert (f"new: the tag fid/clash:1 names another image there ({theirs[7:19]}); pass --replace "
             "to point it at f-clash's image") in out.stderr
     assert image_id(fidelity, "new", "fid/clash:1") == theirs
+    # the tag it moves is named first, and without a terminal that needs --yes
     out = fidelity.inv("migrate", "f-clash", "--to", "new", "--replace", "--records", str(tmp_path))
+    assert out.returncode == 2 and (f"- the tag fid/clash:1 on new: it names image {theirs[7:19]} "
+                                    "(kept by its id) now (--replace)") in out.stderr, out.stderr
+    assert image_id(fidelity, "new", "fid/clash:1") == theirs
+    out = fidelity.inv("migrate", "f-clash", "--to", "new", "--replace", "--yes",
+                       "--records", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     src = inspect(fidelity, "old", "f-clash")
     assert image_id(fidelity, "new", "fid/clash:1") == src["Image"]
