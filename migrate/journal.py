@@ -14,15 +14,16 @@ Kind = Literal["source", "replaced", "container", "image", "tag", "volume", "con
                "network"]
 
 
+# the order of the undo: what brings the service back, then users before used
+ORDER: tuple[Kind, ...] = ("source", "container", "replaced", "contents", "volume", "network",
+                           "tag", "image")
+
+
 @dataclass(frozen=True)
 class Entry:
     kind: Kind
     what: str                          # printed: "undone: <what>"
     action: Callable[[], None] = field(compare=False, repr=False)
-
-    @property
-    def urgent(self) -> bool:
-        return self.kind == "source"
 
 
 @dataclass
@@ -45,10 +46,14 @@ class Journal:
         return any(e.kind == kind and e.what == what for e in self.entries)
 
     def undo(self, out: Printer) -> list[Entry]:
-        """Undo everything; the entries that could not be undone."""
+        """Undo everything; the entries that could not be undone. The
+        source first; then, newest first within each kind, the containers
+        before what they use (the name a replaced one gets back, copied
+        contents, volumes, networks, tags, images): in a group, a member's
+        tag is not taken off while another member's container still runs
+        from it."""
         failed = []
-        ordered = ([e for e in reversed(self.entries) if e.urgent]
-                   + [e for e in reversed(self.entries) if not e.urgent])
+        ordered = sorted(reversed(self.entries), key=lambda e: ORDER.index(e.kind))
         for e in ordered:
             try:
                 e.action()

@@ -1,5 +1,6 @@
-"""The undo journal: the source first, then the rest newest first; one that
-fails does not stop the others; a refused change is dropped from it."""
+"""The undo journal: the source first, then containers before what they use,
+newest first within a kind; one that fails does not stop the others; a
+refused change is dropped from it."""
 from migrate.journal import Journal
 
 
@@ -29,3 +30,28 @@ def test_a_refused_change_is_not_undone():
     assert j.entries == [keep] and j.has("container", "container a on new")
     j.undo(lambda line: None)
     assert done == ["a"]
+
+
+def test_in_a_group_no_tag_is_taken_off_while_a_members_container_still_uses_it():
+    # shop-db: its image and tag, its container; shop-web (same image): its tag, its
+    # container. Newest first alone would take web's tag off while db's container runs
+    # from it, which the engine refuses.
+    there = {"container shop-db", "container shop-web", "tag apache-test", "image apache"}
+    order = []
+
+    def remove(what):
+        def action():
+            if what.startswith("tag") and any(t.startswith("container") for t in there):
+                raise RuntimeError("conflict: a container is using its referenced image")
+            there.discard(what)
+            order.append(what)
+        return action
+    j = Journal()
+    j.add("image", "image apache on new", remove("image apache"))
+    j.add("tag", "tag apache-test on new", remove("tag apache-test"))
+    j.add("container", "container shop-db on new", remove("container shop-db"))
+    j.add("tag", "tag apache-test on new", remove("tag apache-test"))
+    j.add("container", "container shop-web on new", remove("container shop-web"))
+    assert j.undo(lambda line: None) == []
+    assert order == ["container shop-web", "container shop-db", "tag apache-test",
+                     "tag apache-test", "image apache"] and not there
