@@ -14,8 +14,10 @@ Kind = Literal["source", "replaced", "container", "image", "tag", "volume", "con
                "network"]
 
 
-# the order of the undo: what brings the service back, then users before used
-ORDER: tuple[Kind, ...] = ("source", "container", "replaced", "contents", "volume", "network",
+# the order of the undo: what brings the service back, then users before what they
+# use; the data copied into a volume goes before a replaced container gets its name
+# back and starts (on that volume, maybe)
+ORDER: tuple[Kind, ...] = ("source", "container", "contents", "replaced", "volume", "network",
                            "tag", "image")
 
 
@@ -48,8 +50,8 @@ class Journal:
     def undo(self, out: Printer) -> list[Entry]:
         """Undo everything; the entries that could not be undone. The
         source first; then, newest first within each kind, the containers
-        before what they use (the name a replaced one gets back, copied
-        contents, volumes, networks, tags, images): in a group, a member's
+        before what they use (copied contents, the name a replaced one gets
+        back, volumes, networks, tags, images): in a group, a member's
         tag is not taken off while another member's container still runs
         from it."""
         failed = []

@@ -55,3 +55,14 @@ def test_in_a_group_no_tag_is_taken_off_while_a_members_container_still_uses_it(
     assert j.undo(lambda line: None) == []
     assert order == ["container shop-web", "container shop-db", "tag apache-test",
                      "tag apache-test", "image apache"] and not there
+
+
+def test_a_replaced_container_starts_again_only_once_the_data_copied_under_it_is_gone():
+    done = []
+    j = Journal()              # --replace: stop it, copy into its volume, rename it, create ours
+    j.add("replaced", "web started again on new", lambda: done.append("started again"))
+    j.add("contents", "what the copy put in volume v", lambda: done.append("emptied"))
+    j.add("replaced", "web.replaced-1 back as web", lambda: done.append("renamed back"))
+    j.add("container", "container web on new", lambda: done.append("removed"))
+    j.undo(lambda line: None)
+    assert done == ["removed", "emptied", "renamed back", "started again"]
