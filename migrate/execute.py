@@ -704,20 +704,34 @@ def decisions(p: Plan) -> tuple:
     return p.overwrites, p.warnings, tuple(s.title for s in p.steps)
 
 
-def _unchanged_since_asked(ends: Ends, container: str, opts: Options,
-                           asked: Plan) -> tuple[Facts, Plan]:
-    """The hosts read again after a person said yes (the answer may have
-    taken minutes): the run goes on only if they would be asked the same."""
-    facts = gather(ends, container, opts)
-    again = plan(opts, facts, asked.run_id, os.environ)
-    if isinstance(again, Refused) or decisions(again) != decisions(asked):
-        now = (again.problems if isinstance(again, Refused) else
-               [f"it would now remove or overwrite: {', '.join(again.overwrites) or 'nothing'}"]
-               + [f"warning now: {w}" for w in again.warnings if w not in asked.warnings]
-               + ([f"its steps now: {', '.join(s.title for s in again.steps)}"]
-                  if decisions(again)[2] != decisions(asked)[2] else []))
+def same_as_asked(asked: list[Plan], again: list[Plan] | Refused) -> None:
+    """After a person said yes (maybe minutes later), the plans made from
+    the hosts read again: PreflightError with what changed, unless they
+    would be asked the same (one run, or each member of a group)."""
+    if isinstance(again, Refused):
+        now = list(again.problems)
+    else:
+        now = []
+        for before, after in zip(asked, again):
+            if decisions(after) == decisions(before):
+                continue
+            now.append("it would now remove or overwrite: "
+                       + (", ".join(after.overwrites) or "nothing"))
+            now += [f"warning now: {w}" for w in after.warnings if w not in before.warnings]
+            if decisions(after)[2] != decisions(before)[2]:
+                now.append(f"its steps now: {', '.join(s.title for s in after.steps)}")
+    if now:
         raise PreflightError("the hosts changed while the question waited; nothing was "
                              "changed, run it again:\n- " + "\n- ".join(now))
+
+
+def _unchanged_since_asked(ends: Ends, container: str, opts: Options,
+                           asked: Plan) -> tuple[Facts, Plan]:
+    """The hosts read again after a person said yes: the facts and the plan
+    to run, the same as asked (same_as_asked)."""
+    facts = gather(ends, container, opts)
+    again = plan(opts, facts, asked.run_id, os.environ)
+    same_as_asked([asked], again if isinstance(again, Refused) else [again])
     return facts, again
 
 

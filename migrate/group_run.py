@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from fleet.confirm import Confirm, confirmer
-from fleet.errors import DockmoveError, MigrateError, PreflightError, UsageError
+from fleet.errors import DockmoveError, MigrateError, UsageError
 from fleet.inventory import Host, Inventory
 from fleet.output import Printer
 from fleet.remote import Remote
@@ -37,7 +37,7 @@ from . import engine as eng
 from . import compose_adopt, project_files
 from .ends import Ends
 from .execute import (Executor, Shared, _remove_snapshots, _timestamp, accepted, failure,
-                      decisions, dry_run_report, say_overwrites, undo_run)
+                      dry_run_report, same_as_asked, say_overwrites, undo_run)
 from .facts import gather
 from .compose_labels import CONFIG_FILES, DEPENDS, ENV_FILES, ONEOFF, PROJECT, VERSION
 from .compose_labels import of as labels_of
@@ -173,12 +173,7 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
             again = plan_group(opts, members, list(members), run_id, os.environ, declared)
             if files is not None:
                 again = with_files(again, files)
-            if isinstance(again, Refused) or [decisions(p) for p in again.plans] != \
-                    [decisions(p) for p in g.plans]:
-                raise PreflightError(
-                    "the hosts changed while the question waited; nothing was changed, run it "
-                    "again" + ("".join(f"\n- {x}" for x in again.problems)
-                               if isinstance(again, Refused) else ""))
+            same_as_asked(list(g.plans), again if isinstance(again, Refused) else list(again.plans))
             g = again
         return _run(ends, members, g, opts, out, started, files)
 

@@ -524,3 +524,18 @@ def test_publish_for_a_container_without_a_network_of_its_own_is_refused(mode):
     problems = refused(f, publish=("9180:80",))
     assert any(f"--publish: apache-cont has no network of its own (--network {mode})" in x
                for x in problems), problems
+
+
+def test_a_yes_holds_only_for_the_plans_it_was_given():
+    from fleet.errors import PreflightError
+    from migrate.execute import same_as_asked
+    existing = {"Name": "/apache-cont", "State": {"Running": True}, "HostConfig": {}}
+    asked = decide(facts(existing=existing), replace=True)
+    same_as_asked([asked, asked], [decide(facts(existing=existing), replace=True)] * 2)
+    with pytest.raises(PreflightError) as e:                 # the one to replace went away
+        same_as_asked([asked], [decide(facts(), replace=True)])
+    assert str(e.value) == ("the hosts changed while the question waited; nothing was changed, "
+                            "run it again:\n- it would now remove or overwrite: nothing")
+    with pytest.raises(PreflightError) as e:                 # a member of a group now refused
+        same_as_asked([asked], decide(facts(taken_ports=frozenset({("tcp", 9080)}))))
+    assert "\n- new: port 9080/tcp is taken" in str(e.value)
