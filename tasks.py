@@ -75,11 +75,11 @@ def _task_name(fn) -> str:
 _EMITTED = [False]          # this task printed its --json document
 
 
-def _emit(task: str, ok: bool, error: DockmoveError | None = None, **fields) -> None:
-    """The --json document, once a task: with `error`, its message and exit code."""
+def _emit(task: str, ok: bool, failure: DockmoveError | None = None, **fields) -> None:
+    """The --json document, once a task: with `failure`, its message and exit code."""
     from fleet.jsonout import document
-    if error is not None:
-        fields.update(error=str(error), exit_code=error.exit_code)
+    if failure is not None:
+        fields.update(error=str(failure), exit_code=failure.exit_code)
     print(document(task, ok, **fields), flush=True)
     _EMITTED[0] = True
 
@@ -88,8 +88,7 @@ def _failed_json(fn, kwargs, error: str, code: int) -> None:
     """With --json, a failure is a document on stdout too (its message
     stays on stderr), unless the task printed its own already."""
     if kwargs.get("json") and not _EMITTED[0]:
-        from fleet.jsonout import document
-        print(document(_task_name(fn), False, error=error, exit_code=code), flush=True)
+        _emit(_task_name(fn), False, error=error, exit_code=code)
 
 
 JSON_HELP = "print one JSON document on stdout (README: Machine-readable output)"
@@ -160,7 +159,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
               packages="", lock_timeout=None, parallel=None, verbose=False, quiet=False,
               json=False, inventory=None):
     """Bring hosts to Docker CE from Docker's repository (key fingerprint checked)."""
-    from fleet.parallel import raise_if_failed, run_each
+    from fleet.parallel import failed_hosts, run_each
     from fleet.remote import Remote
     from fleet.terminal import Screen
     from provision.execute import provision as run, summary_rows, summary_table
@@ -185,11 +184,7 @@ def provision(c, host=None, dry_run=False, upgrade=False, reboot=False, users=""
     with screen, screen.hosts([] if dry_run or verbose else [h.name for h in hosts]):
         outcomes = run_each(hosts, one, key=lambda h: h.name, workers=workers, cancel=cancel)
     rows = summary_rows(outcomes)
-    try:
-        raise_if_failed(outcomes)
-        error = None
-    except HostsFailed as e:
-        error = e
+    error = failed_hosts(outcomes)
     if json:
         _emit("provision", error is None, error, dry_run=dry_run, hosts=rows)
     elif len(hosts) > 1 or quiet or error:

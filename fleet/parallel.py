@@ -72,10 +72,18 @@ def failures(outcomes: dict[str, Outcome[Any]]) -> dict[str, BaseException]:
     return {k: o.error for k, o in outcomes.items() if o.error is not None}
 
 
-def raise_if_failed(outcomes: dict[str, Outcome[Any]], summary: str = "") -> None:
+def failed_hosts(outcomes: dict[str, Outcome[Any]], summary: str = "") -> HostsFailed | None:
+    """The one error of a run where hosts failed (None: every one went)."""
     failed = failures(outcomes)
-    if failed:
-        for name, err in failed.items():
-            if not isinstance(err, DockmoveError):
-                failed[name] = DockmoveError(f"{name}: {unexpected(err)}")
-        raise HostsFailed(failed, summary)
+    if not failed:
+        return None
+    for name, err in failed.items():
+        if not isinstance(err, DockmoveError):
+            failed[name] = DockmoveError(f"{name}: {unexpected(err)}")
+    return HostsFailed(failed, summary)
+
+
+def raise_if_failed(outcomes: dict[str, Outcome[Any]], summary: str = "") -> None:
+    error = failed_hosts(outcomes, summary)
+    if error:
+        raise error
