@@ -268,24 +268,30 @@ def host_public_keys(container: Container) -> list[str]:
     return [" ".join(l.split()[:2]) for l in out.splitlines() if l.strip()]
 
 
+def _labelled(client: docker.DockerClient, cfg: LabConfig) -> tuple[list, list, list]:
+    """The containers, volumes and networks labelled with this lab's name."""
+    selector = {"label": f"{LABEL}={cfg.name}"}
+    return (client.containers.list(all=True, filters=selector),
+            client.volumes.list(filters=selector), client.networks.list(filters=selector))
+
+
 def lab_objects(client: docker.DockerClient, cfg: LabConfig) -> list[str]:
     """What remove_lab_objects would remove, one line each."""
-    selector = {"label": f"{LABEL}={cfg.name}"}
+    containers, volumes, networks = _labelled(client, cfg)
     return ([f"lab host {c.labels.get(HOST_LABEL, '?')} ({c.name}) and all it holds"
-             for c in client.containers.list(all=True, filters=selector)]
-            + [f"volume {v.name}" for v in client.volumes.list(filters=selector)]
-            + [f"network {n.name}" for n in client.networks.list(filters=selector)])
+             for c in containers]
+            + [f"volume {v.name}" for v in volumes] + [f"network {n.name}" for n in networks])
 
 
 def remove_lab_objects(client: docker.DockerClient, cfg: LabConfig, log: Log) -> None:
     """Containers, volumes and the network labelled with this lab's name."""
-    selector = {"label": f"{LABEL}={cfg.name}"}
-    for c in client.containers.list(all=True, filters=selector):
+    containers, volumes, networks = _labelled(client, cfg)
+    for c in containers:
         log(f"lab: removing host {c.labels.get(HOST_LABEL, '?')} ({c.name})")
         c.remove(force=True)
-    for v in client.volumes.list(filters=selector):
+    for v in volumes:
         log(f"lab: removing volume {v.name}")
         v.remove(force=True)
-    for n in client.networks.list(filters=selector):
+    for n in networks:
         log(f"lab: removing network {n.name}")
         n.remove()

@@ -186,11 +186,16 @@ def _export_rootfs(client: docker.DockerClient, image: str, dest: Path) -> None:
         container.remove(force=True)
 
 
+def cached_images(client: docker.DockerClient) -> list[str]:
+    """The lab's cached images, by tag (by id where untagged)."""
+    return [tag for image in client.images.list(filters={"label": IMAGE_LABEL})
+            for tag in image.tags or [image.id]]
+
+
 def remove_images(client: docker.DockerClient, log: Log = print) -> None:
-    for image in client.images.list(filters={"label": IMAGE_LABEL}):
-        for tag in image.tags or [image.id]:
-            log(f"lab: removing image {tag}")
-            try:
-                client.images.remove(tag, force=True)
-            except ImageNotFound:
-                pass
+    for tag in cached_images(client):
+        log(f"lab: removing image {tag}")
+        try:
+            client.images.remove(tag, force=True)
+        except ImageNotFound:
+            pass

@@ -11,7 +11,7 @@ from fleet.terminal import table as render
 
 from . import hosts as lh
 from .config import HOST_LABEL, HostSpec, LabConfig
-from .images import IMAGE_LABEL, LabError, ensure_images, remove_images
+from .images import IMAGE_LABEL, LabError, cached_images, ensure_images, remove_images
 from .state import ensure_key, remove_state, repo_settings, write_state
 
 Log = Callable[[str], None]
@@ -188,8 +188,7 @@ def down(cfg: LabConfig, *, images: bool = False, log: Log = print,
     """Remove the lab's hosts, volumes and network (`confirm` is asked
     about them first), its state, and with `images` the cached images."""
     client = outer_engine()
-    cached = ([f"cached image {t}" for i in client.images.list(filters={"label": IMAGE_LABEL})
-               for t in i.tags or [i.id]] if images else [])
+    cached = [f"cached image {t}" for t in cached_images(client)] if images else []
     confirm(f"lab.down removes the lab {cfg.name}", lh.lab_objects(client, cfg) + cached)
     lh.remove_lab_objects(client, cfg, log)
     remove_state(cfg)
