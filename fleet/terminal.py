@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from rich.console import Console, Group
@@ -62,7 +63,7 @@ class Screen:
         self.quiet = quiet
         self._write = write or print
         self._lock = threading.Lock()
-        self._rows: dict[str, tuple[str, float, bool, float]] | None = None
+        self._rows: dict[str, _Row] | None = None           # host -> its row, while shown
         self._users = 0
         if live:
             self.console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
@@ -117,11 +118,7 @@ class Screen:
         host, _, said = text.partition(": ")
         with self._lock:
             if self._rows is not None and host in self._rows:
-                started, done = self._rows[host][1], _STEP.search(said)
-                now = time.monotonic()
-                self._rows[host] = (said, started if started else now,
-                                    bool(done) and done.group(1) == done.group(2) or
-                                    self._rows[host][2], now)
+                self._rows[host] = self._rows[host].said(said, time.monotonic())
                 if not _style(text):        # a failure, a warning: in the scrollback too
                     return
         self.console.print(Text(text, style=_style(text)))
@@ -152,8 +149,8 @@ class Screen:
         if not self.live or self.quiet or len(names) < 2:
             yield
             return
-        with self._lock:         # host -> (its last line, began, at its last step, last line at)
-            self._rows = {n: ("waiting", 0.0, False, 0.0) for n in names}
+        with self._lock:
+            self._rows = {n: _Row() for n in names}
         self._hold(1)
         try:
             yield
@@ -172,13 +169,33 @@ class Screen:
                 table.add_column(col, no_wrap=True, overflow="ellipsis")
             now = time.monotonic()
             width = max(20, self.console.width - 30)
-            for host, (last, began, finished, at) in rows.items():
-                took = "" if not began else f"{(at if finished else now) - began:.0f}s"
-                table.add_row(Text(host), Text(last[:width], style=_style(last)), took)
+            for host, row in rows.items():
+                table.add_row(Text(host), Text(row.line[:width], style=_style(row.line)),
+                              row.took(now))
             parts.append(table)
         if self.progress.tasks:
             parts.append(self.progress.get_renderable())
         return Group(*parts)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A host's row while provision runs on several: its last line, and
+    its time from its first line to now, or to its last step's line."""
+    line: str = "waiting"
+    began: float | None = None
+    ended: float | None = None
+
+    def said(self, line: str, now: float) -> "_Row":
+        step = _STEP.search(line)
+        last = bool(step) and step.group(1) == step.group(2)
+        return _Row(line, self.began if self.began is not None else now,
+                    now if last or self.ended is not None else None)
+
+    def took(self, now: float) -> str:
+        if self.began is None:
+            return ""
+        return f"{(self.ended if self.ended is not None else now) - self.began:.0f}s"
 
 
 class _Rate(ProgressColumn):

@@ -84,3 +84,13 @@ def test_lab_hosts_never_share_this_machines_cgroup_tmpfs():
     assert cgroup_mounts(v1) == ("tmpfs", ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/systemd"])
     v2 = "31 23 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
     assert cgroup_mounts(v2) == ("cgroup2", [])
+
+
+def test_a_hosts_row_counts_its_time_until_its_last_step():
+    from fleet.terminal import _Row
+    row = _Row()
+    assert (row.line, row.took(5.0)) == ("waiting", "")
+    row = row.said("reading the host", 10.0)
+    assert row.took(13.0) == "3s"
+    row = row.said("[11/11] credential helper: already done", 14.0)
+    assert row.took(100.0) == "4s"                       # done: its clock stopped
