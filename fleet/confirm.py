@@ -41,7 +41,7 @@ def ask(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def confirmer(yes: bool, retry: str = "add --yes") -> Confirm:
+def confirmer(yes: bool) -> Confirm:
     """What a task calls before it removes or overwrites `items`: nothing
     with --yes, a question in a terminal, a usage error without one."""
     def confirm(doing: str, items: Sequence[str]) -> bool:
@@ -50,7 +50,7 @@ def confirmer(yes: bool, retry: str = "add --yes") -> Confirm:
         listed = "".join(f"\n- {i}" for i in items)
         if not terminal():
             raise UsageError(f"{doing}, which removes or overwrites:{listed}\nthere is no "
-                             f"terminal to ask in: {retry} to go on; nothing was changed")
+                             "terminal to ask in: add --yes to go on; nothing was changed")
         print(f"{doing}, which removes or overwrites:{listed}", file=sys.stderr)
         if not ask("Go on?"):
             raise Declined("not confirmed: nothing was changed")

@@ -49,11 +49,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
-def is_live(stream=None) -> bool:
-    """A terminal that can redraw: a tty, TERM not dumb."""
-    stream = stream or sys.stdout
-    return (hasattr(stream, "isatty") and stream.isatty()
-            and os.environ.get("TERM", "") not in ("dumb", ""))
+def is_live() -> bool:
+    """stdout is a terminal that can redraw: a tty, TERM not dumb."""
+    return sys.stdout.isatty() and os.environ.get("TERM", "") not in ("dumb", "")
 
 
 class Screen:

@@ -7,6 +7,7 @@ from typing import Callable
 import docker
 from docker.errors import DockerException
 
+from fleet.confirm import Confirm
 from fleet.terminal import table as render
 
 from . import hosts as lh
@@ -184,7 +185,7 @@ def render_status(rows: list[HostStatus]) -> str:
 
 
 def down(cfg: LabConfig, *, images: bool = False, log: Log = print,
-         confirm: Callable[[str, list[str]], None] = lambda doing, items: None) -> None:
+         confirm: Confirm = lambda doing, items: False) -> None:
     """Remove the lab's hosts, volumes and network (`confirm` is asked
     about them first), its state, and with `images` the cached images."""
     client = outer_engine()
