@@ -135,6 +135,12 @@ def test_every_task_prints_one_json_document_with_json(ready, tmp_path):
     doc = one_document(missing, "record", ok=False)
     assert doc["exit_code"] == 2 and "old: no container named 'nope'" in doc["error"]
     assert "error: old: no container named 'nope'" in missing.stderr
+    # a check that fails: the document says so, with the error stderr gives
+    silent = ready.inv("verify-port", "9099", "--host", "new", "--timeout", "1", "--json")
+    assert silent.returncode == 1
+    doc = one_document(silent, "verify-port", ok=False)
+    assert doc["exit_code"] == 1 and doc["error"].startswith("new:9099 failed: listener")
+    assert f"error: {doc['error']}" in silent.stderr
 
 
 def test_seed_scenario(ready, seed_records):
