@@ -17,7 +17,7 @@ import json
 import os
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -61,6 +61,7 @@ class Shared:
     journal: Journal
     loaded: set[str]                        # image ids this run brought to the target
     chains: frozenset[str] | None           # layer chains the target has (None: containerd)
+    chain_bytes: dict[str, int] = field(default_factory=dict)   # image sizes there by top chain
     n: int = 0                              # steps run so far
 
     def run(self, title: str, do: Callable[[], str], out: Printer, *,
@@ -86,7 +87,8 @@ class Executor:
         self.ends, self.facts, self.p, self.opts, self.out = ends, facts, plan, opts, out
         self.src, self.dst = ends.src, ends.dst
         self.container, self.final = plan.container, plan.final
-        self.shared = shared or Shared(Journal(), set(), facts.target_chains)
+        self.shared = shared or Shared(Journal(), set(), facts.target_chains,
+                                                   dict(facts.chain_bytes))
         self.journal = self.shared.journal
         self.loaded = self.shared.loaded
         self.label = label
@@ -145,14 +147,17 @@ class Executor:
         self.journal.add("image", f"image {image['Id'][7:19]} on {self.ends.target.name}",
                          lambda: _remove_made(self.dst, "image", "rmi", "-f", image["Id"]))
         sent = send_image(self.ends, ref, image, self.shared.chains, self.opts.compress,
-                          self.out, at_source=self.facts.source_filters)
+                          self.out, at_source=self.facts.source_filters,
+                          chain_bytes=self.shared.chain_bytes)
         if eng.inspect(self.dst, "image", image["Id"]) is None:
             raise MigrateError(f"{self.ends.target.name}: image {image['Id'][:19]} is not there "
                                "after the load")
         self.loaded.add(image["Id"])
         if self.shared.chains is not None:
-            self.shared.chains = self.shared.chains | frozenset(
-                chain_ids(list((image.get("RootFS") or {}).get("Layers") or [])))
+            chains = chain_ids(list((image.get("RootFS") or {}).get("Layers") or []))
+            self.shared.chains = self.shared.chains | frozenset(chains)
+            if chains:
+                self.shared.chain_bytes[chains[-1]] = int(image.get("Size") or 0)
         self.image_sent += sent.sent
         return sent
 

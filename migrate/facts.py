@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping, TypeVar
 
@@ -110,6 +110,7 @@ class Facts:
     target_ref_id: str | None = None        # the image the container's reference names there
     dependencies: tuple[Dependency, ...] = ()
     unchanged: bool = False                 # not running, and `docker diff` is empty
+    chain_bytes: Mapping[str, int] = field(default_factory=dict)   # image sizes there by top chain
 
     def __post_init__(self):
         # read-only views: the plan and the executor read facts, never change them
@@ -251,8 +252,7 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
                     target_networks=frozenset(n for n in nets
                                               if eng.inspect(dst, "network", n) is not None),
                     target_has_image=eng.inspect(dst, "image", c["Image"]) is not None,
-                    target_chains=(None if uses_containerd_store(dst_info)
-                                   else frozenset(layer_chains(dst))),
+                    layers=None if uses_containerd_store(dst_info) else layer_chains(dst),
                     free_bytes=eng.free_kb(dst, root) * 1024)
 
     s, t = _both(source_side, target_side)
@@ -263,7 +263,9 @@ def gather(ends: Ends, container: str, opts: Options) -> Facts:
                  target_volumes=t["target_volumes"],
                  target_paths_with_data=t["target_paths_with_data"],
                  target_networks=t["target_networks"],
-                 target_has_image=t["target_has_image"], target_chains=t["target_chains"],
+                 target_has_image=t["target_has_image"],
+                 target_chains=None if t["layers"] is None else frozenset(t["layers"][0]),
+                 chain_bytes=MappingProxyType({} if t["layers"] is None else t["layers"][1]),
                  free_bytes=t["free_bytes"], target_name=target_name,
                  target_ref_id=t["target_ref_id"], dependencies=t["dependencies"],
                  unchanged=s["unchanged"])

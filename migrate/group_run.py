@@ -296,7 +296,8 @@ def _print_plan(g: GroupPlan, out: Printer) -> None:
 
 def _run(ends: Ends, members, g: GroupPlan, opts: Options, out: Printer,
          started: float, files: project_files.FilesPlan | None) -> dict:
-    shared = Shared(Journal(), set(), next(iter(members.values())).target_chains)
+    first = next(iter(members.values()))
+    shared = Shared(Journal(), set(), first.target_chains, dict(first.chain_bytes))
     width = max(len(n) for n in g.order)
     exs = {p.container: Executor(ends, members[p.container], p, opts, out, shared,
                                  label=f"{p.container}: ".ljust(width + 2))

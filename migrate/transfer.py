@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from fleet.remote import Remote
 
@@ -14,7 +14,7 @@ from . import blocks
 from . import engine as eng
 from . import remote_filter
 from .ends import Ends
-from .layers import Selector, chain_ids, plan_layers
+from .layers import LayerPlan, Selector, chain_ids, filter_pays, left_out_bytes, plan_layers
 from .stream import StreamError, StreamResult, human, tar_relay
 from .volumes import DataCopy, receive_command, send_command, send_named_command
 
@@ -28,17 +28,54 @@ def uses_containerd_store(info: dict) -> bool:
                for pair in info.get("DriverStatus") or [])
 
 
-def layer_chains(remote: Remote) -> set[str]:
-    """The layer chains of every image the host has."""
+def layer_chains(remote: Remote) -> tuple[set[str], dict[str, int]]:
+    """The layer chains of every image the host has, and the size of each
+    image by its top chain (what a stream leaving that chain out saves)."""
     ids = sorted(set(eng.docker(remote, "image", "ls", "-aq", "--no-trunc").stdout.split()))
     if not ids:
-        return set()
-    r = eng.docker(remote, "image", "inspect", "--format", "{{json .RootFS.Layers}}", *ids)
+        return set(), {}
+    r = eng.docker(remote, "image", "inspect", "--format", "{{.Size}} {{json .RootFS.Layers}}",
+                   *ids)
+    return parse_layer_chains(r.stdout)
+
+
+def parse_layer_chains(text: str) -> tuple[set[str], dict[str, int]]:
+    """`docker image inspect --format '{{.Size}} {{json .RootFS.Layers}}'`
+    output as (chains, size by top chain)."""
     have: set[str] = set()
-    for line in r.stdout.splitlines():
-        if line.strip() and line.strip() != "null":
-            have.update(chain_ids(json.loads(line)))
-    return have
+    sizes: dict[str, int] = {}
+    for line in text.splitlines():
+        size, _, layers = line.strip().partition(" ")
+        if not layers or layers == "null":
+            continue
+        chains = chain_ids(json.loads(layers))
+        have.update(chains)
+        if chains and size.isdigit():
+            sizes[chains[-1]] = int(size)
+    return have, sizes
+
+
+def choose_layers(diffs: list[str], size: int, have: frozenset[str] | None,
+                  chain_bytes: Mapping[str, int], *, compressed: bool,
+                  at_source: bool) -> tuple[LayerPlan | None, str]:
+    """Which layers the stream leaves out (None: it sends every one), and
+    why not when it could have. Pure; the reason's {source}, {target} and
+    {compress} are the hosts' names and the --compress setting."""
+    if have is None:
+        return None, ("{target} keeps images in containerd's store, which does not take "
+                      "a stream without the layers it has: sending every layer")
+    plan = plan_layers(diffs, set(have))
+    if not plan.skippable:
+        return None, ""
+    if compressed and not at_source:
+        return None, ("--compress {compress}: the stream is compressed on {source}, so the "
+                      f"{len(plan.skippable)} layer(s) {{target}} has are sent too")
+    left = left_out_bytes(plan, chain_bytes)
+    if not filter_pays(left, size - (left or 0)):
+        return None, (f"the {len(plan.skippable)} layer(s) {{target}} has ({human(left or 0)}) "
+                      f"take less time to send than to leave out of {human(size)}: "
+                      "sending every layer")
+    return plan, ""
 
 
 @dataclass(frozen=True)
@@ -51,29 +88,24 @@ class ImageSent:
 
 
 def send_image(ends: Ends, ref: str, image: dict, have: frozenset[str] | None, compress: str,
-               say: Say, *, at_source: bool = False) -> ImageSent:
+               say: Say, *, at_source: bool = False,
+               chain_bytes: Mapping[str, int] | None = None) -> ImageSent:
     """`docker save REF` on the source into `docker load` on the target,
     leaving out the layers whose chain the target has (`have`; None: the
     target keeps images in containerd's store, which needs every layer): on
     the source when it can (`at_source`), so they never travel, else on the
-    way through here."""
+    way through here; and only when what they weigh (as `chain_bytes`, the
+    target's images by their top chain, tells) pays for the filter
+    (layers.filter_pays)."""
     diffs = list((image.get("RootFS") or {}).get("Layers") or [])
     size = int(image.get("Size") or 0)
     zip_, unzip = COMPRESS[compress]
     send = f"docker save {shlex.quote(ref)}"
     receive = "docker load -q"
-    plan = None
-    if have is None:
-        say(f"    {ends.target.name} keeps images in containerd's store, which does not take "
-            "a stream without the layers it has: sending every layer")
-    else:
-        plan = plan_layers(diffs, set(have))
-        if plan.skippable and zip_ and not at_source:
-            say(f"    --compress {compress}: the stream is compressed on {ends.source.name}, "
-                f"so the {len(plan.skippable)} layer(s) {ends.target.name} has are sent too")
-            plan = None
-        elif not plan.skippable:
-            plan = None
+    plan, why = choose_layers(diffs, size, have, chain_bytes or {}, compressed=bool(zip_),
+                              at_source=at_source)
+    if why:
+        say(f"    {why.format(source=ends.source.name, target=ends.target.name, compress=compress)}")
     full = f"set -o pipefail; {send} | {zip_}" if zip_ else send
     if zip_:
         receive = f"set -o pipefail; {unzip} | {receive}"
