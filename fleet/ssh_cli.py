@@ -47,8 +47,9 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from . import signals
 from .hostkeys import known_hosts_lines, known_keys
@@ -72,6 +73,7 @@ class Masters:
         self.folder: str | None = None
         self.sockets: dict[str, str | None] = {}    # host name -> socket (None: not shared)
         self.started: list[str] = []                # every socket a master was asked to make
+        self.pending: dict[str, tuple[str, subprocess.Popen, contextlib.ExitStack, float]] = {}
         self.closed = False
 
     def __enter__(self) -> "Masters":
@@ -80,15 +82,32 @@ class Masters:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def warm(self, inventory: Inventory, hosts: Iterable[Host]) -> None:
+        """Start the masters of `hosts` now and do not wait for them: they
+        connect while the run reads its hosts, and the first stream finds
+        them up (socket() waits for one still connecting)."""
+        for host in hosts:
+            if not self.closed and host.name not in self.sockets \
+                    and host.name not in self.pending:
+                launched = self._launch(inventory, host)
+                if launched is None:
+                    self.sockets[host.name] = None
+                else:
+                    self.pending[host.name] = launched
+
     def socket(self, inventory: Inventory, host: Host) -> str | None:
         """The control socket of `host`'s master, started now if need be (or
         again, where the last one ended after a minute without a stream);
         None where it cannot start (the stream then connects on its own)."""
         if self.closed:
             return None
+        if host.name in self.pending:
+            self.sockets[host.name] = self._wait(host, *self.pending.pop(host.name))
         sock = self.sockets.get(host.name, "")
         if host.name not in self.sockets or (sock and not os.path.exists(sock)):
-            self.sockets[host.name] = sock = self._start(inventory, host)
+            launched = self._launch(inventory, host)
+            self.sockets[host.name] = sock = None if launched is None \
+                else self._wait(host, *launched)
         return sock
 
     def log(self, host: Host) -> str:
@@ -99,23 +118,36 @@ class Masters:
         except OSError:
             return ""
 
-    def _start(self, inventory: Inventory, host: Host) -> str | None:
+    def _launch(self, inventory: Inventory, host: Host
+                ) -> tuple[str, subprocess.Popen, contextlib.ExitStack, float] | None:
+        """The master's ssh started (its known_hosts files live in the
+        returned stack until it is waited for)."""
         if self.folder is None:
             self.folder = private_folder()
             if self.folder is None:
                 return None
         sock = os.path.join(self.folder, str(len(self.started)))
         self.started.append(sock)
-        with _argv(inventory, host, "true", control=("yes", sock)) as argv:
+        stack = contextlib.ExitStack()
+        try:
+            argv = stack.enter_context(_argv(inventory, host, "true", control=("yes", sock)))
             # -E: the master's messages go to a file of its own, also once it is
             # in the background (OpenSSH points its stderr at /dev/null then)
             argv = [argv[0], "-E", f"{sock}.log", *argv[1:]]
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        except BaseException:
+            stack.close()
+            raise
+        return sock, proc, stack, time.monotonic() + inventory.settings.connect_timeout + 10
+
+    def _wait(self, host: Host, sock: str, proc: subprocess.Popen,
+              stack: contextlib.ExitStack, deadline: float) -> str | None:
+        with stack:
             try:
                 with signals.doing(f"the ssh connection to {host.name}"), \
                         signals.on_interrupt(lambda: _kill(proc)):
-                    code = proc.wait(timeout=inventory.settings.connect_timeout + 10)
+                    code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _kill(proc)
                 return None
@@ -129,6 +161,10 @@ class Masters:
         folder; not cut short by a signal."""
         self.closed = True
         with signals.held():
+            for _sock, proc, stack, _deadline in self.pending.values():
+                _kill(proc)
+                stack.close()
+            self.pending.clear()
             for sock in self.started:
                 if os.path.exists(sock):
                     with contextlib.suppress(OSError, subprocess.TimeoutExpired):

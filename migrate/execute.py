@@ -817,6 +817,8 @@ def migrate(inventory: Inventory, source: Host, target: Host, container: str,
     with Remote(inventory, source) as src, Remote(inventory, target) as dst, \
             Masters() as masters:
         ends = Ends(inventory, source, target, src, dst, masters)
+        if not opts.dry_run:             # the streams' connections, made while we read
+            masters.warm(inventory, (source, target))
         facts = gather(ends, container, opts)
         out(f"{container}: from {source.name} to {target.name} (mode {opts.mode}, {cut})")
         p = accepted(plan(opts, facts, _timestamp(), os.environ), out)

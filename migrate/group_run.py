@@ -114,6 +114,8 @@ def migrate_group(inventory: Inventory, source: Host, target: Host, names: Seque
             names = host_members(src)
         names = tuple(dict.fromkeys(names))
         ends = Ends(inventory, source, target, src, dst, masters)
+        if not opts.dry_run:             # the streams' connections, made while we read
+            masters.warm(inventory, (source, target))
         members = {n: gather(ends, n, opts) for n in names}
         members = {f.name: f for f in members.values()}     # as the engine names them
         idle = [n for n, f in members.items() if not f.running]

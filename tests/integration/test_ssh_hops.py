@@ -183,6 +183,38 @@ def test_a_master_that_cannot_verify_its_host_is_not_shared(hop, tmp_path):
     assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
 
 
+def test_masters_warmed_while_the_run_reads_serve_its_streams(hop, tmp_path):
+    """warm() starts the masters without waiting (a run reads its hosts
+    meanwhile); the first stream waits for its master and is its client.
+    A master warmed for a host whose key we do not know is not shared, and
+    the stream is refused as before. One still connecting when the run
+    ends is ended with it."""
+    inv = hop.inventory
+    with Masters() as masters:
+        masters.warm(inv, [inv.hosts["old"], inv.hosts["inner"]])
+        assert set(masters.pending) == {"old", "inner"}              # not waited for
+        with ssh_command(inv, inv.hosts["inner"], "hostname", masters=masters) as argv:
+            ssh = run(["ssh", "-v", *argv[1:]])
+        assert ssh.returncode == 0 and ssh.stdout.strip() == "inner", ssh.stderr
+        assert "mux_client_request_session" in ssh.stderr            # the warmed master's client
+        sock = masters.sockets["inner"]
+        assert sock and os.path.exists(sock) and "inner" not in masters.pending
+        pending_old = masters.pending["old"][1]                       # never used by a stream
+    assert pending_old.poll() is not None                              # ended with the run
+    assert not os.path.exists(os.path.dirname(sock))
+    assert run(["pgrep", "-f", re.escape(os.path.dirname(sock))]).returncode == 1
+
+    kh = write_known(tmp_path / "kh", key_lines(hop, "new"))        # old's key unknown
+    path = write_inventory(tmp_path / "hosts.yaml", {"old": lab_host(hop, "old", known_hosts=str(kh))})
+    bad = load_inventory(path)
+    with Masters() as masters:
+        masters.warm(bad, [bad.hosts["old"]])
+        with ssh_command(bad, bad.hosts["old"], "hostname", masters=masters) as argv:
+            ssh = run(argv)
+        assert masters.sockets["old"] is None
+    assert ssh.returncode == 255 and "Host key verification failed" in ssh.stderr
+
+
 def test_the_python_connections_send_small_packets_at_once(hop):
     """TCP_NODELAY on every hop's socket (else each command waits for a
     delayed ACK, bench: 50 ms against 12 ms a command); through the jump,
