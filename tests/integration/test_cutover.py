@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import lab_name, make_lab
+from .conftest import lab_name, make_lab, send_image
 
 pytestmark = pytest.mark.lab
 
@@ -181,6 +181,35 @@ done""")
         clab.sh("old", "mv /usr/bin/python3.hidden /usr/bin/python3")
     assert "1 of 2 layers were on new already, left out on the way" in out.stdout
     assert size["three"] - base <= third["image_sent_bytes"] < size["three"] - base + 1024 * 1024
+
+
+def test_a_small_base_layer_is_sent_rather_than_filtered_out(clab, tmp_path):
+    """Issue 18's case: the target has a 1 MiB base, the image adds 40 MiB.
+    Leaving the base out would cost more (the filter's start and pipe hop)
+    than sending it: every layer goes, the output says why, and the image
+    arrives whole. The same base under a 40 MiB image new has is left out."""
+    clab.sh("old", """set -e
+d=$(mktemp -d); head -c 1000000 /dev/urandom > "$d/base.bin"
+tar -C "$d" -c . | docker import - tinybase >/dev/null; rm -rf "$d"
+docker create --name mk-tiny tinybase /base.bin >/dev/null
+head -c 40000000 /dev/urandom > /tmp/top.bin && docker cp /tmp/top.bin mk-tiny:/top.bin
+docker commit mk-tiny tinytop >/dev/null && docker rm mk-tiny >/dev/null && rm /tmp/top.bin
+docker create --name tinytop-cont tinytop /top.bin >/dev/null
+docker create --name mk-big tinytop /x >/dev/null
+docker commit mk-big tinybig >/dev/null && docker rm mk-big >/dev/null""")
+    send_image(clab, "tinybase")
+    size = json.loads(clab.sh("old", "docker image inspect tinytop"))[0]["Size"]
+    out, report = migrate(clab, tmp_path, "tinytop-cont", "--mode", "image")
+    assert re.search(r"the 1 layer\(s\) new has \(97\d\.\d KiB\) take less time to send than to "
+                     r"leave out of 3\d\.\d MiB: sending every layer", out.stdout), out.stdout
+    assert "sent 3" in out.stdout and "(every layer sent)" in out.stdout
+    assert report["image_sent_bytes"] >= size
+    assert clab.sh("new", "docker image inspect -f '{{.Size}}' tinytop").strip() == str(size)
+    # now new has tinytop (41 MiB): a container of an image on it leaves that out
+    clab.sh("old", "docker create --name tinybig-cont tinybig /x >/dev/null")
+    out, report = migrate(clab, tmp_path, "tinybig-cont", "--mode", "image")
+    assert "2 of 3 layers were on new already, left out on old" in out.stdout, out.stdout
+    assert report["image_sent_bytes"] < 1024 * 1024
 
 
 def test_live_cutover_loses_no_write_and_reports_the_downtime(clab, tmp_path):
