@@ -63,6 +63,11 @@ if ! docker image inspect {quote(tag)} >/dev/null 2>&1; then
 fi"""
 
 
+def run_args(image: str) -> list[str]:
+    """`docker run` arguments of the benchmark's container of `image`."""
+    return ["-d", "--stop-signal", "KILL", "--name", container_name(image), image]
+
+
 def container_script(image: str) -> str:
     """A running container of `image` on the source, for `inv migrate`. Its
     stop signal is KILL: sleep as PID 1 ignores TERM, and every stop would
@@ -70,7 +75,7 @@ def container_script(image: str) -> str:
     name = quote(container_name(image))
     return f"""set -eu
 docker container inspect {name} >/dev/null 2>&1 || \
-  docker run -d --stop-signal KILL --name {name} {quote(image)} >/dev/null
+  docker run {" ".join(map(quote, run_args(image)))} >/dev/null
 docker start {name} >/dev/null"""
 
 

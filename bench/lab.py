@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 from lab.images import IMAGE_LABEL          # which lab image a host runs
 
@@ -21,6 +21,7 @@ DEFAULT_DIR = PROJECT / ".lab-bench"
 
 @dataclass(frozen=True)
 class Lab:
+    label: ClassVar[str] = "lab"     # which pair of hosts, in the results
     name: str = DEFAULT_NAME
     dir: Path = DEFAULT_DIR
     nodes: int = 8                   # node1..nodeN besides old and new

@@ -54,6 +54,7 @@ class Case:
     metric: str = "seconds"          # what the ratio and max_value targets use
     payload_bytes: int | None = None  # the image (or data) the case moves
     notes: list[str] = field(default_factory=list)
+    pair: str = "lab"                # where it ran: the lab, or the fast pair
 
     def side(self, label: str) -> Side:
         for s in self.sides:

@@ -21,12 +21,18 @@ def _prefix(host: Host) -> str:
 
 
 @contextlib.contextmanager
-def pipeline_argv(inventory: Path, source: str, target: str,
-                  image: str) -> Iterator[list[str]]:
+def pipeline_argv(inventory: Path, source: str, target: str, image: str,
+                  run: list[str] | None = None) -> Iterator[list[str]]:
     """The pipeline's argv, good inside the with block (the known_hosts
-    files of its ssh processes live as long as the block)."""
+    files of its ssh processes live as long as the block). `run`: then, as
+    an operator would, `docker run` with these arguments on the target."""
     inv = load_inventory(inventory)
     src, dst = inv.hosts[source], inv.hosts[target]
+    then = f"{_prefix(dst)}docker run {shlex.join(run)}" if run else "true"
     with ssh_command(inv, src, f"{_prefix(src)}docker save {shlex.quote(image)}") as save, \
-            ssh_command(inv, dst, f"{_prefix(dst)}docker load -q") as load:
-        yield ["bash", "-c", f"set -o pipefail; {shlex.join(save)} | {shlex.join(load)}"]
+            ssh_command(inv, dst, f"{_prefix(dst)}docker load -q") as load, \
+            ssh_command(inv, dst, then) as start:
+        script = f"set -o pipefail; {shlex.join(save)} | {shlex.join(load)}"
+        if run:
+            script += f" && {shlex.join(start)} >/dev/null"
+        yield ["bash", "-c", script]

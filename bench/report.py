@@ -10,7 +10,7 @@ from pathlib import Path
 from .model import MIB, Case, Summary, case_dict, summarize
 from .stats import median
 
-COLUMNS = ["SCENARIO", "CASE", "SIDE", "N", "TIME s", "DOWN s", "OUT MiB", "IN MiB",
+COLUMNS = ["SCENARIO", "PAIR", "CASE", "SIDE", "N", "TIME s", "DOWN s", "OUT MiB", "IN MiB",
            "MiB/s", "RATIO", "BYTES", "TARGET", "MET"]
 
 
@@ -29,7 +29,7 @@ def rows(cases: list[Case]) -> list[list[str]]:
     for case in cases:
         for s in summarize(case):
             n = f"{s.n}" + (f"+{s.failed}F" if s.failed else "")
-            out.append([case.scenario, case.name, s.label, n, _num(s.seconds),
+            out.append([case.scenario, case.pair, case.name, s.label, n, _num(s.seconds),
                         _num(s.downtime_s),
                         _num(s.out_bytes and s.out_bytes / MIB, "{:.1f}"),
                         _num(s.in_bytes and s.in_bytes / MIB, "{:.1f}"),
@@ -51,7 +51,7 @@ def table(cases: list[Case], markdown: bool = False) -> str:
 
 
 def notes(cases: list[Case]) -> list[str]:
-    return [f"{c.scenario}/{c.name}: {n}" for c in cases for n in c.notes]
+    return [f"{c.scenario}/{c.pair}/{c.name}: {n}" for c in cases for n in c.notes]
 
 
 def profiles(cases: list[Case]) -> list[str]:
@@ -69,7 +69,7 @@ def profiles(cases: list[Case]) -> list[str]:
             total = median(s["seconds"] for s in runs)
             rest = total - sum(steps.values())
             busy = ", ".join(f"{k} {v:.1f}s" for k, v in steps.items() if v >= 0.05)
-            out.append(f"{case.scenario}/{case.name} {side.label}: {total:.1f}s = {busy}, "
+            out.append(f"{case.scenario}/{case.pair}/{case.name} {side.label}: {total:.1f}s = {busy}, "
                        f"outside the steps {rest:.1f}s")
     return out
 
@@ -82,11 +82,11 @@ def results(cases: list[Case], machine: dict, settings: dict) -> dict:
 def csv_text(cases: list[Case]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["scenario", "case", "side", "n", "failed", "seconds", "downtime_s",
+    w.writerow(["scenario", "pair", "case", "side", "n", "failed", "seconds", "downtime_s",
                 "out_bytes", "in_bytes", "mib_per_s", "ratio", "bytes_ratio", "target", "met"])
     for case in cases:
         for s in summarize(case):
-            w.writerow([case.scenario, case.name, s.label, s.n, s.failed, s.seconds,
+            w.writerow([case.scenario, case.pair, case.name, s.label, s.n, s.failed, s.seconds,
                         s.downtime_s, s.out_bytes, s.in_bytes, s.mib_per_s, s.ratio,
                         s.bytes_ratio, s.target, s.met])
     return buf.getvalue()
@@ -95,8 +95,11 @@ def csv_text(cases: list[Case]) -> str:
 def markdown(cases: list[Case], machine: dict, settings: dict) -> str:
     """The table, the notes and the profiles, as the README shows them."""
     head = (f"Measured {machine.get('date_utc', '?')} on {machine.get('cpu', '?')} "
-            f"({machine.get('cores', '?')} cores, kernel {machine.get('kernel', '?')}), Docker "
-            f"{machine.get('docker_old', '?')} on old and {machine.get('docker_new', '?')} on new, "
+            f"({machine.get('cores', '?')} cores, kernel {machine.get('kernel', '?')}); lab: Docker "
+            f"{machine.get('docker_old', '?')} on old and {machine.get('docker_new', '?')} on new"
+            + (f"; fast pair: Docker {machine['fast_docker_old']} on old and "
+               f"{machine.get('fast_docker_new', '?')} on new"
+               if machine.get("fast_docker_old") else "") + "; "
             f"dockmove {str(machine.get('dockmove_commit', '?'))[:12]}; "
             f"{settings.get('reps')} repetition(s), sizes x{settings.get('scale')}, "
             f"{settings.get('nodes')} fan-out hosts.")

@@ -5,14 +5,20 @@ import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SCENARIOS = ("provision", "fanout", "full", "incremental", "slowlink", "downtime", "stack",
-             "dbfile")
+SCENARIOS = ("provision", "fanout", "full", "incremental", "filter", "slowlink", "downtime",
+             "stack", "dbfile")
+PAIRS = ("lab", "fast")
+# What runs on the fast pair (bench/fastpair.py): the scenarios that touch only
+# the two engines. The others install packages, shape links or hide python3 on
+# `new`, which on the fast pair would be this machine itself.
+FAST_SCENARIOS = ("full", "incremental", "filter")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass(frozen=True)
 class Settings:
     scenarios: tuple[str, ...] = SCENARIOS
+    pairs: tuple[str, ...] = PAIRS             # the lab, the fast pair, or both
     reps: int = 3
     scale: float = 1.0                       # multiplies every data size
     full_mib: tuple[int, ...] = (300, 1024)
@@ -31,6 +37,9 @@ class Settings:
     results: Path = RESULTS
     down: bool = False                       # remove the lab at the end
     update_readme: bool = False              # put the table into README.md
+
+    def scenarios_for(self, pair: str) -> tuple[str, ...]:
+        return tuple(s for s in self.scenarios if pair == "lab" or s in FAST_SCENARIOS)
 
     def mib(self, size: int) -> int:
         return max(1, round(size * self.scale))
@@ -59,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                    help=f"which to run: {', '.join(SCENARIOS)} (default with --all: every one)")
     p.add_argument("--all", action="store_true", help="run every scenario")
+    p.add_argument("--pair", choices=("lab", "fast", "both"), default="both",
+                   help="where: the lab, the fast pair (network namespaces beside it that "
+                        f"stream at full speed; runs {', '.join(FAST_SCENARIOS)}), or both "
+                        "(default)")
     p.add_argument("--smoke", action="store_true",
                    help="tiny sizes (scale 0.02), 1 repetition, 2 nodes: checks that it all runs")
     p.add_argument("--reps", type=int, help=f"repetitions of each side (default {d.reps})")
@@ -95,6 +108,7 @@ def from_args(argv: list[str] | None = None) -> Settings:
             values[key] = getattr(a, key)
     if a.smoke and a.kinds is None:
         values["kinds"] = ("random", "text")
+    values["pairs"] = PAIRS if a.pair == "both" else (a.pair,)
     values["first_run_serial"] = a.first_run_serial
     values["down"] = a.down
     values["update_readme"] = a.update_readme

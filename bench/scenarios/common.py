@@ -78,10 +78,12 @@ def has_image(ctx: Context, tag: str, host: str = "new") -> bool:
     return ctx.lab.sh(host, f"docker image inspect {tag} >/dev/null 2>&1", check=False).code == 0
 
 
-def raw_runner(ctx: Context, tag: str, source: str = "old", target: str = "new"):
-    """`ssh old docker save TAG | ssh new docker load`, checked on arrival."""
+def raw_runner(ctx: Context, tag: str, source: str = "old", target: str = "new",
+               run_args: list[str] | None = None):
+    """`ssh old docker save TAG | ssh new docker load`, checked on arrival;
+    with `run_args`, then `ssh new docker run RUN_ARGS`."""
     def go() -> dict:
-        with pipeline_argv(ctx.lab.inventory, source, target, tag) as argv:
+        with pipeline_argv(ctx.lab.inventory, source, target, tag, run_args) as argv:
             done = run(argv, timeout=7200)
         if not has_image(ctx, tag, target):
             raise RuntimeError(f"{tag} is not on {target} after the raw pipeline")

@@ -212,3 +212,69 @@ class Settings(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FastPair(unittest.TestCase):
+    """bench/fastpair.py: two network namespaces with their own dockerd and
+    sshd beside the lab (issue 18). Its scripts are pure text."""
+
+    def test_pairs_and_what_runs_where(self):
+        self.assertEqual(from_args(["--all"]).pairs, ("lab", "fast"))
+        s = from_args(["--all", "--pair", "fast"])
+        self.assertEqual(s.pairs, ("fast",))
+        self.assertEqual(s.scenarios_for("fast"), ("full", "incremental", "filter"))
+        self.assertNotIn("dbfile", s.scenarios_for("fast"))         # would hide this machine's python3
+        self.assertEqual(s.scenarios_for("lab"), s.scenarios)
+        with self.assertRaises(SystemExit):
+            from_args(["--all", "--pair", "elsewhere"])
+
+    def test_the_engines_never_touch_this_machines_own(self):
+        from bench import fastpair
+        old, new = (fastpair.dockerd_argv(fastpair.ADDRS[h]) for h in ("old", "new"))
+        for argv in (old, new):
+            text = " ".join(argv)
+            self.assertNotIn("/var/lib/docker ", text + " ")
+            self.assertNotIn("/var/run/docker.sock", text)
+            self.assertNotIn("/run/docker.sock", text)
+            self.assertIn("--iptables=false", argv)
+        paths = lambda argv: {argv[i + 1] for i, a in enumerate(argv)
+                              if a in ("--data-root", "--exec-root", "--pidfile", "-H",
+                                       "--cgroup-parent", "--bip")}
+        self.assertFalse(paths(old) & paths(new))
+
+    def test_sshd_takes_only_keys_and_gives_the_engines_socket(self):
+        from pathlib import Path
+        from bench import fastpair
+        a = fastpair.ADDRS["new"]
+        text = fastpair.sshd_config_text(a, Path("/k"))
+        self.assertIn("PasswordAuthentication no", text)
+        self.assertIn(f"ListenAddress {a.inner}", text)
+        self.assertIn(f"SetEnv DOCKER_HOST={a.socket} PATH=/usr/sbin:/usr/bin:/sbin:/bin", text)
+
+    def test_down_kills_only_by_its_pid_files_and_unmounts_before_removing(self):
+        from bench import fastpair
+        text = fastpair.down_script()
+        self.assertNotIn("pkill", text)
+        self.assertNotIn("killall", text)
+        self.assertIn('kill "$pid"', text)
+        self.assertLess(text.index("umount"), text.index("rm -rf /var/lib/dockmove-fast"))
+        self.assertLess(text.index("kill \"$pid\""), text.index("ip netns del"))
+
+    def test_the_inventory_is_one_the_tool_reads(self):
+        import tempfile
+        from pathlib import Path
+        import yaml
+        from bench import fastpair
+        from fleet.inventory import load_inventory
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "hosts.yaml"
+            path.write_text(yaml.safe_dump(fastpair.inventory_data(Path(d))))
+            inv = load_inventory(path)
+        self.assertEqual(inv.hosts["old"].address, "10.213.0.2")
+        self.assertEqual(inv.hosts["new"].user, "root")
+
+    def test_the_table_and_csv_say_where_a_case_ran(self):
+        case = Case("full", "random 300 MiB", [Side("raw")], baseline="raw", pair="fast")
+        case.sides[0].samples.append({"seconds": 1.0})
+        self.assertEqual(report.rows([case])[0][:3], ["full", "fast", "random 300 MiB"])
+        self.assertIn("full,fast,random 300 MiB,raw", report.csv_text([case]))
