@@ -39,6 +39,29 @@ if ! docker image inspect {BASE} >/dev/null 2>&1; then
 fi"""
 
 
+TOOLS = "bench-tools"
+TOOL_PROGRAMS = ("/bin/sh", "/usr/bin/od", "/usr/bin/dd", "/usr/bin/head", "/usr/bin/sleep")
+
+
+def tools_script() -> str:
+    """bench-tools: a shell, od, dd, head and sleep from the host (where no
+    seed image is, the fast pair), with their libraries."""
+    progs = " ".join(TOOL_PROGRAMS)
+    return f"""set -eu
+if ! docker image inspect {TOOLS} >/dev/null 2>&1; then
+  d=$(mktemp -d)
+  for p in {progs}; do
+    mkdir -p "$d$(dirname "$p")" && cp -L "$p" "$d$p"
+    for lib in $(ldd "$p" | awk '/=>/ {{print $3}} /ld-linux/ {{print $1}}'); do
+      cp --parents -L "$lib" "$d/"
+    done
+  done
+  mkdir -p "$d/bin" && ln -sf /usr/bin/od /usr/bin/dd /usr/bin/head /usr/bin/sleep "$d/bin/"
+  tar -C "$d" -c . | docker import -c 'CMD ["/bin/sh"]' - {TOOLS} >/dev/null
+  rm -rf "$d"
+fi"""
+
+
 def data_command(kind: str, mib: int, path: str) -> str:
     if kind == "random":
         return f"head -c {mib}M /dev/urandom > {quote(path)}"

@@ -222,8 +222,11 @@ class FastPair(unittest.TestCase):
         self.assertEqual(from_args(["--all"]).pairs, ("lab", "fast"))
         s = from_args(["--all", "--pair", "fast"])
         self.assertEqual(s.pairs, ("fast",))
-        self.assertEqual(s.scenarios_for("fast"), ("full", "incremental", "filter"))
-        self.assertNotIn("dbfile", s.scenarios_for("fast"))         # would hide this machine's python3
+        self.assertEqual(s.scenarios_for("fast"), ("full", "incremental", "filter", "dbfile"))
+        self.assertNotIn("provision", s.scenarios_for("fast"))      # apt on this machine
+        from bench.scenarios import dbfile
+        self.assertEqual(dbfile.sides_for("fast"), ["blocks"])      # this machine's python3 stays
+        self.assertEqual(dbfile.sides_for("lab"), ["whole files", "blocks"])
         self.assertEqual(s.scenarios_for("lab"), s.scenarios)
         with self.assertRaises(SystemExit):
             from_args(["--all", "--pair", "elsewhere"])
