@@ -97,10 +97,17 @@ def dockerd_argv(a: Addr) -> list[str]:
             "--data-root", f"{a.data}/docker", "--exec-root", f"{a.runtime}/exec",
             "--pidfile", f"{a.runtime}/docker.pid", "-H", a.socket,
             "--cgroup-parent", f"/{a.netns}", "--storage-driver", "overlay2",
-            "--iptables=false", "--ip-masq=false", "--bip", a.bip]
+            "--iptables=false", "--ip-masq=false", "--bip", a.bip,
+            # where a containerd of the machine's answers at /run/containerd, the
+            # engines use it: in namespaces of their own, never the machine's "moby"
+            "--containerd-namespace", a.netns,
+            "--containerd-plugins-namespace", f"{a.netns}-plugins"]
 
 
 def sshd_config_text(a: Addr, host_key: Path) -> str:
+    if any(c.isspace() or c in '"#' for c in str(host_key)):
+        raise ValueError(f"the fast pair's state folder {host_key.parent} holds a blank, a "
+                         "quote or a #, which sshd_config cannot take")
     return "\n".join([
         f"ListenAddress {a.inner}", f"HostKey {host_key}", f"PidFile {a.runtime}/sshd.pid",
         f"AuthorizedKeysFile {RUN}/authorized_keys",
@@ -122,7 +129,7 @@ def up_script(state: Path, public_key: str) -> str:
              f"printf '%s\\n' {q(public_key)} > {RUN}/authorized_keys",
              f"chmod 0644 {RUN}/authorized_keys"]
     for a in ADDRS.values():
-        key = state / f"ssh_host_{a.host}_ed25519_key"
+        key = shlex.quote(str(state / f"ssh_host_{a.host}_ed25519_key"))
         ns = " ".join(nsenter(a))
         lines += [
             f"mkdir -p -m 0700 {a.data} {a.runtime}",
@@ -137,14 +144,17 @@ def up_script(state: Path, public_key: str) -> str:
             f"ip -n {a.netns} link set lo up",
             f"ip -n {a.netns} link set eth0 up",
             f"[ -s {key} ] || ssh-keygen -q -t ed25519 -N '' -f {key}",
-            f"cat > {a.runtime}/sshd_config <<'EOF'\n{sshd_config_text(a, key)}EOF",
-            f"if ! {{ [ -s {a.runtime}/docker.pid ] && kill -0 \"$(cat {a.runtime}/docker.pid)\" "
-            "2>/dev/null; }; then",
+            f"cat > {a.runtime}/sshd_config <<'EOF'\n"
+            f"{sshd_config_text(a, state / f'ssh_host_{a.host}_ed25519_key')}EOF",
+            f"if ! {{ [ -s {a.runtime}/docker.pid ] && tr '\\0' ' ' < "
+            f"/proc/\"$(cat {a.runtime}/docker.pid)\"/cmdline 2>/dev/null | grep -qF {a.runtime}/; }}; "
+            "then",
             f"  {ns} setsid {shlex.join(dockerd_argv(a))} > {a.runtime}/dockerd.log 2>&1 "
             "< /dev/null &",
             "fi",
-            f"if ! {{ [ -s {a.runtime}/sshd.pid ] && kill -0 \"$(cat {a.runtime}/sshd.pid)\" "
-            "2>/dev/null; }; then",
+            f"if ! {{ [ -s {a.runtime}/sshd.pid ] && tr '\\0' ' ' < "
+            f"/proc/\"$(cat {a.runtime}/sshd.pid)\"/cmdline 2>/dev/null | grep -qF {a.runtime}/; }}; "
+            "then",
             f"  mkdir -p -m 0700 {a.runtime}/home",
             f"  {ns} unshare --mount --propagation private sh -c "
             f"'mount --bind {a.runtime}/home /root && "
@@ -167,12 +177,23 @@ def down_script() -> str:
     for a in ADDRS.values():
         for pidfile in (f"{a.runtime}/sshd.pid", f"{a.runtime}/docker.pid"):
             lines += [
-                f"if [ -s {pidfile} ]; then",
-                f"  pid=$(cat {pidfile}); kill \"$pid\" 2>/dev/null",
-                "  for _ in $(seq 1 100); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done",
+                f"pid=$(cat {pidfile} 2>/dev/null) || pid=",
+                # only a process whose command line names this host's runtime
+                # folder: a stale pid file's number may be another process now
+                f"if [ -n \"$pid\" ] && tr '\\0' ' ' < /proc/\"$pid\"/cmdline 2>/dev/null "
+                f"| grep -qF {a.runtime}/; then",
+                "  kill \"$pid\" 2>/dev/null",
+                "  for _ in $(seq 1 150); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done",
+                "  kill -9 \"$pid\" 2>/dev/null",
                 "fi"]
-        lines += [f"ip link del {a.veth} 2>/dev/null",
-                  f"ip netns del {a.netns} 2>/dev/null"]
+        lines += [  # what the engine started (containerd and its shims) runs under its cgroup
+            f"for d in /sys/fs/cgroup/*/{a.netns} /sys/fs/cgroup/{a.netns}; do",
+            "  [ -d \"$d\" ] || continue",
+            "  find \"$d\" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null",
+            "  find \"$d\" -depth -type d -exec rmdir {} + 2>/dev/null",
+            "done",
+            f"ip link del {a.veth} 2>/dev/null",
+            f"ip netns del {a.netns} 2>/dev/null"]
     for root in (RUN, DATA):
         lines += [f"findmnt -rno TARGET | grep '^{root}/' | sort -r | "
                   "while read -r m; do umount -l \"$m\"; done",

@@ -95,11 +95,11 @@ def csv_text(cases: list[Case]) -> str:
 def markdown(cases: list[Case], machine: dict, settings: dict) -> str:
     """The table, the notes and the profiles, as the README shows them."""
     head = (f"Measured {machine.get('date_utc', '?')} on {machine.get('cpu', '?')} "
-            f"({machine.get('cores', '?')} cores, kernel {machine.get('kernel', '?')}); lab: Docker "
-            f"{machine.get('docker_old', '?')} on old and {machine.get('docker_new', '?')} on new"
-            + (f"; fast pair: Docker {machine['fast_docker_old']} on old and "
-               f"{machine.get('fast_docker_new', '?')} on new"
-               if machine.get("fast_docker_old") else "") + "; "
+            f"({machine.get('cores', '?')} cores, kernel {machine.get('kernel', '?')})"
+            + "".join(f"; {label}: Docker {machine[key + 'docker_old']} on old and "
+                      f"{machine.get(key + 'docker_new', '?')} on new"
+                      for label, key in (("lab", ""), ("fast pair", "fast_"))
+                      if machine.get(key + "docker_old")) + "; "
             f"dockmove {str(machine.get('dockmove_commit', '?'))[:12]}; "
             f"{settings.get('reps')} repetition(s), sizes x{settings.get('scale')}, "
             f"{settings.get('nodes')} fan-out hosts.")

@@ -43,6 +43,11 @@ def lab_for(settings: Settings) -> Lab:
                nodes=settings.nodes)
 
 
+def _key(hosts, name: str) -> str:
+    """The lab's facts keep their names (docker_old); the fast pair's are fast_*."""
+    return name if hosts.label == "lab" else f"{hosts.label}_{name}"
+
+
 def providers(settings: Settings) -> list:
     """The pairs of hosts to run on, in order: the lab, then the fast pair."""
     out = []
@@ -87,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             contexts.append(ctx)
             if not machine:
                 machine = facts(hosts)
-            else:
-                machine[f"{hosts.label}_docker_old"] = hosts.engine_version("old")
+                del machine["docker_old"], machine["docker_new"]    # set below, by pair
+            machine[_key(hosts, "docker_old")] = hosts.engine_version("old")
             machine["load_avg_" + hosts.label] = os.getloadavg()[0]
             log(f"{hosts.label}: {machine['cpu']}, {machine['cores']} cores, kernel "
                 f"{machine['kernel']}, docker old {hosts.engine_version('old')} / new "
@@ -107,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for ctx in contexts:
             machine.update(ctx.facts)
-            machine[("" if ctx.lab.label == "lab" else ctx.lab.label + "_") + "docker_new"] = \
-                ctx.lab.engine_version("new")
+            machine[_key(ctx.lab, "docker_new")] = ctx.lab.engine_version("new")
         if contexts:
             machine["migrate_options"] = sorted(contexts[0].migrate_options)
         machine["minutes"] = round((time.monotonic() - started) / 60, 1)

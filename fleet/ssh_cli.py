@@ -89,11 +89,12 @@ class Masters:
         for host in hosts:
             if not self.closed and host.name not in self.sockets \
                     and host.name not in self.pending:
-                launched = self._launch(inventory, host)
-                if launched is None:
-                    self.sockets[host.name] = None
-                else:
-                    self.pending[host.name] = launched
+                with signals.held():            # a Ctrl-C here leaves no ssh unowned
+                    launched = self._launch(inventory, host)
+                    if launched is None:
+                        self.sockets[host.name] = None
+                    else:
+                        self.pending[host.name] = launched
 
     def socket(self, inventory: Inventory, host: Host) -> str | None:
         """The control socket of `host`'s master, started now if need be (or
@@ -102,12 +103,16 @@ class Masters:
         if self.closed:
             return None
         if host.name in self.pending:
-            self.sockets[host.name] = self._wait(host, *self.pending.pop(host.name))
+            sock = self._wait(host, *self.pending.pop(host.name))
+            if sock is not None and not os.path.exists(sock):
+                sock = ""                   # it connected, then ended (idle): start another
+            if sock != "":
+                self.sockets[host.name] = sock
         sock = self.sockets.get(host.name, "")
         if host.name not in self.sockets or (sock and not os.path.exists(sock)):
             launched = self._launch(inventory, host)
-            self.sockets[host.name] = sock = None if launched is None \
-                else self._wait(host, *launched)
+            sock = None if launched is None else self._wait(host, *launched)
+            self.sockets[host.name] = sock = sock if sock and os.path.exists(sock) else None
         return sock
 
     def log(self, host: Host) -> str:
@@ -143,6 +148,10 @@ class Masters:
 
     def _wait(self, host: Host, sock: str, proc: subprocess.Popen,
               stack: contextlib.ExitStack, deadline: float) -> str | None:
+        """The master's socket once its ssh is through (exit 0); None where
+        it could not connect (the stream then connects on its own and is
+        refused or not the same way). The socket may be gone by now: a
+        warmed master that connected and ended since (socket() says)."""
         with stack:
             try:
                 with signals.doing(f"the ssh connection to {host.name}"), \
@@ -154,7 +163,7 @@ class Masters:
             except BaseException:
                 _kill(proc)
                 raise
-        return sock if code == 0 and os.path.exists(sock) else None
+        return sock if code == 0 else None
 
     def close(self) -> None:
         """End every master (each asked to exit over its socket), remove the

@@ -109,43 +109,43 @@ class LayerPlan:
 
 
 # What leaving layers out costs, measured on this project's machine (2 cores;
-# `python -m bench.run filter`, bench/scenarios/filter.py): the filter is one
-# more process in the pipe, `python3` started with its code (FILTER_START_S)
-# and a pipe hop its bodies are spliced through (FILTER_S_PER_MIB of what it
-# passes on: about what `| cat` costs). What it saves is the time the left-out
-# bytes take on the link, and the fastest pipeline measured here (the fast
-# pair: `ssh old docker save | ssh new docker load`) moves FAST_LINK_MIB_S.
-# So the filter pays when it leaves out at least
-#     FILTER_START_S * FAST_LINK_MIB_S  +  FILTER_S_PER_MIB * FAST_LINK_MIB_S * passed
-# = 3.5 MiB + 4.9% of what it passes on: on a 300 MiB image, a 2 MiB base
-# layer goes as it is and a 30 MiB one is left out. On a slower link the
-# filter pays sooner; the figure is for the fastest, so it never costs there.
-# Measured (bench/results, filter): start 51 ms, 0.72 ms a MiB (`| cat`: 0.70).
+# `python -m bench.run filter`, bench/scenarios/filtercost.py). On the source
+# the filter is one more process in the pipe: `python3` started with its code
+# (FILTER_START_S), then a pipe hop its bodies are spliced through (about
+# what `| cat` costs: 0.55 ms a MiB). The hop costs time only where the pipe
+# is as fast as the source's CPU; on a slower link it runs while the link
+# waits, and leaving out a layer saves its whole time on the link. So the
+# start is what the filter costs in every case, and it pays when what it
+# leaves out takes longer than that on the fastest pipeline measured here
+# (FAST_LINK_MIB_S, `ssh old docker save | ssh new docker load`):
+#     FILTER_START_S * FAST_LINK_MIB_S = 3.5 MiB.
+# A 2 MiB base layer is sent with the image; a 30 MiB one is left out. On the
+# fastest link the hop can cost up to 0.55 ms a MiB passed on beyond that
+# (0.16 s for 300 MiB); counting it would send layers of tens of MiB again
+# over slow links, where they cost seconds.
 FILTER_START_S = 0.05
-FILTER_S_PER_MIB = 0.0007
 FAST_LINK_MIB_S = 70.0
 
 
-def filter_pays(left_out: int | None, passed: int) -> bool:
-    """Whether leaving out `left_out` bytes (None: not known) is worth
-    filtering a stream that passes on `passed` bytes. Unknown sizes are
-    left out: the filter's worst case is FILTER_START_S and a pipe hop."""
+def filter_pays(left_out: int | None, *, start: float = FILTER_START_S) -> bool:
+    """Whether leaving out `left_out` bytes (None: not known) is worth a
+    filter that takes `start` seconds to start (0 for the one on the way
+    through this machine, which runs in the relay anyway). Unknown sizes
+    are left out: the filter's worst case is its start."""
     if left_out is None:
         return True
-    mib = 1 << 20
-    saved = left_out / mib / FAST_LINK_MIB_S
-    return saved >= FILTER_START_S + FILTER_S_PER_MIB * passed / mib
+    return left_out / (1 << 20) / FAST_LINK_MIB_S >= start
 
 
 def left_out_bytes(plan: "LayerPlan", chain_bytes: Mapping[str, int]) -> int | None:
-    """The bytes of the layers `plan` leaves out, as far as the target's
-    images tell (`chain_bytes`: an image's top chain -> its size): the
-    deepest of the left-out chains that tops an image there; None when none
-    does."""
-    for chain in reversed(plan.chains[:plan.present]):
-        if chain in chain_bytes:
-            return chain_bytes[chain]
-    return None
+    """The bytes of the layers `plan` leaves out, when the target's images
+    tell them (`chain_bytes`: an image's top chain -> its size): known only
+    when the deepest left-out layer tops an image there (its size is then
+    that of every layer up to it); else None. A lower bound from a
+    shallower image would understate a redeploy's shared layers."""
+    if plan.present == 0:
+        return None
+    return chain_bytes.get(plan.chains[plan.present - 1])
 
 
 def plan_layers(diff_ids: list[str], target_chains: set[str]) -> LayerPlan:

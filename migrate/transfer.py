@@ -14,7 +14,8 @@ from . import blocks
 from . import engine as eng
 from . import remote_filter
 from .ends import Ends
-from .layers import LayerPlan, Selector, chain_ids, filter_pays, left_out_bytes, plan_layers
+from .layers import (FILTER_START_S, LayerPlan, Selector, chain_ids, filter_pays,
+                     left_out_bytes, plan_layers)
 from .stream import StreamError, StreamResult, human, tar_relay
 from .volumes import DataCopy, receive_command, send_command, send_named_command
 
@@ -71,10 +72,10 @@ def choose_layers(diffs: list[str], size: int, have: frozenset[str] | None,
         return None, ("--compress {compress}: the stream is compressed on {source}, so the "
                       f"{len(plan.skippable)} layer(s) {{target}} has are sent too")
     left = left_out_bytes(plan, chain_bytes)
-    if not filter_pays(left, size - (left or 0)):
+    if not filter_pays(left, start=FILTER_START_S if at_source else 0.0):
         return None, (f"the {len(plan.skippable)} layer(s) {{target}} has ({human(left or 0)}) "
-                      f"take less time to send than to leave out of {human(size)}: "
-                      "sending every layer")
+                      "take less time to send than the filter that would leave them out "
+                      "takes to start on {source}: sending every layer")
     return plan, ""
 
 

@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -199,10 +200,26 @@ def test_masters_warmed_while_the_run_reads_serve_its_streams(hop, tmp_path):
         assert "mux_client_request_session" in ssh.stderr            # the warmed master's client
         sock = masters.sockets["inner"]
         assert sock and os.path.exists(sock) and "inner" not in masters.pending
-        pending_old = masters.pending["old"][1]                       # never used by a stream
-    assert pending_old.poll() is not None                              # ended with the run
+        assert "old" in masters.pending                               # never used by a stream
     assert not os.path.exists(os.path.dirname(sock))
-    assert run(["pgrep", "-f", re.escape(os.path.dirname(sock))]).returncode == 1
+    assert run(["pgrep", "-f", re.escape(os.path.dirname(sock))]).returncode == 1  # old's too
+
+    # a warmed master that ends before the first stream (ControlPersist's idle
+    # end, e.g. a long confirmation) is replaced by the stream, not given up
+    with Masters() as masters:
+        masters.warm(inv, [inv.hosts["old"]])
+        first, proc = masters.pending["old"][0], masters.pending["old"][1]
+        assert proc.wait(timeout=30) == 0                            # through, in the background
+        run(["ssh", "-F", "/dev/null", "-o", "ControlPath=" + known_hosts_value([first]),
+             "-O", "exit", "x"])
+        deadline = time.monotonic() + 10                             # it removes its socket
+        while os.path.exists(first) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists(first)
+        with ssh_command(inv, inv.hosts["old"], "hostname", masters=masters) as argv:
+            assert run(argv).stdout.strip() == "old"
+        second = masters.sockets["old"]
+        assert second and second != first and os.path.exists(second)
 
     kh = write_known(tmp_path / "kh", key_lines(hop, "new"))        # old's key unknown
     path = write_inventory(tmp_path / "hosts.yaml", {"old": lab_host(hop, "old", known_hosts=str(kh))})

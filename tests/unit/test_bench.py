@@ -260,6 +260,10 @@ class FastPair(unittest.TestCase):
         self.assertNotIn("pkill", text)
         self.assertNotIn("killall", text)
         self.assertIn('kill "$pid"', text)
+        # a stale pid file's number may be another process of this machine's now
+        for host in ("old", "new"):
+            self.assertIn(f'/proc/"$pid"/cmdline 2>/dev/null | grep -qF /run/dockmove-fast/{host}/',
+                          text)
         self.assertLess(text.index("umount"), text.index("rm -rf /var/lib/dockmove-fast"))
         self.assertLess(text.index("kill \"$pid\""), text.index("ip netns del"))
 
@@ -281,3 +285,13 @@ class FastPair(unittest.TestCase):
         case.sides[0].samples.append({"seconds": 1.0})
         self.assertEqual(report.rows([case])[0][:3], ["full", "fast", "random 300 MiB"])
         self.assertIn("full,fast,random 300 MiB,raw", report.csv_text([case]))
+
+    def test_the_header_names_each_pairs_engines_and_only_those_measured(self):
+        only_fast = report.markdown([], {"fast_docker_old": "20.10.24", "fast_docker_new": "20.10.24"},
+                                    {"reps": 3})
+        self.assertIn("; fast pair: Docker 20.10.24 on old and 20.10.24 on new;", only_fast)
+        self.assertNotIn("lab:", only_fast)
+        both = report.markdown([], {"docker_old": "20.10.24", "docker_new": "26.1.5",
+                                    "fast_docker_old": "20.10.24"}, {"reps": 3})
+        self.assertIn("lab: Docker 20.10.24 on old and 26.1.5 on new; fast pair: Docker 20.10.24 "
+                      "on old and ? on new;", both)
