@@ -109,19 +109,21 @@ class LayerPlan:
 
 
 # What leaving layers out costs, measured on this project's machine (2 cores;
-# `python -m bench.run filter`, bench/scenarios/filtercost.py). On the source
-# the filter is one more process in the pipe: `python3` started with its code
-# (FILTER_START_S), then a pipe hop its bodies are spliced through (about
-# what `| cat` costs: 0.55 ms a MiB). The hop costs time only where the pipe
-# is as fast as the source's CPU; on a slower link it runs while the link
-# waits, and leaving out a layer saves its whole time on the link. So the
-# start is what the filter costs in every case, and it pays when what it
-# leaves out takes longer than that on the fastest pipeline measured here
-# (FAST_LINK_MIB_S, `ssh old docker save | ssh new docker load`):
+# `python -m bench.run filter`, bench/scenarios/filtercost.py, README's table).
+# On the source the filter is one more process in the pipe: `python3` started
+# with its code (35 ms on the fast pair's host, 58 ms on the lab's old:
+# FILTER_START_S), then a pipe hop its bodies are spliced through (0.3-0.4 ms
+# a MiB beyond the start, about what `| cat` costs). The hop costs time only
+# where the pipe is as fast as the source's CPU; on a slower link it runs
+# while the link waits, and leaving out a layer saves its whole time on the
+# link. So the start is what the filter costs in every case, and it pays when
+# what it leaves out takes longer than that on the fastest pipeline measured
+# here (FAST_LINK_MIB_S; `ssh old docker save | ssh new docker load` ran at
+# 48-61 MiB/s for full images and 76 MiB/s for the incremental one):
 #     FILTER_START_S * FAST_LINK_MIB_S = 3.5 MiB.
 # A 2 MiB base layer is sent with the image; a 30 MiB one is left out. On the
-# fastest link the hop can cost up to 0.55 ms a MiB passed on beyond that
-# (0.16 s for 300 MiB); counting it would send layers of tens of MiB again
+# fastest link the hop can cost up to 0.4 ms a MiB passed on beyond that
+# (0.12 s for 300 MiB); counting it would send layers of tens of MiB again
 # over slow links, where they cost seconds.
 FILTER_START_S = 0.05
 FAST_LINK_MIB_S = 70.0
