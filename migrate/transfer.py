@@ -56,7 +56,7 @@ def parse_layer_chains(text: str) -> tuple[set[str], dict[str, int]]:
     return have, sizes
 
 
-def choose_layers(diffs: list[str], size: int, have: frozenset[str] | None,
+def choose_layers(diffs: list[str], have: frozenset[str] | None,
                   chain_bytes: Mapping[str, int], *, compressed: bool,
                   at_source: bool) -> tuple[LayerPlan | None, str]:
     """Which layers the stream leaves out (None: it sends every one), and
@@ -103,7 +103,7 @@ def send_image(ends: Ends, ref: str, image: dict, have: frozenset[str] | None, c
     zip_, unzip = COMPRESS[compress]
     send = f"docker save {shlex.quote(ref)}"
     receive = "docker load -q"
-    plan, why = choose_layers(diffs, size, have, chain_bytes or {}, compressed=bool(zip_),
+    plan, why = choose_layers(diffs, have, chain_bytes or {}, compressed=bool(zip_),
                               at_source=at_source)
     if why:
         say(f"    {why.format(source=ends.source.name, target=ends.target.name, compress=compress)}")
