@@ -76,6 +76,22 @@ def same_tree(a, b):
     assert walk(a) == walk(b)
 
 
+def clock_past(path, scratch):
+    """Return once the filesystem's clock has moved past `path`'s ctime.
+    Its timestamps are coarse (a tick of a few ms): a marker made in the same
+    tick as a file's last change counts that file as changed since, rightly
+    (the change may have come after it), so a file meant to be untouched
+    must be older than the marker by a tick."""
+    probe = scratch / ".clock"
+    try:
+        while True:
+            probe.write_bytes(b"")
+            if os.stat(probe).st_ctime_ns > os.stat(path).st_ctime_ns:
+                return
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def dirs(tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"
@@ -177,6 +193,7 @@ def test_files_not_taken_by_blocks_go_whole(tmp_path, dirs):
     (src / "line\nbreak").write_bytes(os.urandom(5 * MIB))
     untouched = src / "untouched"
     untouched.write_bytes(os.urandom(5 * MIB))
+    clock_past(untouched, tmp_path)
 
     def change():
         for n in ("small", "linked", "line\nbreak"):
