@@ -47,10 +47,15 @@ class Lab:
         return docker.from_env().containers.get(self.cfg.container(host))
 
     def sh(self, host: str, script: str) -> str:
-        """Run `script` as root inside a lab host (test setup and checks)."""
-        code, out = self.container(host).exec_run(["sh", "-c", script])
-        out = out.decode(errors="replace")
-        assert code == 0, f"{host}: {script!r} exited {code}: {out}"
+        """Run `script` as root inside a lab host (test setup and checks).
+        By `docker exec`, not the SDK's exec_run, which now and then returns
+        an empty output for a command that printed (docker/docker-py#2042,
+        #3332): a check then reads nothing (seen once in CI)."""
+        done = subprocess.run(["docker", "exec", self.cfg.container(host), "sh", "-c", script],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+        out = done.stdout.decode(errors="replace")
+        assert done.returncode == 0, f"{host}: {script!r} exited {done.returncode}: {out}"
         return out
 
     @property
