@@ -104,9 +104,7 @@ class Masters:
             return None
         if host.name in self.pending:
             sock = self._wait(host, *self.pending.pop(host.name))
-            if sock is not None and not os.path.exists(sock):
-                sock = ""                   # it connected, then ended (idle): start another
-            if sock != "":
+            if sock is None or os.path.exists(sock):    # else it ended (idle): start another
                 self.sockets[host.name] = sock
         sock = self.sockets.get(host.name, "")
         if host.name not in self.sockets or (sock and not os.path.exists(sock)):

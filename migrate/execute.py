@@ -88,7 +88,7 @@ class Executor:
         self.src, self.dst = ends.src, ends.dst
         self.container, self.final = plan.container, plan.final
         self.shared = shared or Shared(Journal(), set(), facts.target_chains,
-                                                   dict(facts.chain_bytes))
+                                       dict(facts.chain_bytes))
         self.journal = self.shared.journal
         self.loaded = self.shared.loaded
         self.label = label
